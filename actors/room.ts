@@ -1,0 +1,161 @@
+/**
+ * The room actor: one per active room, the single writer for that room. It takes
+ * commands in arrival order, runs them one at a time against the room's state (loaded
+ * from the store when the actor starts), replies to each caller, and passivates after a
+ * quiet period. A command that fails with a client error is answered and the actor
+ * carries on; any other failure is answered and then crashes the actor, so that its
+ * supervisor restarts it from the store with the commands still waiting.
+ */
+import { assign, fromPromise, setup } from "xstate";
+import { ClientError, ServerFault } from "../core/errors.ts";
+import type { RoomCommand, RoomState } from "../services/room-commands.ts";
+
+/** How a caller is answered. */
+export interface Reply {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** A command waiting in the actor's mailbox with its caller. */
+export interface Pending {
+  readonly command: RoomCommand;
+  readonly reply: Reply;
+}
+
+export type RoomEvent = { readonly type: "command"; readonly command: RoomCommand; readonly reply: Reply };
+
+export interface RoomInput {
+  readonly rid: string;
+  /** Commands left by a crashed predecessor, run first. */
+  readonly backlog?: readonly Pending[];
+  /** Quiet time after which the actor stops itself (ms). */
+  readonly idleMs: number;
+}
+
+export interface RoomContext {
+  readonly rid: string;
+  readonly state: RoomState | null;
+  readonly queue: readonly Pending[];
+  readonly idleMs: number;
+}
+
+/**
+ * How a room actor fails: the fault, plus the commands still waiting, which the
+ * supervisor hands to the restarted actor. (The snapshot of a failed actor keeps the
+ * context from before the failing transition, so it cannot carry this.)
+ */
+export class RoomCrash extends Error {
+  override readonly name = "RoomCrash";
+
+  constructor(
+    readonly fault: unknown,
+    readonly waiting: readonly Pending[],
+  ) {
+    super(`Room actor crashed: ${fault instanceof Error ? fault.message : String(fault)}`, { cause: fault });
+  }
+}
+
+function roomNotFound(): ClientError {
+  return new ClientError("error-room-not-found", "The required \"roomId\" or \"roomName\" param provided does not match any channel");
+}
+
+export const roomMachine = setup({
+  types: {
+    context: {} as RoomContext,
+    events: {} as RoomEvent,
+    input: {} as RoomInput,
+  },
+  actors: {
+    /** Reads the room's state; resolves null for a room that does not exist. */
+    load: fromPromise<RoomState | null, { rid: string }>(async () => {
+      throw new ServerFault("not-provided", "Room actor effect 'load' was not provided");
+    }),
+    /** Runs one command; resolves to the new state and the caller's reply. */
+    execute: fromPromise<{ state: RoomState; reply: unknown }, { state: RoomState; command: RoomCommand }>(
+      async () => {
+        throw new ServerFault("not-provided", "Room actor effect 'execute' was not provided");
+      },
+    ),
+  },
+  actions: {
+    enqueue: assign({
+      queue: ({ context, event }) => [...context.queue, { command: event.command, reply: event.reply }],
+    }),
+    rejectAll: ({ context }) => {
+      for (const pending of context.queue) pending.reply.reject(roomNotFound());
+    },
+    crashLoading: ({ context, event }) => {
+      // Throwing from an action fails the actor; the supervisor observes it and restarts us.
+      throw new RoomCrash((event as unknown as { error: unknown }).error, context.queue);
+    },
+    crashWorking: ({ context, event }) => {
+      const error = (event as unknown as { error: unknown }).error;
+      (context.queue[0] as Pending).reply.reject(error);
+      throw new RoomCrash(error, context.queue.slice(1));
+    },
+  },
+  guards: {
+    hasWork: ({ context }) => context.queue.length > 0,
+  },
+  delays: {
+    idle: ({ context }) => context.idleMs,
+  },
+}).createMachine({
+  id: "room",
+  context: ({ input }) => ({
+    rid: input.rid,
+    state: null,
+    queue: [...(input.backlog ?? [])],
+    idleMs: input.idleMs,
+  }),
+  on: { command: { actions: "enqueue" } },
+  initial: "loading",
+  states: {
+    loading: {
+      invoke: {
+        src: "load",
+        input: ({ context }) => ({ rid: context.rid }),
+        onDone: [
+          { guard: ({ event }) => event.output === null, target: "missing" },
+          { target: "idle", actions: assign({ state: ({ event }) => event.output }) },
+        ],
+        onError: { actions: "crashLoading" },
+      },
+    },
+    missing: {
+      entry: ["rejectAll", assign({ queue: [] })],
+      type: "final",
+    },
+    idle: {
+      always: { guard: "hasWork", target: "working" },
+      after: { idle: { target: "passivated" } },
+    },
+    working: {
+      invoke: {
+        src: "execute",
+        input: ({ context }) => ({ state: context.state as RoomState, command: (context.queue[0] as Pending).command }),
+        onDone: {
+          target: "idle",
+          actions: [
+            ({ context, event }) => (context.queue[0] as Pending).reply.resolve(event.output.reply),
+            assign({ state: ({ event }) => event.output.state, queue: ({ context }) => context.queue.slice(1) }),
+          ],
+        },
+        onError: [
+          {
+            guard: ({ event }) => event.error instanceof ClientError,
+            target: "idle",
+            actions: [
+              ({ context, event }) => (context.queue[0] as Pending).reply.reject(event.error),
+              assign({ queue: ({ context }) => context.queue.slice(1) }),
+            ],
+          },
+          { actions: "crashWorking" },
+        ],
+      },
+    },
+    passivated: {
+      type: "final",
+    },
+  },
+});

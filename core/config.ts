@@ -1,0 +1,101 @@
+/**
+ * Parley's configuration: read once from the environment at start-up, validated, frozen,
+ * and passed to whatever needs it. Nothing else reads the environment.
+ */
+
+/** Pino's level names; `silent` turns logging off. */
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** HTTP and WebSocket port (`PORT`, default 3000; 0 picks a free port). */
+  readonly port: number;
+  /** Public URL of the server (`ROOT_URL`, default `http://localhost:<port>`). */
+  readonly rootUrl: string;
+  /** MongoDB connection string (`MONGO_URL`); absent means the embedded store. */
+  readonly mongoUrl: string | undefined;
+  /** Folder of the embedded store (`DATA_DIR`, default `./data`). */
+  readonly dataDir: string;
+  /** First administrator, created on an empty database when `ADMIN_PASS` is set. */
+  readonly admin: { readonly username: string; readonly password: string; readonly email: string } | undefined;
+  /** `TEST_MODE=true`: seeds Rocket.Chat's test admin and turns rate limits off. */
+  readonly testMode: boolean;
+  /** `LOG_LEVEL`, default `info`. */
+  readonly logLevel: LogLevel;
+}
+
+/** A configuration value that cannot be used; the message names the variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+function readPort(value: string | undefined): number {
+  if (value === undefined || value === "") return 3000;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) {
+    throw new ConfigError("PORT", `expected a port number from 0 to 65535, got "${value}"`);
+  }
+  return port;
+}
+
+function readUrl(variable: string, value: string, protocols: readonly string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(variable, `expected a URL, got "${value}"`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(variable, `expected a ${protocols.join(" or ")} URL, got "${value}"`);
+  }
+  return value;
+}
+
+function readBoolean(variable: string, value: string | undefined): boolean {
+  if (value === undefined || value === "" || value === "false") return false;
+  if (value === "true") return true;
+  throw new ConfigError(variable, `expected "true" or "false", got "${value}"`);
+}
+
+function readAdmin(env: Record<string, string | undefined>): Config["admin"] {
+  const password = env.ADMIN_PASS;
+  if (password === undefined || password === "") return undefined;
+  const username = env.ADMIN_USERNAME || "admin";
+  if (!/^[A-Za-z0-9._-]+$/.test(username)) {
+    throw new ConfigError("ADMIN_USERNAME", `expected letters, digits, ".", "_" or "-", got "${username}"`);
+  }
+  const email = env.ADMIN_EMAIL || `${username}@localhost`;
+  if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
+    throw new ConfigError("ADMIN_EMAIL", `expected an e-mail address, got "${email}"`);
+  }
+  return { username, password, email };
+}
+
+/**
+ * Builds the configuration from an environment map (usually `process.env`).
+ * Throws ConfigError, naming the variable, for any value that cannot be used.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const port = readPort(env.PORT);
+  const logLevel = (env.LOG_LEVEL || "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError("LOG_LEVEL", `expected one of ${LOG_LEVELS.join(", ")}, got "${env.LOG_LEVEL}"`);
+  }
+  const mongoUrl = env.MONGO_URL ? readUrl("MONGO_URL", env.MONGO_URL, ["mongodb:", "mongodb+srv:"]) : undefined;
+  return Object.freeze({
+    port,
+    rootUrl: env.ROOT_URL ? readUrl("ROOT_URL", env.ROOT_URL, ["http:", "https:"]) : `http://localhost:${port}`,
+    mongoUrl,
+    dataDir: env.DATA_DIR || "./data",
+    admin: readAdmin(env),
+    testMode: readBoolean("TEST_MODE", env.TEST_MODE),
+    logLevel,
+  });
+}

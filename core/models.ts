@@ -1,0 +1,144 @@
+/**
+ * The documents Parley stores, in Rocket.Chat's collections and field names, so that a
+ * database can be shared with Rocket.Chat's tooling and its test suite's direct queries.
+ */
+
+/** The short user reference embedded in rooms, subscriptions and messages. */
+export interface UserRef {
+  readonly _id: string;
+  readonly username: string;
+  readonly name?: string;
+}
+
+export interface LoginToken {
+  readonly when: Date;
+  /** base64 SHA-256 of the token; the token itself is never stored. */
+  readonly hashedToken: string;
+  readonly type?: "personalAccessToken";
+  readonly name?: string;
+}
+
+export type UserStatus = "online" | "away" | "busy" | "offline";
+
+export interface User {
+  _id: string;
+  username: string;
+  name?: string;
+  emails?: { address: string; verified: boolean }[];
+  type: "user" | "bot";
+  active: boolean;
+  roles: string[];
+  status: UserStatus;
+  statusConnection?: UserStatus;
+  utcOffset?: number;
+  createdAt: Date;
+  _updatedAt: Date;
+  lastLogin?: Date;
+  requirePasswordChange?: boolean;
+  settings?: { preferences?: Record<string, unknown> };
+  services?: {
+    password?: { bcrypt?: string };
+    resume?: { loginTokens?: LoginToken[] };
+  };
+  [key: string]: unknown;
+}
+
+/** Room types: public channel, private group, direct message. */
+export type RoomType = "c" | "p" | "d";
+
+export interface Room {
+  _id: string;
+  t: RoomType;
+  name?: string;
+  fname?: string;
+  u?: UserRef;
+  ts: Date;
+  _updatedAt: Date;
+  msgs: number;
+  usersCount: number;
+  ro?: boolean;
+  default?: boolean;
+  sysMes?: boolean;
+  archived?: boolean;
+  topic?: string;
+  description?: string;
+  announcement?: string;
+  /** Direct messages only: the members' usernames and ids. */
+  usernames?: string[];
+  uids?: string[];
+  lm?: Date;
+  lastMessage?: Message;
+  [key: string]: unknown;
+}
+
+export interface Subscription {
+  _id: string;
+  rid: string;
+  u: UserRef;
+  name: string;
+  fname?: string;
+  t: RoomType;
+  ts: Date;
+  ls: Date;
+  lr?: Date;
+  _updatedAt: Date;
+  open: boolean;
+  alert: boolean;
+  unread: number;
+  userMentions: number;
+  groupMentions: number;
+  roles?: string[];
+  [key: string]: unknown;
+}
+
+export interface Message {
+  _id: string;
+  rid: string;
+  msg: string;
+  ts: Date;
+  u: UserRef;
+  _updatedAt: Date;
+  /** System message type (`uj` joined, `ul` left, `au` added, `ru` removed, …). */
+  t?: string;
+  mentions?: UserRef[];
+  channels?: { _id: string; name: string }[];
+  urls?: { url: string }[];
+  editedAt?: Date;
+  editedBy?: UserRef;
+  alias?: string;
+  emoji?: string;
+  avatar?: string;
+  attachments?: Record<string, unknown>[];
+  tmid?: string;
+  groupable?: boolean;
+  [key: string]: unknown;
+}
+
+export interface Setting {
+  _id: string;
+  value: unknown;
+  packageValue: unknown;
+  type: "boolean" | "string" | "int" | "select";
+  public: boolean;
+  group: string;
+  _updatedAt: Date;
+  [key: string]: unknown;
+}
+
+export interface Permission {
+  _id: string;
+  roles: string[];
+  _updatedAt: Date;
+  [key: string]: unknown;
+}
+
+export interface Role {
+  _id: string;
+  name: string;
+  scope: "Users" | "Subscriptions";
+  description: string;
+  protected: boolean;
+  mandatory2fa: boolean;
+  _updatedAt: Date;
+  [key: string]: unknown;
+}

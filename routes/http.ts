@@ -1,0 +1,97 @@
+/**
+ * What every REST route shares: Rocket.Chat's response envelope with its exact headers,
+ * the one place errors become wire shapes, request validation errors in Rocket.Chat's
+ * wording, authentication by `X-User-Id`/`X-Auth-Token`, and pagination.
+ */
+import { Elysia, ValidationError } from "elysia";
+import { ClientError, notLoggedIn } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { User } from "../core/models.ts";
+import type { Services } from "../services/index.ts";
+
+/** Headers of every API answer: exactly `application/json`, no charset, never cached. */
+const HEADERS = { "Content-Type": "application/json", "Cache-Control": "no-store", Pragma: "no-cache" };
+
+/** A JSON response with Rocket.Chat's headers. */
+export function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: HEADERS });
+}
+
+/** A success: the result with `success: true` merged in, HTTP 200. */
+export function ok(result: Record<string, unknown> = {}): Response {
+  return json(200, { ...result, success: true });
+}
+
+/** The wire shape of a ClientError, by status, as Rocket.Chat's API class builds it. */
+export function clientErrorBody(error: ClientError): Record<string, unknown> {
+  if (error.status === 401) {
+    const text = error.reason ?? "unauthorized";
+    return { success: false, status: "error", message: text, error: text };
+  }
+  if (error.status !== 400) return { success: false, error: error.plain ? error.reason : error.message };
+  if (error.plain) return { success: false, error: error.reason };
+  return {
+    success: false,
+    error: error.message,
+    errorType: String(error.error),
+    ...(error.details && { details: error.details }),
+  };
+}
+
+/** Turns any thrown value into a response: client errors in Rocket.Chat's shape, faults as a logged 500. */
+export function errorResponse(error: unknown, log: Logger): Response {
+  if (error instanceof ClientError) return json(error.status, clientErrorBody(error));
+  log.error({ err: error }, "request failed");
+  return json(500, { success: false, error: "Internal server error" });
+}
+
+/** Rocket.Chat (ajv) wording for one TypeBox validation failure. */
+function describe(issue: { path: string; message: string; schema?: unknown }): string {
+  const field = issue.path.replace(/^\//, "").replaceAll("/", ".");
+  if (/required property/i.test(issue.message)) return `must have required property '${field}'`;
+  return field ? `must match the schema at '${field}': ${issue.message.toLowerCase()}` : issue.message.toLowerCase();
+}
+
+/** The 400 for a request that fails its schema. */
+export function validationFailure(error: ValidationError): ClientError {
+  const seen = new Set<string>();
+  const reasons = error.all
+    .map((issue) => describe(issue as { path: string; message: string }))
+    .filter((reason) => !seen.has(reason) && seen.add(reason));
+  return new ClientError("invalid-params", reasons.join("\n ") || "Invalid parameters");
+}
+
+/** The base of the API: authentication, error mapping and 404s, shared by every resource. */
+export function apiBase(services: Services, log: Logger) {
+  return new Elysia({ name: "parley-api" })
+    .onError({ as: "global" }, ({ error, code }) => {
+      if (error instanceof ValidationError) return errorResponse(validationFailure(error), log);
+      if (code === "NOT_FOUND") return json(404, { success: false, error: "Resource not found" });
+      if (code === "PARSE") return errorResponse(new ClientError("error-invalid-body", "Invalid request body", { plain: true }), log);
+      return errorResponse(error, log);
+    })
+    .derive({ as: "global" }, async ({ request }): Promise<{ user: User | null; authToken: string | null }> => {
+      const userId = request.headers.get("x-user-id");
+      const token = request.headers.get("x-auth-token");
+      if (!userId || !token) return { user: null, authToken: null };
+      return { user: await services.accounts.authenticate(userId, token), authToken: token };
+    });
+}
+
+/** The logged-in user, or the 401 every authenticated route answers. */
+export function requireUser(user: User | null): User {
+  if (!user) throw notLoggedIn();
+  return user;
+}
+
+/** `count` and `offset` from a query, with Rocket.Chat's defaults and upper limit. */
+export function pagination(services: Services, query: { count?: number | string; offset?: number | string }) {
+  const defaultCount = services.settings.get<number>("API_Default_Count") ?? 50;
+  const limit = services.settings.get<number>("API_Upper_Count_Limit") ?? 100;
+  const rawCount = query.count === undefined ? defaultCount : Number(query.count);
+  const rawOffset = query.offset === undefined ? 0 : Number(query.offset);
+  if (!Number.isInteger(rawCount) || rawCount < 0 || !Number.isInteger(rawOffset) || rawOffset < 0) {
+    throw new ClientError("error-invalid-params", "count and offset must be non-negative integers", { plain: true });
+  }
+  return { count: rawCount === 0 ? limit : Math.min(rawCount, limit), offset: rawOffset };
+}

@@ -1,0 +1,118 @@
+/**
+ * The composition root: opens the store, builds the services, starts the supervision
+ * tree (room and session supervisors) and serves REST and DDP on one Bun server. Used by
+ * main.ts and by the tests, which start real servers on port 0.
+ */
+import { swagger } from "@elysiajs/swagger";
+import type { Server } from "bun";
+import { Elysia } from "elysia";
+import type { Clock as XClock } from "xstate";
+import { systemClock } from "./core/clock.ts";
+import type { Config } from "./core/config.ts";
+import { LocalHub } from "./core/hub.ts";
+import { randomIds } from "./core/ids.ts";
+import { createLogger, type Logger } from "./core/logger.ts";
+import { apiRoutes } from "./routes/index.ts";
+import { ConnectionRegistry, ddpHandlers, type SocketData, signalRouter, upgradeDdp } from "./routes/websocket.ts";
+import { openCollections } from "./services/collections.ts";
+import type { Deps, RoomGateway } from "./services/context.ts";
+import { createServices, initServices, type Services } from "./services/index.ts";
+import { openStore } from "./store/index.ts";
+import type { Store } from "./store/types.ts";
+import { type RoomEffects, type RoomSupervisor, startRoomSupervisor, storeRoomEffects } from "./supervisors/rooms.ts";
+import { type SessionSupervisor, startSessionSupervisor } from "./supervisors/sessions.ts";
+
+export interface ServerOptions {
+  /** Wraps the room actors' effects (tests use it to inject faults). */
+  readonly roomEffects?: (real: RoomEffects) => RoomEffects;
+  /** Quiet time before a room actor passivates. */
+  readonly roomIdleMs?: number;
+  /** Scheduler clock for actor timers (tests pass a simulated one). */
+  readonly actorClock?: XClock;
+  readonly pingMs?: number;
+  readonly timeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface ParleyServer {
+  readonly url: string;
+  readonly port: number;
+  readonly services: Services;
+  readonly rooms: RoomSupervisor;
+  readonly store: Store;
+  /** Stops serving, stops the actors and closes the store. */
+  stop(): Promise<void>;
+}
+
+/** Starts Parley with `config`; resolves once it accepts connections. */
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<ParleyServer> {
+  const log = options.logger ?? createLogger(config.logLevel);
+  const store = await openStore({ dataDir: config.dataDir, ...(config.mongoUrl && { mongoUrl: config.mongoUrl }) });
+  const db = await openCollections(store);
+  const registry = new ConnectionRegistry();
+
+  let server: Server<SocketData> | undefined;
+  let sessions: SessionSupervisor | undefined;
+  let rooms: RoomSupervisor | undefined;
+  const hub = new LocalHub(
+    (topic, frame) => void server?.publish(topic, frame),
+    signalRouter(registry, () => sessions as SessionSupervisor),
+  );
+  const gateway: RoomGateway = { execute: (rid, command) => (rooms as RoomSupervisor).execute(rid, command) };
+  const deps: Deps = { config, db, clock: systemClock, ids: randomIds, log, hub, rooms: gateway };
+  const services = createServices(deps);
+
+  const realEffects = storeRoomEffects(services.commandDeps);
+  rooms = startRoomSupervisor(services.commandDeps, {
+    effects: options.roomEffects ? options.roomEffects(realEffects) : realEffects,
+    ...(options.roomIdleMs !== undefined && { idleMs: options.roomIdleMs }),
+    ...(options.actorClock && { actorClock: options.actorClock }),
+  });
+  sessions = startSessionSupervisor({
+    services,
+    log,
+    clock: systemClock,
+    bindUser: (connId, userId) => registry.bindUser(connId, userId),
+    transportOf: (connId) => registry.transport(connId),
+    ...(options.pingMs !== undefined && { pingMs: options.pingMs }),
+    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+    ...(options.actorClock && { actorClock: options.actorClock }),
+  });
+  await initServices(services, config);
+
+  const app = new Elysia()
+    .use(
+      swagger({
+        path: "/api/docs",
+        provider: "swagger-ui",
+        documentation: { info: { title: "Parley REST API", version: "1" } },
+      }),
+    )
+    .use(apiRoutes(services, log));
+
+  const activeSessions = sessions;
+  server = Bun.serve<SocketData, never>({
+    port: config.port,
+    fetch(request, bunServer) {
+      if (upgradeDdp(request, bunServer, randomIds.id)) return undefined;
+      return app.handle(request);
+    },
+    websocket: ddpHandlers(registry, () => activeSessions, log),
+  });
+  const port = server.port as number;
+  log.info({ port, engine: store.engine }, "parley started");
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    services,
+    rooms,
+    store,
+    async stop() {
+      server?.stop(true);
+      activeSessions.stop();
+      rooms?.stop();
+      await store.close();
+    },
+  };
+}

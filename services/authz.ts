@@ -1,0 +1,79 @@
+/**
+ * Authorization service: the one place that answers "may this user do that here".
+ * Permissions map to roles; a user holds global roles (`user.roles`) and, per room, the
+ * roles on their subscription (owner, moderator, leader).
+ */
+import type { Clock } from "../core/clock.ts";
+import { notAllowed } from "../core/errors.ts";
+import type { Room, User } from "../core/models.ts";
+import type { Collections } from "./collections.ts";
+import { DEFAULT_PERMISSIONS, DEFAULT_ROLES } from "./permissions-table.ts";
+
+export class Authz {
+  private readonly permissionRoles = new Map<string, ReadonlySet<string>>();
+
+  constructor(
+    private readonly db: Collections,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Inserts the default roles and permissions that are missing, then caches the table. */
+  async init(): Promise<void> {
+    const now = this.clock.now();
+    for (const { name, scope } of DEFAULT_ROLES) {
+      await this.db.roles.updateOne(
+        { _id: name },
+        { $setOnInsert: { name, scope, description: "", protected: true, mandatory2fa: false, _updatedAt: now } },
+        { upsert: true },
+      );
+    }
+    for (const [_id, roles] of Object.entries(DEFAULT_PERMISSIONS)) {
+      await this.db.permissions.updateOne(
+        { _id },
+        { $setOnInsert: { roles: [...roles], _updatedAt: now } },
+        { upsert: true },
+      );
+    }
+    for (const p of await this.db.permissions.find({})) this.permissionRoles.set(p._id, new Set(p.roles));
+  }
+
+  /** The roles `user` holds in room `rid` (global roles plus subscription roles). */
+  async rolesOf(user: User, rid?: string): Promise<string[]> {
+    if (!rid) return user.roles;
+    const sub = await this.db.subscriptions.findOne(
+      { rid, "u._id": user._id },
+      { projection: { roles: 1 } },
+    );
+    return [...user.roles, ...(sub?.roles ?? [])];
+  }
+
+  /** Whether `user` holds `permission`, globally or in room `rid`. */
+  async can(user: User, permission: string, rid?: string): Promise<boolean> {
+    const allowed = this.permissionRoles.get(permission);
+    if (!allowed || allowed.size === 0) return false;
+    if (user.roles.some((r) => allowed.has(r))) return true;
+    if (!rid) return false;
+    return (await this.rolesOf(user, rid)).some((r) => allowed.has(r));
+  }
+
+  /** Throws the 403 `error-unauthorized` unless `user` holds `permission`. */
+  async require(user: User, permission: string, rid?: string): Promise<void> {
+    if (!(await this.can(user, permission, rid))) throw notAllowed();
+  }
+
+  /**
+   * Whether `user` may read `room`: a member always may; anyone with `view-c-room` may
+   * read a public channel; nobody else reads private groups or direct messages.
+   */
+  async canAccessRoom(room: Room, user: User | null): Promise<boolean> {
+    if (user && (await this.isMember(room._id, user._id))) return true;
+    if (room.t !== "c") return false;
+    if (!user) return false;
+    return this.can(user, "view-c-room");
+  }
+
+  /** Whether user `uid` is subscribed to room `rid`. */
+  async isMember(rid: string, uid: string): Promise<boolean> {
+    return (await this.db.subscriptions.findOne({ rid, "u._id": uid }, { projection: { _id: 1 } })) !== null;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The collections Parley uses, under Rocket.Chat's names, and the indexes that keep every
+ * hot query off a full scan.
+ */
+import type { Message, Permission, Role, Room, Setting, Subscription, User } from "../core/models.ts";
+import type { Collection, Store } from "../store/types.ts";
+
+export interface Collections {
+  readonly users: Collection<User>;
+  readonly rooms: Collection<Room>;
+  readonly subscriptions: Collection<Subscription>;
+  readonly messages: Collection<Message>;
+  readonly settings: Collection<Setting>;
+  readonly permissions: Collection<Permission>;
+  readonly roles: Collection<Role>;
+}
+
+/** Opens the collections on `store` and declares their indexes (idempotent). */
+export async function openCollections(store: Store): Promise<Collections> {
+  const db: Collections = {
+    users: store.collection<User>("users"),
+    rooms: store.collection<Room>("rocketchat_room"),
+    subscriptions: store.collection<Subscription>("rocketchat_subscription"),
+    messages: store.collection<Message>("rocketchat_message"),
+    settings: store.collection<Setting>("rocketchat_settings"),
+    permissions: store.collection<Permission>("rocketchat_permissions"),
+    roles: store.collection<Role>("rocketchat_roles"),
+  };
+  await Promise.all([
+    db.users.createIndex({ key: { username: 1 }, unique: true, sparse: true }),
+    db.users.createIndex({ key: { "emails.address": 1 }, unique: true, sparse: true }),
+    db.users.createIndex({ key: { "services.resume.loginTokens.hashedToken": 1 } }),
+    db.rooms.createIndex({ key: { name: 1 }, unique: true, sparse: true }),
+    db.rooms.createIndex({ key: { t: 1 } }),
+    db.rooms.createIndex({ key: { uids: 1 } }),
+    db.subscriptions.createIndex({ key: { rid: 1, "u._id": 1 }, unique: true }),
+    db.subscriptions.createIndex({ key: { "u._id": 1 } }),
+    db.messages.createIndex({ key: { rid: 1, ts: -1 } }),
+    db.messages.createIndex({ key: { rid: 1, _updatedAt: 1 } }),
+  ]);
+  return db;
+}

@@ -1,0 +1,29 @@
+/**
+ * What every service is built from: configuration, store, clock, id source, logger, hub
+ * and the gateway to room actors. Built once at start-up and passed down.
+ */
+import type { Clock } from "../core/clock.ts";
+import type { Config } from "../core/config.ts";
+import type { Hub } from "../core/hub.ts";
+import type { IdSource } from "../core/ids.ts";
+import type { Logger } from "../core/logger.ts";
+import type { RoomCommand, RoomReply } from "./room-commands.ts";
+import type { Collections } from "./collections.ts";
+
+/**
+ * The way into room actors: every write to a room goes through its actor, which orders
+ * the writes, so callers hand it a command and await the reply.
+ */
+export interface RoomGateway {
+  execute<C extends RoomCommand>(rid: string, command: C): Promise<RoomReply<C>>;
+}
+
+export interface Deps {
+  readonly config: Config;
+  readonly db: Collections;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly log: Logger;
+  readonly hub: Hub;
+  readonly rooms: RoomGateway;
+}

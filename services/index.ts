@@ -1,0 +1,93 @@
+/**
+ * The services of one Parley process, wired together, and the data every workspace
+ * starts with: the `GENERAL` room, the `rocket.cat` bot, the first administrator, and in
+ * test mode Rocket.Chat's test administrator.
+ */
+import type { Config } from "../core/config.ts";
+import type { User } from "../core/models.ts";
+import { Accounts } from "./accounts.ts";
+import { Authz } from "./authz.ts";
+import type { Deps } from "./context.ts";
+import { Messages } from "./messages.ts";
+import type { CommandDeps } from "./room-commands.ts";
+import { Rooms } from "./rooms.ts";
+import { Settings } from "./settings.ts";
+
+/** Rocket.Chat's test administrator: id, username and password are all this. */
+export const TEST_ADMIN = "rocketchat.internal.admin.test";
+
+export interface Services {
+  readonly deps: Deps;
+  readonly settings: Settings;
+  readonly authz: Authz;
+  readonly accounts: Accounts;
+  readonly rooms: Rooms;
+  readonly messages: Messages;
+  /** What room actors need to run commands. */
+  readonly commandDeps: CommandDeps;
+}
+
+/** Builds the services over `deps` (nothing is read or written yet). */
+export function createServices(deps: Deps): Services {
+  const settings = new Settings(deps.db, deps.clock);
+  const authz = new Authz(deps.db, deps.clock);
+  return {
+    deps,
+    settings,
+    authz,
+    accounts: new Accounts(deps, settings),
+    rooms: new Rooms(deps, authz, settings),
+    messages: new Messages(deps, authz),
+    commandDeps: { ...deps, authz, settings },
+  };
+}
+
+/** Loads settings and permissions and creates the data a new workspace needs. */
+export async function initServices(services: Services, config: Config): Promise<void> {
+  const { deps, settings, authz, accounts, rooms } = services;
+  await settings.init(config.rootUrl);
+  await authz.init();
+
+  if (!(await deps.db.users.findOne({ _id: "rocket.cat" }))) {
+    await accounts.createUser({
+      _id: "rocket.cat",
+      username: "rocket.cat",
+      name: "Rocket.Cat",
+      type: "bot",
+      roles: ["bot"],
+      joinDefaultChannels: false,
+    });
+    await deps.db.users.updateOne({ _id: "rocket.cat" }, { $set: { status: "online", statusConnection: "online" } });
+  }
+  if (!(await deps.db.rooms.findOne({ _id: "GENERAL" }))) {
+    const cat = (await deps.db.users.findOne({ _id: "rocket.cat" })) as User;
+    await rooms.create({ _id: "GENERAL", type: "c", name: "general", owner: cat, excludeSelf: true, isDefault: true });
+  }
+
+  const humans = await deps.db.users.countDocuments({ type: "user" });
+  if (config.admin && humans === 0) {
+    await accounts.createUser({
+      username: config.admin.username,
+      email: config.admin.email,
+      password: config.admin.password,
+      name: "Administrator",
+      roles: ["admin"],
+      verified: true,
+    });
+    deps.log.info({ username: config.admin.username }, "first administrator created");
+  }
+
+  if (config.testMode) {
+    await deps.db.users.deleteOne({ _id: TEST_ADMIN });
+    await deps.db.subscriptions.deleteMany({ "u._id": TEST_ADMIN });
+    await accounts.createUser({
+      _id: TEST_ADMIN,
+      username: TEST_ADMIN,
+      password: TEST_ADMIN,
+      email: `${TEST_ADMIN}@rocket.chat`,
+      name: "RocketChat Internal Admin Test",
+      roles: ["admin"],
+      verified: true,
+    });
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Messaging reads: history, single messages, and read state. Writes go through the room
+ * actor (room-commands.ts); marking a room read touches only the reader's subscription,
+ * so it happens here.
+ */
+import { ClientError } from "../core/errors.ts";
+import type { Message, Room, User } from "../core/models.ts";
+import type { Authz } from "./authz.ts";
+import type { Deps } from "./context.ts";
+
+export interface HistoryQuery {
+  /** Only messages before this time (default: now). */
+  readonly latest?: Date;
+  /** Only messages after this time. */
+  readonly oldest?: Date;
+  /** Include messages exactly at `latest` and `oldest`. */
+  readonly inclusive?: boolean;
+  readonly offset?: number;
+  readonly count?: number;
+  /** Include thread replies (messages with `tmid`); true unless said otherwise. */
+  readonly showThreadMessages?: boolean;
+}
+
+export class Messages {
+  constructor(
+    private readonly deps: Deps,
+    private readonly authz: Authz,
+  ) {}
+
+  /** Throws `error-not-allowed` unless `user` may read `room`. */
+  async assertCanRead(room: Room, user: User | null): Promise<void> {
+    if (!(await this.authz.canAccessRoom(room, user))) {
+      throw new ClientError("error-not-allowed", "Not allowed", { details: { rid: room._id } });
+    }
+  }
+
+  /** A room's messages between `oldest` and `latest`, newest first. */
+  history(rid: string, query: HistoryQuery = {}): Promise<Message[]> {
+    const ts: Record<string, Date> = {};
+    if (query.latest) ts[query.inclusive ? "$lte" : "$lt"] = query.latest;
+    if (query.oldest) ts[query.inclusive ? "$gte" : "$gt"] = query.oldest;
+    return this.deps.db.messages.find(
+      {
+        rid,
+        ...(Object.keys(ts).length > 0 && { ts }),
+        _hidden: { $ne: true },
+        ...(query.showThreadMessages === false && { tmid: { $exists: false } }),
+      },
+      { sort: { ts: -1 }, skip: query.offset ?? 0, limit: query.count ?? 20 },
+    );
+  }
+
+  /** One page of a room's messages, newest first, with the total count. */
+  async page(rid: string, offset: number, count: number): Promise<{ messages: Message[]; total: number }> {
+    const filter = { rid, _hidden: { $ne: true } };
+    const [messages, total] = await Promise.all([
+      this.deps.db.messages.find(filter, { sort: { ts: -1 }, skip: offset, limit: count }),
+      this.deps.db.messages.countDocuments(filter),
+    ]);
+    return { messages, total };
+  }
+
+  /** The message with id `msgId`, or null. */
+  byId(msgId: string): Promise<Message | null> {
+    return this.deps.db.messages.findOne({ _id: msgId });
+  }
+
+  /**
+   * Marks room `rid` read for `user`: clears the unread counters and tells the user's
+   * other connections. Throws `error-invalid-subscription` when the user is not a member.
+   */
+  async markRead(rid: string, user: User): Promise<void> {
+    const now = this.deps.clock.now();
+    const sub = await this.deps.db.subscriptions.findOneAndUpdate(
+      { rid, "u._id": user._id },
+      { $set: { unread: 0, alert: false, userMentions: 0, groupMentions: 0, ls: now, lr: now, _updatedAt: now } },
+    );
+    if (!sub) throw new ClientError("error-invalid-subscription", "Invalid subscription", { plain: true });
+    this.deps.hub.emit("stream-notify-user", `${user._id}/subscriptions-changed`, ["updated", sub]);
+    this.deps.hub.emit("stream-notify-room", `${rid}/messagesRead`, [{ until: now }]);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Settings service: a registry of typed workspace settings with defaults, persisted in
+ * `rocketchat_settings` and cached in memory so that services read them synchronously.
+ */
+import type { Clock } from "../core/clock.ts";
+import type { Setting } from "../core/models.ts";
+import type { Collections } from "./collections.ts";
+
+interface Definition {
+  readonly value: unknown;
+  readonly type: Setting["type"];
+  readonly public: boolean;
+  readonly group: string;
+}
+
+/** Every setting Parley knows, with Rocket.Chat's ids and defaults. */
+function definitions(siteUrl: string): Record<string, Definition> {
+  const general = (value: unknown, type: Setting["type"], isPublic = true): Definition => ({
+    value,
+    type,
+    public: isPublic,
+    group: "General",
+  });
+  return {
+    Site_Url: general(siteUrl, "string"),
+    Site_Name: general("Parley", "string"),
+    Language: general("", "string"),
+    Accounts_RegistrationForm: { value: "Public", type: "select", public: true, group: "Accounts" },
+    Accounts_AllowAnonymousRead: { value: false, type: "boolean", public: true, group: "Accounts" },
+    Accounts_AllowUsernameChange: { value: true, type: "boolean", public: true, group: "Accounts" },
+    UTF8_User_Names_Validation: general("[0-9a-zA-Z-_.]+", "string"),
+    UTF8_Channel_Names_Validation: general("[0-9a-zA-Z-_.]+", "string"),
+    UI_Use_Real_Name: { value: false, type: "boolean", public: true, group: "Layout" },
+    Message_MaxAllowedSize: { value: 5000, type: "int", public: true, group: "Message" },
+    Message_AllowEditing: { value: true, type: "boolean", public: true, group: "Message" },
+    Message_AllowDeleting: { value: true, type: "boolean", public: true, group: "Message" },
+    API_Default_Count: { value: 50, type: "int", public: false, group: "General" },
+    API_Upper_Count_Limit: { value: 100, type: "int", public: false, group: "General" },
+  };
+}
+
+/** Typed, cached access to the settings. */
+export class Settings {
+  private readonly values = new Map<string, Setting>();
+
+  constructor(
+    private readonly db: Collections,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Inserts missing settings with their defaults and loads all of them into the cache. */
+  async init(siteUrl: string): Promise<void> {
+    const now = this.clock.now();
+    for (const [_id, def] of Object.entries(definitions(siteUrl))) {
+      await this.db.settings.updateOne(
+        { _id },
+        {
+          $setOnInsert: { value: def.value, createdAt: now },
+          $set: { packageValue: def.value, type: def.type, public: def.public, group: def.group, _updatedAt: now },
+        },
+        { upsert: true },
+      );
+    }
+    for (const setting of await this.db.settings.find({})) this.values.set(setting._id, setting);
+  }
+
+  /** The current value of setting `id`, or undefined when it does not exist. */
+  get<T>(id: string): T | undefined {
+    return this.values.get(id)?.value as T | undefined;
+  }
+
+  /** The public settings, ordered by id, optionally only the ids given. */
+  publicSettings(ids?: readonly string[]): { _id: string; value: unknown }[] {
+    return [...this.values.values()]
+      .filter((s) => s.public && (!ids || ids.includes(s._id)))
+      .sort((a, b) => a._id.localeCompare(b._id))
+      .map(({ _id, value }) => ({ _id, value }));
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The room supervisor: one room actor per active room, started on the first command for
+ * that room, restarted from the store when it crashes, and let go when it passivates.
+ * It is the RoomGateway through which every write to a room passes.
+ */
+import { type Clock as XClock, fromPromise } from "xstate";
+import { type Pending, RoomCrash, roomMachine } from "../actors/room.ts";
+import { ServerFault } from "../core/errors.ts";
+import type { RoomGateway } from "../services/context.ts";
+import {
+  type CommandDeps,
+  executeRoomCommand,
+  loadRoomState,
+  type RoomCommand,
+  type RoomReply,
+  type RoomState,
+} from "../services/room-commands.ts";
+import { startSupervisor } from "./supervisor.ts";
+
+/** The effects of a room actor, replaceable in tests (for example to inject a fault). */
+export interface RoomEffects {
+  load(rid: string): Promise<RoomState | null>;
+  execute(state: RoomState, command: RoomCommand): Promise<{ state: RoomState; reply: unknown }>;
+}
+
+/** The effects that read and write the real store. */
+export function storeRoomEffects(deps: CommandDeps): RoomEffects {
+  return {
+    load: (rid) => loadRoomState(deps, rid),
+    execute: (state, command) => executeRoomCommand(deps, state, command),
+  };
+}
+
+/** The commands a crashed room actor left waiting. */
+function waitingOf(error: unknown): readonly Pending[] {
+  return error instanceof RoomCrash ? error.waiting : [];
+}
+
+export interface RoomSupervisorOptions {
+  /** Quiet time after which a room actor passivates (default 5 minutes). */
+  readonly idleMs?: number;
+  readonly effects?: RoomEffects;
+  readonly actorClock?: XClock;
+}
+
+/** A running room supervisor. */
+export interface RoomSupervisor extends RoomGateway {
+  /** Number of live room actors (for tests and metrics). */
+  activeRooms(): number;
+  stop(): void;
+}
+
+/** Starts the room supervisor over `deps`. */
+export function startRoomSupervisor(deps: CommandDeps, options: RoomSupervisorOptions = {}): RoomSupervisor {
+  const effects = options.effects ?? storeRoomEffects(deps);
+  const logic = roomMachine.provide({
+    actors: {
+      load: fromPromise(({ input }: { input: { rid: string } }) => effects.load(input.rid)),
+      execute: fromPromise(({ input }: { input: { state: RoomState; command: RoomCommand } }) =>
+        effects.execute(input.state, input.command),
+      ),
+    },
+  });
+  const log = deps.log.child({ component: "rooms" });
+  const supervisor = startSupervisor(
+    {
+      name: "room",
+      childLogic: logic,
+      inputFor: (rid, failure) => ({
+        rid,
+        idleMs: options.idleMs ?? 5 * 60_000,
+        backlog: waitingOf(failure?.error),
+      }),
+      maxRestarts: 5,
+      windowMs: 10_000,
+      cooldownMs: 30_000,
+      clock: deps.clock,
+      log,
+      ...(options.actorClock && { actorClock: options.actorClock }),
+      onEscalate: (rid, failure) => {
+        for (const pending of waitingOf(failure.error)) {
+          pending.reply.reject(new ServerFault("room-unavailable", `Room ${rid} is unavailable after repeated failures`));
+        }
+      },
+    },
+    (error) => log.fatal({ err: error }, "room supervisor failed"),
+  );
+
+  return {
+    execute<C extends RoomCommand>(rid: string, command: C): Promise<RoomReply<C>> {
+      return new Promise((resolve, reject) => {
+        const reply: Pending["reply"] = { resolve: resolve as (value: unknown) => void, reject };
+        supervisor.send({ type: "deliver", key: rid, event: { type: "command", command, reply } as never, refuse: reject });
+      });
+    },
+    activeRooms: () =>
+      [...supervisor.getSnapshot().context.children.values()].filter((c) => c.ref.getSnapshot().status === "active")
+        .length,
+    stop: () => supervisor.send({ type: "stop" }),
+  };
+}
