@@ -138,16 +138,15 @@ export const sessionMachine = setup({
     },
     open: {
       type: "parallel",
-      on: {
-        message: [
-          { guard: "isPing", actions: "pong", target: ".liveness.alive", reenter: true },
-          { guard: "isPong", target: ".liveness.alive", reenter: true },
-          { actions: "enqueue", target: ".liveness.alive", reenter: true },
-        ],
-        signal: { actions: "enqueue" },
-      },
+      // Each region reacts to a frame on its own: `work` queues it (targetless, so the work
+      // in progress goes on) and `liveness` restarts its idle timer. A handler on `open`
+      // itself would be shadowed by the regions' handlers.
       states: {
         work: {
+          on: {
+            message: [{ guard: "isPing", actions: "pong" }, { guard: "isPong" }, { actions: "enqueue" }],
+            signal: { actions: "enqueue" },
+          },
           initial: "idle",
           states: {
             idle: { always: { guard: "hasWork", target: "busy" } },
@@ -174,8 +173,14 @@ export const sessionMachine = setup({
         liveness: {
           initial: "alive",
           states: {
-            alive: { after: { ping: { target: "waiting", actions: "ping" } } },
-            waiting: { after: { timeout: { actions: "closeTimeout" } } },
+            alive: {
+              on: { message: { target: "alive", reenter: true } },
+              after: { ping: { target: "waiting", actions: "ping" } },
+            },
+            waiting: {
+              on: { message: { target: "alive" } },
+              after: { timeout: { actions: "closeTimeout" } },
+            },
           },
         },
       },
