@@ -3,7 +3,6 @@
  * tree (room and session supervisors) and serves REST and DDP on one Bun server. Used by
  * main.ts and by the tests, which start real servers on port 0.
  */
-import { swagger } from "@elysiajs/swagger";
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { Clock as XClock } from "xstate";
@@ -12,6 +11,7 @@ import type { Config } from "./core/config.ts";
 import { LocalHub } from "./core/hub.ts";
 import { randomIds } from "./core/ids.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
+import { docsRoutes } from "./routes/docs.ts";
 import { apiRoutes } from "./routes/index.ts";
 import { ConnectionRegistry, ddpHandlers, type SocketData, signalRouter, upgradeDdp } from "./routes/websocket.ts";
 import { openCollections } from "./services/collections.ts";
@@ -80,15 +80,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   });
   await initServices(services, config);
 
-  const app = new Elysia()
-    .use(
-      swagger({
-        path: "/api/docs",
-        provider: "swagger-ui",
-        documentation: { info: { title: "Parley REST API", version: "1" } },
-      }),
-    )
-    .use(apiRoutes(services, log));
+  const app = new Elysia().use(docsRoutes()).use(apiRoutes(services, log));
 
   const activeSessions = sessions;
   server = Bun.serve<SocketData, never>({
