@@ -40,6 +40,8 @@ export interface ParleyServer {
   readonly services: Services;
   readonly rooms: RoomSupervisor;
   readonly store: Store;
+  /** Every HTTP route served, as method and path (for the documentation test). */
+  readonly routes: readonly { readonly method: string; readonly path: string }[];
   /** Stops serving, stops the actors and closes the store. */
   stop(): Promise<void>;
 }
@@ -100,6 +102,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     services,
     rooms,
     store,
+    routes: app.routes.map(({ method, path }) => ({ method, path })),
     async stop() {
       server?.stop(true);
       activeSessions.stop();
