@@ -1,0 +1,32 @@
+/**
+ * Entry point of the data layer: picks the engine. With a MongoDB URL the store runs on the
+ * official driver; without one it is the embedded engine, persisted under the data directory.
+ */
+import { mkdirSync } from "node:fs";
+import type { Logger } from "pino";
+import type { Store } from "./types.ts";
+import { openEmbeddedStore } from "./embedded.ts";
+import { openMongoStore } from "./mongo.ts";
+
+export * from "./types.ts";
+
+/** Options of openStore. */
+export interface OpenStoreOptions {
+  /** MongoDB connection string; when empty or absent the embedded engine is used. */
+  readonly mongoUrl?: string;
+  /** Directory for the embedded engine's `parley.sqlite`; created (recursively) if missing. */
+  readonly dataDir: string;
+  /** Receives the embedded engine's group-commit failures. */
+  readonly logger?: Logger;
+}
+
+/**
+ * Opens the store: MongoDB at `mongoUrl` when given, else the embedded engine in `dataDir`.
+ * `dataDir` is created in both cases. Throws when the directory cannot be created, the
+ * SQLite file cannot be opened, or the MongoDB server cannot be reached.
+ */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  mkdirSync(options.dataDir, { recursive: true });
+  if (options.mongoUrl) return openMongoStore({ url: options.mongoUrl });
+  return openEmbeddedStore({ dataDir: options.dataDir, ...(options.logger ? { logger: options.logger } : {}) });
+}
