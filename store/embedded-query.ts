@@ -263,7 +263,13 @@ export function buildUpsertDoc(filter: Filter, parsed: ParsedUpdate): Record<str
   };
   if (Object.keys(sets).length > 0) apply({ $set: sets });
   if (Object.keys(parsed.mod).length > 0) apply(parsed.mod);
-  if (parsed.setOnInsert && Object.keys(parsed.setOnInsert).length > 0) apply({ $set: parsed.setOnInsert });
+  if (parsed.setOnInsert && Object.keys(parsed.setOnInsert).length > 0) {
+    // MongoDB lets $setOnInsert choose the new document's _id; mingo would call that
+    // modifying an immutable field, so the id goes into the seed directly.
+    const { _id, ...rest } = parsed.setOnInsert;
+    if (_id !== undefined && !("_id" in seed)) seed._id = _id;
+    if (Object.keys(rest).length > 0) apply({ $set: rest });
+  }
   return seed;
 }
 

@@ -122,6 +122,17 @@ function contract(h: Harness): void {
     expect(third.upsertedId).toBe("given");
   });
 
+  test("an upsert's $setOnInsert may choose the new document's _id", async () => {
+    const c = fresh();
+
+    const first = await c.updateOne({ rid: "r1" }, { $setOnInsert: { _id: "chosen", n: 1 }, $set: { open: true } }, { upsert: true });
+    const second = await c.updateOne({ rid: "r1" }, { $setOnInsert: { _id: "other", n: 2 }, $set: { open: false } }, { upsert: true });
+
+    expect(first.upsertedId).toBe("chosen");
+    expect(second).toEqual({ matchedCount: 1, modifiedCount: 1, upsertedId: null });
+    expect(await c.find({})).toEqual([{ _id: "chosen", rid: "r1", n: 1, open: false }]);
+  });
+
   test("array queries: $elemMatch, $in, $all, $size and multikey equality", async () => {
     const c = fresh();
     await c.insertMany([
