@@ -159,9 +159,12 @@ export class Rooms {
         name: shown.map((u) => u.username).join(", "),
         fname: shown.map((u) => u.name ?? u.username).join(", "),
       });
+      // `open` is set on every call, so it must stay out of $setOnInsert: the same path
+      // in two operators is a conflict that the store (like MongoDB) refuses.
+      const { open: _open, ...onInsert } = sub;
       const result = await db.subscriptions.updateOne(
         { rid: room._id, "u._id": member._id },
-        { $setOnInsert: sub, $set: { open: true } },
+        { $setOnInsert: onInsert, $set: { open: true } },
         { upsert: true },
       );
       if (result.upsertedId) {
