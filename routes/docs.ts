@@ -35,6 +35,9 @@ export function docsRoutes() {
         // The plugin's own page loads Swagger UI from a CDN; it is parked here unused.
         path: "/api/docs/cdn",
         specPath: "/api/docs/json",
+        // Rocket.Chat's paths contain dots (`chat.postMessage`), which the plugin would
+        // otherwise take for static files and leave out of the document.
+        excludeStaticFile: false,
         provider: "swagger-ui",
         documentation: {
           info: {
