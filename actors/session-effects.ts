@@ -1,40 +1,18 @@
 /**
  * What a session actor does with one DDP message or signal: run a method, open or close
  * a subscription, log in or out. Every answer goes back through the session's transport;
- * errors become Meteor's error shape here, the one place DDP errors are built.
+ * errors take Meteor's error shape from `meteorError` (services/methods.ts), which REST's
+ * `method.call` tunnel shares.
  */
-import { ClientError } from "../core/errors.ts";
 import { stringifyEJSON } from "../core/ejson.ts";
 import { streamFrame } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
 import { hashLoginToken } from "../core/password.ts";
 import type { Services } from "../services/index.ts";
-import { callMethod, login, loginAnswer } from "../services/methods.ts";
+import { callMethod, login, loginAnswer, meteorError } from "../services/methods.ts";
 import { authorizeEmit, authorizeListen, roomOfEvent } from "../services/streams.ts";
 import type { DdpMessage, SessionData, SessionTransport, SessionWork } from "./session.ts";
-
-/** Meteor's error object for DDP `result` and `nosub` frames. */
-export function meteorError(error: unknown, log: Logger): Record<string, unknown> {
-  if (error instanceof ClientError) {
-    return {
-      isClientSafe: true,
-      error: error.error,
-      reason: error.reason,
-      message: error.message,
-      errorType: "Meteor.Error",
-      ...(error.details && { details: error.details }),
-    };
-  }
-  log.error({ err: error }, "method failed");
-  return {
-    isClientSafe: true,
-    error: 500,
-    reason: "Internal server error",
-    message: "Internal server error [500]",
-    errorType: "Meteor.Error",
-  };
-}
 
 export interface SessionEffectsOptions {
   readonly services: Services;

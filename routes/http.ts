@@ -46,9 +46,12 @@ export function errorResponse(error: unknown, log: Logger): Response {
 }
 
 /** Rocket.Chat (ajv) wording for one TypeBox validation failure. */
-function describe(issue: { path: string; message: string; schema?: unknown }): string {
+function describe(issue: { path: string; message: string; value?: unknown }): string {
   const field = issue.path.replace(/^\//, "").replaceAll("/", ".");
-  if (/required property/i.test(issue.message)) return `must have required property '${field}'`;
+  // Elysia reports a missing property as its expected type ("Expected string") with no
+  // value; ajv names the missing property alone, without its parents.
+  const missing = /required property/i.test(issue.message) || (field !== "" && issue.value === undefined);
+  if (missing) return `must have required property '${field.split(".").pop()}'`;
   return field ? `must match the schema at '${field}': ${issue.message.toLowerCase()}` : issue.message.toLowerCase();
 }
 
@@ -56,7 +59,7 @@ function describe(issue: { path: string; message: string; schema?: unknown }): s
 export function validationFailure(error: ValidationError): ClientError {
   const seen = new Set<string>();
   const reasons = error.all
-    .map((issue) => describe(issue as { path: string; message: string }))
+    .map((issue) => describe(issue as { path: string; message: string; value?: unknown }))
     .filter((reason) => !seen.has(reason) && seen.add(reason));
   return new ClientError("invalid-params", reasons.join("\n ") || "Invalid parameters");
 }

@@ -3,9 +3,21 @@ import { Elysia } from "elysia";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
 import { authRoutes } from "./auth.ts";
+import { chatRoutes } from "./chat.ts";
 import { infoRoutes } from "./info.ts";
+import { methodRoutes } from "./method.ts";
+import { roomRoutes } from "./rooms.ts";
+import { settingsRoutes } from "./settings.ts";
+import { subscriptionRoutes } from "./subscriptions.ts";
 
 /** The REST API: `/api/info` and everything under `/api/v1`. */
 export function apiRoutes(services: Services, log: Logger) {
-  return new Elysia().use(infoRoutes(services, log)).use(authRoutes(services, log));
+  return new Elysia()
+    .use(infoRoutes(services, log))
+    .use(authRoutes(services, log))
+    .use(chatRoutes(services, log))
+    .use(subscriptionRoutes(services, log))
+    .use(roomRoutes(services, log))
+    .use(settingsRoutes(services, log))
+    .use(methodRoutes(services, log));
 }

@@ -75,7 +75,8 @@ export class Messages {
       { rid, "u._id": user._id },
       { $set: { unread: 0, alert: false, userMentions: 0, groupMentions: 0, ls: now, lr: now, _updatedAt: now } },
     );
-    if (!sub) throw new ClientError("error-invalid-subscription", "Invalid subscription", { plain: true });
+    // Rocket.Chat throws the bare code here, so REST shows `error: "error-invalid-subscription"`.
+    if (!sub) throw new ClientError("error-invalid-subscription", "error-invalid-subscription", { plain: true });
     this.deps.hub.emit("stream-notify-user", `${user._id}/subscriptions-changed`, ["updated", sub]);
     this.deps.hub.emit("stream-notify-room", `${rid}/messagesRead`, [{ until: now }]);
   }

@@ -3,11 +3,39 @@
  * both run them through `callMethod`, so a method behaves the same on either transport.
  */
 import { ClientError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
 import type { Room, Subscription, User } from "../core/models.ts";
 import { passwordDigest } from "../core/password.ts";
 import type { LoginResult } from "./accounts.ts";
 import type { Services } from "./index.ts";
 import type { MessageDraft } from "./room-commands.ts";
+
+/**
+ * Meteor's error object for a DDP `result` or `nosub` frame, and for the `message` of
+ * REST's `method.call` tunnel: the one builder of DDP errors. A ClientError keeps its
+ * code, reason and details; anything else is logged with `log` and answered as a
+ * generic internal error 500, so that no internal detail leaks.
+ */
+export function meteorError(error: unknown, log: Logger): Record<string, unknown> {
+  if (error instanceof ClientError) {
+    return {
+      isClientSafe: true,
+      error: error.error,
+      reason: error.reason,
+      message: error.message,
+      errorType: "Meteor.Error",
+      ...(error.details && { details: error.details }),
+    };
+  }
+  log.error({ err: error }, "method failed");
+  return {
+    isClientSafe: true,
+    error: 500,
+    reason: "Internal server error",
+    message: "Internal server error [500]",
+    errorType: "Meteor.Error",
+  };
+}
 
 /** Who is calling. */
 export interface MethodCaller {

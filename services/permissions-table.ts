@@ -20,6 +20,7 @@ export const DEFAULT_PERMISSIONS: Readonly<Record<string, readonly string[]>> = 
   "leave-p": ["admin", "user", "bot", "anonymous", "app"],
   "mention-all": ["admin", "owner", "moderator", "user"],
   "mention-here": ["admin", "owner", "moderator", "user"],
+  "message-impersonate": ["bot", "app"],
   "post-readonly": ["admin", "owner", "moderator"],
   "remove-user": ["admin", "owner", "moderator"],
   "view-c-room": ["admin", "user", "bot", "app", "anonymous"],

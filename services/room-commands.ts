@@ -9,6 +9,7 @@ import type { Message, Room, Subscription, User, UserRef } from "../core/models.
 import { DuplicateKeyError } from "../store/types.ts";
 import type { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
+import { assertMessageSize, validateMessage } from "./message-validation.ts";
 import { newSubscription } from "./rooms.ts";
 import type { Settings } from "./settings.ts";
 
@@ -175,11 +176,12 @@ async function send(deps: CommandDeps, state: RoomState, user: User, draft: Mess
   }
   if (room.archived) throw new ClientError("error-room-archived", "Room is archived");
   if (room.ro && !(await deps.authz.can(user, "post-readonly", room._id))) {
-    throw new ClientError("error-not-allowed", "You can't send messages because the room is readonly.");
+    // Rocket.Chat raises this one as a bare Error: REST shows the sentence alone.
+    throw new ClientError("error-not-allowed", "You can't send messages because the room is readonly.", { plain: true });
   }
   const text = draft.msg ?? "";
-  const max = deps.settings.get<number>("Message_MaxAllowedSize") ?? 5000;
-  if (text.length > max) throw new ClientError("error-message-size-exceeded", "Message size exceeds the allowed limit");
+  assertMessageSize(deps.settings, text, "sendMessage");
+  await validateMessage(deps, draft, user, room._id);
 
   const ts = deps.clock.now();
   const message: Message = {
@@ -216,10 +218,17 @@ async function update(deps: CommandDeps, state: RoomState, user: User, msgId: st
   const mayEditAny = await deps.authz.can(user, "edit-message", state.room._id);
   const mayEditOwn = original.u._id === user._id && deps.settings.get<boolean>("Message_AllowEditing") !== false;
   if (original.t || !(mayEditAny || mayEditOwn)) {
-    throw new ClientError("error-action-not-allowed", "Message editing not allowed", { status: 400 });
+    throw new ClientError("error-action-not-allowed", "Message editing not allowed", {
+      details: { method: "updateMessage", action: "Message_editing" },
+    });
   }
-  const max = deps.settings.get<number>("Message_MaxAllowedSize") ?? 5000;
-  if (text.length > max) throw new ClientError("error-message-size-exceeded", "Message size exceeds the allowed limit");
+  // Editing is sending again: whoever may no longer post here may not edit either.
+  if (!state.members.has(user._id) && !(await deps.authz.canAccessRoom(state.room, user))) {
+    throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "updateMessage" } });
+  }
+  // Unchanged text is not an edit: Rocket.Chat answers with the message as it is.
+  if (original.msg === text) return { state, reply: original };
+  assertMessageSize(deps.settings, text, "updateMessage");
   const now = deps.clock.now();
   const message = await deps.db.messages.findOneAndUpdate(
     { _id: msgId },
@@ -246,9 +255,7 @@ async function remove(deps: CommandDeps, state: RoomState, user: User, msgId: st
   const message = await ownMessage(deps, state, msgId);
   const mayDeleteAny = await deps.authz.can(user, "delete-message", state.room._id);
   const mayDeleteOwn = message.u._id === user._id && deps.settings.get<boolean>("Message_AllowDeleting") !== false;
-  if (!(mayDeleteAny || mayDeleteOwn)) {
-    throw new ClientError("error-action-not-allowed", "Not allowed", { details: { action: "Delete_message" } });
-  }
+  if (!(mayDeleteAny || mayDeleteOwn)) throw new ClientError("error-action-not-allowed", "Not allowed");
   await deps.db.messages.deleteOne({ _id: msgId });
   const [latest] = await deps.db.messages.find({ rid: state.room._id, t: { $exists: false } }, { sort: { ts: -1 }, limit: 1 });
   const room =

@@ -1,0 +1,214 @@
+/**
+ * `chat.*`: posting, sending, editing, deleting and reading single messages, with
+ * Rocket.Chat's parameters, answers and error texts. Every write goes through the room's
+ * actor; this file only checks the request and shapes the answer.
+ */
+import { Elysia, t } from "elysia";
+import { ClientError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { User } from "../core/models.ts";
+import type { Services } from "../services/index.ts";
+import { assertCustomFields, assertMessageSize } from "../services/message-validation.ts";
+import { postMessage } from "../services/post-message.ts";
+import type { MessageDraft } from "../services/room-commands.ts";
+import { apiBase, ok, requireUser } from "./http.ts";
+
+const Targets = t.Union([t.String(), t.Array(t.String())]);
+const Attachments = t.Array(t.Record(t.String(), t.Unknown()));
+const CustomFields = t.Record(t.String(), t.Unknown());
+
+const PostMessageBody = t.Object({
+  roomId: t.Optional(Targets),
+  channel: t.Optional(Targets),
+  text: t.Optional(t.String()),
+  alias: t.Optional(t.String()),
+  emoji: t.Optional(t.String()),
+  avatar: t.Optional(t.String()),
+  attachments: t.Optional(Attachments),
+  tmid: t.Optional(t.String()),
+  customFields: t.Optional(CustomFields),
+  parseUrls: t.Optional(t.Boolean()),
+});
+
+const SendMessageBody = t.Object({
+  message: t.Object({
+    _id: t.Optional(t.String()),
+    rid: t.Optional(t.String()),
+    tmid: t.Optional(t.String()),
+    msg: t.Optional(t.String()),
+    alias: t.Optional(t.String()),
+    emoji: t.Optional(t.String()),
+    avatar: t.Optional(t.String()),
+    tshow: t.Optional(t.Boolean()),
+    t: t.Optional(t.String()),
+    attachments: t.Optional(Attachments),
+    blocks: t.Optional(Attachments),
+    customFields: t.Optional(CustomFields),
+  }),
+  previewUrls: t.Optional(t.Array(t.String())),
+});
+
+const UpdateBody = t.Object({
+  roomId: t.String(),
+  msgId: t.String(),
+  text: t.String({ minLength: 1 }),
+  previewUrls: t.Optional(t.Array(t.String())),
+  customFields: t.Optional(CustomFields),
+});
+
+const DeleteBody = t.Object({ roomId: t.String(), msgId: t.String(), asUser: t.Optional(t.Boolean()) });
+
+/** A failure Rocket.Chat reports as a bare string, without `errorType`. */
+function failure(text: string): ClientError {
+  return new ClientError(text, text, { plain: true });
+}
+
+/**
+ * Rocket.Chat's REST send path reports refused access as the bare string
+ * "error-not-allowed", where DDP wraps it in a Meteor error; this restores the REST form.
+ */
+function restSendError(error: unknown): unknown {
+  if (error instanceof ClientError && error.error === "error-not-allowed" && !error.plain) {
+    return new ClientError("error-not-allowed", "error-not-allowed", { plain: true, cause: error });
+  }
+  return error;
+}
+
+/** The message `msgId` that the caller names in room `roomId`, or Rocket.Chat's failure texts. */
+async function namedMessage(services: Services, roomId: string, msgId: string) {
+  const message = await services.messages.byId(msgId);
+  if (!message) throw failure(`No message found with the id of "${msgId}".`);
+  if (message.rid !== roomId) throw failure("The room id provided does not match where the message is from.");
+  return message;
+}
+
+/** Sends `draft` as `user` to room `rid` through the room's actor. */
+async function send(services: Services, rid: string, user: User, draft: MessageDraft) {
+  try {
+    return await services.deps.rooms.execute(rid, { kind: "send", user, draft });
+  } catch (error) {
+    throw restSendError(error);
+  }
+}
+
+/** The `chat.*` routes. */
+export function chatRoutes(services: Services, log: Logger) {
+  const maxSize = () => services.settings.get<number>("Message_MaxAllowedSize") ?? 5000;
+  const tooLong = (text: unknown) => typeof text === "string" && text.length > maxSize();
+
+  return new Elysia({ prefix: "/api/v1" })
+    .use(apiBase(services, log))
+    .post(
+      "/chat.postMessage",
+      async ({ user, body }) => {
+        const me = requireUser(user);
+        if (tooLong(body.text) || body.attachments?.some((a) => tooLong(a.text))) {
+          throw failure("error-message-size-exceeded");
+        }
+        const [first] = await postMessage(services, me, body).catch((error) => {
+          throw restSendError(error);
+        });
+        if (!first) throw failure("unknown-error");
+        return ok({ ts: services.deps.clock.now().getTime(), channel: first.channel, message: first.message });
+      },
+      {
+        body: PostMessageBody,
+        detail: {
+          summary: "Post a message to a channel, group or direct message named by id, #name or @user",
+          tags: ["Chat"],
+        },
+      },
+    )
+    .post(
+      "/chat.sendMessage",
+      async ({ user, body }) => {
+        const me = requireUser(user);
+        const m = body.message;
+        if (m.t !== undefined) throw failure("Cannot send system messages using 'chat.sendMessage'");
+        if (m.tshow && !m.tmid) {
+          const details = { method: "sendMessage" };
+          throw new ClientError("invalid-params", "tshow provided but missing tmid", { details });
+        }
+        assertMessageSize(services.settings, m.msg, "sendMessage");
+
+        // A reply to a reply joins the first message's thread, in that message's room.
+        const parent = m.tmid ? await services.messages.byId(m.tmid) : null;
+        const rid = parent?.rid ?? m.rid;
+        const tmid = parent?.tmid ?? m.tmid;
+        if (!rid) throw failure("The 'rid' property on the message object is missing.");
+        if (!(await services.rooms.byId(rid))) throw failure("error-invalid-room");
+
+        const draft: MessageDraft = {
+          ...(m._id !== undefined && { _id: m._id }),
+          msg: m.msg ?? "",
+          ...(tmid !== undefined && { tmid }),
+          ...(m.alias !== undefined && { alias: m.alias }),
+          ...(m.emoji !== undefined && { emoji: m.emoji }),
+          ...(m.avatar !== undefined && { avatar: m.avatar }),
+          ...(m.attachments !== undefined && { attachments: m.attachments }),
+          ...(m.customFields !== undefined && { customFields: m.customFields }),
+        };
+        return ok({ message: await send(services, rid, me, draft) });
+      },
+      {
+        body: SendMessageBody,
+        detail: { summary: "Send a message (optionally with its own _id) to one room", tags: ["Chat"] },
+      },
+    )
+    .post(
+      "/chat.update",
+      async ({ user, body }) => {
+        const me = requireUser(user);
+        const original = await namedMessage(services, body.roomId, body.msgId);
+        assertCustomFields(services.settings, body.customFields);
+        const message = await services.deps.rooms
+          .execute(original.rid, { kind: "update", user: me, msgId: original._id, text: body.text })
+          .catch((error) => {
+            throw restSendError(error);
+          });
+        return ok({ message });
+      },
+      { body: UpdateBody, detail: { summary: "Edit the text of a message", tags: ["Chat"] } },
+    )
+    .post(
+      "/chat.delete",
+      async ({ user, body }) => {
+        const me = requireUser(user);
+        const message = await namedMessage(services, body.roomId, body.msgId);
+        const othersMessage = message.u._id !== me._id;
+        if (body.asUser && othersMessage && !(await services.authz.can(me, "force-delete-message", message.rid))) {
+          throw failure(
+            `Unauthorized. You must have the permission "force-delete-message" to delete other's message as them.`,
+          );
+        }
+        // `asUser` deletes in the author's name, so the author's own rights apply.
+        const actor = body.asUser ? await services.deps.db.users.findOne({ _id: message.u._id }) : me;
+        if (!actor) throw failure("User not found");
+        await services.deps.rooms.execute(message.rid, { kind: "delete", user: actor, msgId: message._id });
+        return ok({
+          _id: message._id,
+          ts: String(services.deps.clock.now().getTime()),
+          message: { _id: message._id, rid: message.rid, u: message.u },
+        });
+      },
+      { body: DeleteBody, detail: { summary: "Delete a message, optionally as its author", tags: ["Chat"] } },
+    )
+    .get(
+      "/chat.getMessage",
+      async ({ user, query }) => {
+        const me = requireUser(user);
+        const message = await services.messages.byId(query.msgId);
+        // Rocket.Chat answers an unknown id with a bare `{success: false}`.
+        if (!message) throw new ClientError("error-message-not-found", undefined, { plain: true });
+        const room = await services.rooms.byId(message.rid);
+        if (!room || !(await services.authz.canAccessRoom(room, me))) {
+          throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "getSingleMessage" } });
+        }
+        return ok({ message });
+      },
+      {
+        query: t.Object({ msgId: t.String({ minLength: 1 }) }),
+        detail: { summary: "One message by id, if the caller can read its room", tags: ["Chat"] },
+      },
+    );
+}

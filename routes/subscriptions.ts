@@ -1,0 +1,105 @@
+/**
+ * `subscriptions.*`: the caller's memberships with their unread counters, all of them
+ * (optionally only those changed since a date) or one by room, and marking a room read.
+ */
+import { Elysia, t } from "elysia";
+import { ClientError, invalidParams } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Services } from "../services/index.ts";
+import { callMethod } from "../services/methods.ts";
+import { apiBase, ok, requireUser } from "./http.ts";
+
+/**
+ * The date in an `updatedSince` parameter, undefined when absent; throws `error` (with
+ * Rocket.Chat's text for the endpoint) when it is not a date.
+ */
+export function sinceDate(value: string | undefined, error: () => ClientError): Date | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw error();
+  return new Date(ms);
+}
+
+/** A sync answer: a method's bare array means everything was updated and nothing removed. */
+export function asSync(result: unknown): { update: unknown[]; remove: unknown[] } {
+  return Array.isArray(result) ? { update: result, remove: [] } : (result as { update: unknown[]; remove: unknown[] });
+}
+
+/**
+ * Rocket.Chat accepts exactly one of `rid` and `roomId`; these are its validator's
+ * messages when neither or both are given.
+ */
+function oneRoomParam(body: { rid?: string; roomId?: string }): string {
+  const given = [body.rid, body.roomId].filter((v) => v !== undefined);
+  if (given.length === 0) {
+    throw invalidParams(
+      "must have required property 'rid'\n must have required property 'roomId'\n must match a schema in anyOf",
+    );
+  }
+  if (given.length === 2) {
+    throw invalidParams(
+      "must NOT have additional properties\n must NOT have additional properties\n must match a schema in anyOf",
+    );
+  }
+  return given[0] as string;
+}
+
+/** The `subscriptions.*` routes. */
+export function subscriptionRoutes(services: Services, log: Logger) {
+  return new Elysia({ prefix: "/api/v1" })
+    .use(apiBase(services, log))
+    .get(
+      "/subscriptions.get",
+      async ({ user, query }) => {
+        const me = requireUser(user);
+        const since = sinceDate(
+          query.updatedSince,
+          () => new ClientError("error-roomId-param-invalid", 'The "lastUpdate" query parameter must be a valid date.'),
+        );
+        const result = await callMethod(services, { user: me, connectionId: "rest" }, "subscriptions/get", [since]);
+        return ok(asSync(result));
+      },
+      {
+        query: t.Object({ updatedSince: t.Optional(t.String()) }),
+        detail: {
+          summary: "The caller's subscriptions, optionally only those changed since a date",
+          tags: ["Subscriptions"],
+        },
+      },
+    )
+    .get(
+      "/subscriptions.getOne",
+      async ({ user, query }) => {
+        const me = requireUser(user);
+        if (!query.roomId) {
+          throw new ClientError("error-param-required", "The 'roomId' param is required", { plain: true });
+        }
+        return ok({ subscription: await services.rooms.subscription(query.roomId, me._id) });
+      },
+      {
+        query: t.Object({ roomId: t.String() }),
+        detail: { summary: "The caller's subscription to one room, or null", tags: ["Subscriptions"] },
+      },
+    )
+    .post(
+      "/subscriptions.read",
+      async ({ user, body }) => {
+        const me = requireUser(user);
+        const rid = oneRoomParam(body);
+        // Rocket.Chat throws the bare code for an unknown room as for a missing subscription.
+        if (!(await services.rooms.byId(rid))) {
+          throw new ClientError("error-invalid-subscription", "error-invalid-subscription", { plain: true });
+        }
+        await services.messages.markRead(rid, me);
+        return ok();
+      },
+      {
+        body: t.Object({
+          rid: t.Optional(t.String()),
+          roomId: t.Optional(t.String()),
+          readThreads: t.Optional(t.Boolean()),
+        }),
+        detail: { summary: "Mark a room read: clear the caller's unread counters", tags: ["Subscriptions"] },
+      },
+    );
+}
