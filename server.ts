@@ -5,7 +5,7 @@
  */
 import type { Server } from "bun";
 import { Elysia } from "elysia";
-import type { Clock as XClock } from "xstate";
+import type { SessionHandle } from "./actors/session-effects.ts";
 import { systemClock } from "./core/clock.ts";
 import type { Config } from "./core/config.ts";
 import { LocalHub } from "./core/hub.ts";
@@ -21,14 +21,17 @@ import { openStore } from "./store/index.ts";
 import type { Store } from "./store/types.ts";
 import { type RoomEffects, type RoomSupervisor, startRoomSupervisor, storeRoomEffects } from "./supervisors/rooms.ts";
 import { type SessionSupervisor, startSessionSupervisor } from "./supervisors/sessions.ts";
+import type { SchedulerClock } from "./supervisors/supervisor.ts";
 
 export interface ServerOptions {
   /** Wraps the room actors' effects (tests use it to inject faults). */
   readonly roomEffects?: (real: RoomEffects) => RoomEffects;
+  /** Wraps the session actors' handling of each message (tests use it to inject faults). */
+  readonly sessionHandle?: (real: SessionHandle) => SessionHandle;
   /** Quiet time before a room actor passivates. */
   readonly roomIdleMs?: number;
   /** Scheduler clock for actor timers (tests pass a simulated one). */
-  readonly actorClock?: XClock;
+  readonly actorClock?: SchedulerClock;
   readonly pingMs?: number;
   readonly timeoutMs?: number;
   readonly logger?: Logger;
@@ -76,6 +79,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     clock: systemClock,
     bindUser: (connId, userId) => registry.bindUser(connId, userId),
     transportOf: (connId) => registry.transport(connId),
+    ...(options.sessionHandle && { wrapHandle: options.sessionHandle }),
     ...(options.pingMs !== undefined && { pingMs: options.pingMs }),
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
     ...(options.actorClock && { actorClock: options.actorClock }),

@@ -3,7 +3,7 @@
  * that room, restarted from the store when it crashes, and let go when it passivates.
  * It is the RoomGateway through which every write to a room passes.
  */
-import { type Clock as XClock, fromPromise } from "xstate";
+import { fromPromise } from "xstate";
 import { type Pending, RoomCrash, roomMachine } from "../actors/room.ts";
 import { ServerFault } from "../core/errors.ts";
 import type { RoomGateway } from "../services/context.ts";
@@ -15,7 +15,7 @@ import {
   type RoomReply,
   type RoomState,
 } from "../services/room-commands.ts";
-import { startSupervisor } from "./supervisor.ts";
+import { type SchedulerClock, startSupervisor } from "./supervisor.ts";
 
 /** The effects of a room actor, replaceable in tests (for example to inject a fault). */
 export interface RoomEffects {
@@ -40,7 +40,7 @@ export interface RoomSupervisorOptions {
   /** Quiet time after which a room actor passivates (default 5 minutes). */
   readonly idleMs?: number;
   readonly effects?: RoomEffects;
-  readonly actorClock?: XClock;
+  readonly actorClock?: SchedulerClock;
 }
 
 /** A running room supervisor. */

@@ -2,15 +2,15 @@
  * The session supervisor: one session actor per open DDP connection. A session actor that
  * crashes is restarted with its last known login and subscriptions, on the same socket.
  */
-import { type Clock as XClock, fromPromise } from "xstate";
+import { fromPromise } from "xstate";
 import { type SessionContext, type SessionEvent, sessionMachine, type SessionTransport } from "../actors/session.ts";
 import { type HandleInput, sessionEffects, type SessionEffectsOptions } from "../actors/session-effects.ts";
 import type { Clock } from "../core/clock.ts";
-import { startSupervisor } from "./supervisor.ts";
+import { type SchedulerClock, startSupervisor } from "./supervisor.ts";
 
 export interface SessionSupervisorOptions extends SessionEffectsOptions {
   readonly clock: Clock;
-  readonly actorClock?: XClock;
+  readonly actorClock?: SchedulerClock;
   /** The transport of an open connection, looked up when its actor (re)starts. */
   readonly transportOf: (connId: string) => SessionTransport | undefined;
   /** Idle time before the server pings (default 25 s). */

@@ -6,10 +6,13 @@
  * supervisor escalates to its parent. Every child has an error observer, so a child's
  * failure is an event here and never an uncaught exception.
  */
-import { type Actor, type AnyActorLogic, type Clock as XClock, assign, createActor, setup, type Snapshot } from "xstate";
+import { type Actor, type ActorOptions, type AnyActorLogic, assign, createActor, setup, type Snapshot } from "xstate";
 import type { Clock } from "../core/clock.ts";
 import { ServerFault } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
+
+/** The scheduler clock of XState actors (their timers); tests pass a SimulatedClock. */
+export type SchedulerClock = NonNullable<ActorOptions<AnyActorLogic>["clock"]>;
 
 export interface SupervisorOptions<TLogic extends AnyActorLogic> {
   /** Name used in logs. */
@@ -22,7 +25,7 @@ export interface SupervisorOptions<TLogic extends AnyActorLogic> {
   readonly cooldownMs: number;
   readonly clock: Clock;
   /** Scheduler clock handed to children (their timers); the system's when absent. */
-  readonly actorClock?: XClock;
+  readonly actorClock?: SchedulerClock;
   readonly log: Logger;
   /** Called when a child exceeds the restart intensity. */
   readonly onEscalate?: (key: string, failure: ChildFailure) => void;

@@ -17,11 +17,18 @@ async function spawnParley(dataDir: string): Promise<{ process: Subprocess<"igno
     stderr: "inherit",
   });
   const decoder = new TextDecoder();
+  const reader = child.stdout.getReader();
   let output = "";
-  for await (const chunk of child.stdout) {
-    output += decoder.decode(chunk);
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    output += decoder.decode(chunk.value);
     const port = /\(port (\d+)\)/.exec(output)?.[1];
-    if (port) return { process: child, url: `http://127.0.0.1:${port}` };
+    if (port) {
+      // Keep draining its output so the child never blocks on a full pipe.
+      void (async () => {
+        while (!(await reader.read()).done);
+      })();
+      return { process: child, url: `http://127.0.0.1:${port}` };
+    }
   }
   throw new Error(`Parley exited before listening: ${output}`);
 }

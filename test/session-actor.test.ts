@@ -21,7 +21,10 @@ function recordingTransport() {
 function controlledHandler() {
   const started: SessionWork[] = [];
   const finishers: (() => void)[] = [];
-  const logic = fromPromise<SessionData, { data: SessionData; work: SessionWork }>(({ input }) => {
+  const logic = fromPromise<
+    SessionData,
+    { connId: string; transport: SessionTransport; data: SessionData; work: SessionWork }
+  >(({ input }) => {
     started.push(input.work);
     return new Promise((resolve) => finishers.push(() => resolve(input.data)));
   });
