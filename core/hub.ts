@@ -8,6 +8,8 @@ import { stringifyEJSON } from "./ejson.ts";
 
 /** What a connection is told about its own user, outside any stream. */
 export type SessionSignal =
+  /** The user became a member of a room: feeds of all their rooms add its topic. */
+  | { readonly type: "room-access-granted"; readonly rid: string }
   /** The user lost access to a room: drop its topics. */
   | { readonly type: "room-access-revoked"; readonly rid: string }
   /** The user was logged out (token removed, deactivated): close the connection. */
@@ -23,6 +25,18 @@ export interface Hub {
 /** The topic a connection listens on for one event of one stream. */
 export function topicOf(stream: string, eventName: string): string {
   return `${stream}:${eventName}`;
+}
+
+/** The event name of `stream-room-messages` that carries the messages of all the user's rooms. */
+export const MY_MESSAGES = "__my_messages__";
+
+/**
+ * The topic that carries room `rid`'s messages as `__my_messages__` events. A listener to
+ * `__my_messages__` listens on this topic of each of its rooms, so every message is still
+ * serialized once per event name, not once per listener.
+ */
+export function myMessagesTopic(rid: string): string {
+  return `${topicOf("stream-room-messages", MY_MESSAGES)}/${rid}`;
 }
 
 /** The DDP frame of a stream event, as Rocket.Chat's streamer writes it. */
@@ -44,6 +58,24 @@ export class LocalHub implements Hub {
 
   emit(stream: string, eventName: string, args: readonly unknown[]): void {
     this.publish(topicOf(stream, eventName), streamFrame(stream, eventName, args));
+    if (stream === "stream-room-messages") {
+      this.publish(myMessagesTopic(eventName), streamFrame(stream, MY_MESSAGES, args));
+    } else if (stream === "stream-notify-user") {
+      this.grantOnNewSubscription(eventName, args);
+    }
+  }
+
+  /**
+   * Every writer that makes a user a member announces the new subscription on
+   * `<uid>/subscriptions-changed`, so the grant signal is derived from that one event
+   * rather than trusted to each writer to send.
+   */
+  private grantOnNewSubscription(eventName: string, args: readonly unknown[]): void {
+    const [uid, event] = eventName.split("/");
+    const [action, sub] = args as [unknown, { rid?: unknown } | undefined];
+    if (uid && event === "subscriptions-changed" && action === "inserted" && typeof sub?.rid === "string") {
+      this.route(uid, { type: "room-access-granted", rid: sub.rid });
+    }
   }
 
   signal(uid: string, signal: SessionSignal): void {

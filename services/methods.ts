@@ -4,11 +4,25 @@
  */
 import { ClientError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
-import type { Room, Subscription, User } from "../core/models.ts";
+import type { Message } from "../core/models.ts";
 import { passwordDigest } from "../core/password.ts";
 import type { LoginResult } from "./accounts.ts";
 import type { Services } from "./index.ts";
+import {
+  loggedIn,
+  matchFailed,
+  type Method,
+  type MethodCaller,
+  obj,
+  optionalDate,
+  optionalStr,
+  str,
+} from "./method-params.ts";
 import type { MessageDraft } from "./room-commands.ts";
+import { ROOM_METHODS } from "./room-methods.ts";
+import { roomView } from "./rooms.ts";
+
+export type { MethodCaller } from "./method-params.ts";
 
 /**
  * Meteor's error object for a DDP `result` or `nosub` frame, and for the `message` of
@@ -37,59 +51,20 @@ export function meteorError(error: unknown, log: Logger): Record<string, unknown
   };
 }
 
-/** Who is calling. */
-export interface MethodCaller {
-  readonly user: User | null;
-  readonly connectionId: string;
-}
-
-type Method = (services: Services, caller: MethodCaller, params: readonly unknown[]) => Promise<unknown>;
-
-/** Meteor's answer to parameters that fail `check()`. */
-function matchFailed(): ClientError {
-  return new ClientError(400, "Match failed");
-}
-
-function str(value: unknown): string {
-  if (typeof value !== "string") throw matchFailed();
-  return value;
-}
-
-function optionalStr(value: unknown): string | undefined {
-  return value === undefined || value === null ? undefined : str(value);
-}
-
-function obj(value: unknown): Record<string, unknown> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw matchFailed();
-  return value as Record<string, unknown>;
-}
-
-function optionalDate(value: unknown): Date | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw matchFailed();
-  return value;
-}
-
-function loggedIn(caller: MethodCaller, method: string): User {
-  if (!caller.user) throw new ClientError("error-invalid-user", "Invalid user", { details: { method } });
-  return caller.user;
-}
-
-async function roomFor(services: Services, rid: string, method: string): Promise<Room> {
-  const room = await services.rooms.byId(rid);
-  if (!room) throw new ClientError("error-invalid-room", "Invalid room", { details: { method } });
-  return room;
-}
-
 /** The DDP answer to a successful login. */
 export function loginAnswer(result: LoginResult, type: "resume" | "password") {
   return { id: result.user._id, token: result.token, tokenExpires: result.tokenExpires, type };
 }
 
 /** Logs in from DDP `login` parameters: a resume token or a user with a password. */
-export async function login(services: Services, params: unknown): Promise<{ result: LoginResult; type: "resume" | "password" }> {
+export async function login(
+  services: Services,
+  params: unknown,
+): Promise<{ result: LoginResult; type: "resume" | "password" }> {
   const p = obj(params);
-  if (typeof p.resume === "string") return { result: await services.accounts.loginWithToken(p.resume), type: "resume" };
+  if (typeof p.resume === "string") {
+    return { result: await services.accounts.loginWithToken(p.resume), type: "resume" };
+  }
   const who = p.user;
   const selector =
     typeof who === "string"
@@ -111,29 +86,41 @@ export async function login(services: Services, params: unknown): Promise<{ resu
   return { result: await services.accounts.loginWithPassword(selector, digest), type: "password" };
 }
 
-function createRoom(type: "c" | "p"): Method {
-  return async (services, caller, params) => {
-    const owner = loggedIn(caller, type === "c" ? "createChannel" : "createPrivateGroup");
-    const [name, members = [], readOnly = false, customFields] = params;
-    if (!Array.isArray(members) || typeof readOnly !== "boolean") throw matchFailed();
-    const room = await services.rooms.create({
-      type,
-      name: str(name),
-      owner,
-      members: members.map(str),
-      readOnly,
-      ...(customFields !== undefined && { customFields: obj(customFields) }),
-    });
-    return { ...room, rid: room._id };
-  };
+/**
+ * Documents as `view` shows them: all of them, or, when a date is given, Rocket.Chat's
+ * `{update, remove}` answer with those changed since. Deletions are not tracked, so
+ * `remove` is always empty (Limitation: a client syncing from a date does not learn of
+ * rooms it left; it must reload the full list to drop them).
+ */
+function sync<T extends { _updatedAt: Date }, V>(docs: T[], since: Date | undefined, view: (doc: T) => V) {
+  return since ? { update: docs.filter((d) => d._updatedAt > since).map(view), remove: [] } : docs.map(view);
 }
 
-/** Splits documents into Rocket.Chat's `{update, remove}` sync answer when a date is given. */
-function sync<T extends { _updatedAt: Date }>(docs: T[], since: Date | undefined): T[] | { update: T[]; remove: [] } {
-  return since ? { update: docs.filter((d) => d._updatedAt > since), remove: [] } : docs;
+/**
+ * The first unread message and how many unread ones the page did not load, when the
+ * reader's last-seen time `ls` is older than the oldest message of the page.
+ */
+async function unreadBeyond(services: Services, rid: string, page: Message[], ls: Date) {
+  const oldest = page.at(-1);
+  if (!oldest || oldest.ts <= ls) return { unreadNotLoaded: 0 };
+  const filter = { rid, _hidden: { $ne: true }, ts: { $gt: ls, $lt: oldest.ts } };
+  const [firstUnread] = await services.deps.db.messages.find(filter, { sort: { ts: 1 }, limit: 1 });
+  const unreadNotLoaded = await services.deps.db.messages.countDocuments(filter);
+  return { ...(firstUnread && { firstUnread }), unreadNotLoaded };
+}
+
+/**
+ * Tells user `uid` privately, in room `rid`, why their message was refused: Rocket.Chat
+ * shows this ephemeral message (on `<uid>/message`) in the room besides the method error.
+ */
+function notifyEphemeral(services: Services, uid: string, rid: string, text: string): void {
+  const { hub, ids, clock } = services.deps;
+  const notice = { groupable: false, msg: text, _id: ids.id(), rid, ts: clock.now() };
+  hub.emit("stream-notify-user", `${uid}/message`, [notice]);
 }
 
 const METHODS: Record<string, Method> = {
+  ...ROOM_METHODS,
   async login(services, _caller, [params]) {
     const { result, type } = await login(services, params);
     return loginAnswer(result, type);
@@ -150,68 +137,76 @@ const METHODS: Record<string, Method> = {
       ...(m.emoji !== undefined && { emoji: str(m.emoji) }),
       ...(m.avatar !== undefined && { avatar: str(m.avatar) }),
     };
-    await roomFor(services, rid, "sendMessage");
-    return services.deps.rooms.execute(rid, { kind: "send", user, draft });
+    if (!(await services.rooms.byId(rid))) {
+      throw new ClientError("error-invalid-room", "Invalid room", { details: { method: "sendMessage" } });
+    }
+    try {
+      return await services.deps.rooms.execute(rid, { kind: "send", user, draft });
+    } catch (error) {
+      if (error instanceof ClientError) notifyEphemeral(services, user._id, rid, error.reason ?? String(error.error));
+      throw error;
+    }
   },
   async updateMessage(services, caller, [message]) {
     const user = loggedIn(caller, "updateMessage");
     const m = obj(message);
     const original = await services.messages.byId(str(m._id));
-    if (!original || (m.rid !== undefined && m.rid !== original.rid)) {
-      throw new ClientError("error-invalid-message", "Invalid message", { details: { method: "updateMessage" } });
+    // Rocket.Chat answers nothing for a message that does not exist.
+    if (!original) return undefined;
+    if (m.rid !== undefined && m.rid !== original.rid) {
+      const details = { method: "updateMessage" };
+      throw new ClientError("error-invalid-update-key", "Cannot update the message rid", { details });
     }
-    return services.deps.rooms.execute(original.rid, { kind: "update", user, msgId: original._id, text: str(m.msg) });
+    await services.deps.rooms.execute(original.rid, { kind: "update", user, msgId: original._id, text: str(m.msg) });
+    return undefined;
   },
   async deleteMessage(services, caller, [message]) {
     const user = loggedIn(caller, "deleteMessage");
     const original = await services.messages.byId(str(obj(message)._id));
-    if (!original) throw new ClientError("error-invalid-message", "Invalid message", { details: { method: "deleteMessage" } });
+    if (!original) throw new ClientError("error-action-not-allowed", "Not allowed");
     await services.deps.rooms.execute(original.rid, { kind: "delete", user, msgId: original._id });
-    return { _id: original._id };
+    return undefined;
   },
-  async loadHistory(services, caller, [rid, end, limit = 20]) {
-    const room = await roomFor(services, str(rid), "loadHistory");
-    await services.messages.assertCanRead(room, caller.user);
+  async loadHistory(services, caller, [rid, end, limit = 20, ls, showThreadMessages = true]) {
+    loggedIn(caller, "loadHistory");
+    const room = await services.rooms.byId(str(rid));
+    // Rocket.Chat answers `false`, not an error, for a room that is missing or not readable.
+    if (!room || !(await services.authz.canAccessRoom(room, caller.user))) return false;
     if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0) throw matchFailed();
     const latest = optionalDate(end);
-    const messages = await services.messages.history(room._id, { ...(latest && { latest }), count: Math.min(limit, 1000) });
-    return { messages };
-  },
-  async joinRoom(services, caller, [rid, joinCode]) {
-    const user = loggedIn(caller, "joinRoom");
-    const room = await roomFor(services, str(rid), "joinRoom");
-    const code = optionalStr(joinCode);
-    await services.deps.rooms.execute(room._id, { kind: "join", user, ...(code !== undefined && { joinCode: code }) });
-    return true;
-  },
-  async leaveRoom(services, caller, [rid]) {
-    const user = loggedIn(caller, "leaveRoom");
-    const room = await roomFor(services, str(rid), "leaveRoom");
-    await services.deps.rooms.execute(room._id, { kind: "leave", user });
-    return true;
-  },
-  createChannel: createRoom("c"),
-  createPrivateGroup: createRoom("p"),
-  async createDirectMessage(services, caller, params) {
-    const user = loggedIn(caller, "createDirectMessage");
-    const room = await services.rooms.createDirect(user, params.map(str));
-    return { ...room, rid: room._id };
+    const messages = await services.messages.history(room._id, {
+      ...(latest && { latest }),
+      count: Math.min(limit, 1000),
+      showThreadMessages: showThreadMessages !== false,
+    });
+    const lastSeen = typeof ls === "string" ? new Date(ls) : optionalDate(ls);
+    if (!lastSeen || Number.isNaN(lastSeen.getTime())) return { messages, unreadNotLoaded: 0 };
+    return { messages, ...(await unreadBeyond(services, room._id, messages, lastSeen)) };
   },
   async readMessages(services, caller, [rid]) {
     const user = loggedIn(caller, "readMessages");
-    await services.messages.markRead(str(rid), user);
-    return null;
+    const room = await services.rooms.byId(str(rid));
+    if (!room) {
+      const details = { method: "readMessages" };
+      throw new ClientError("error-room-does-not-exist", "This room does not exist", { details });
+    }
+    if (!(await services.authz.canAccessRoom(room, user))) {
+      throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "readMessages" } });
+    }
+    // A reader of a public channel who is not a member has no read state to clear.
+    if (await services.authz.isMember(room._id, user._id)) await services.messages.markRead(room._id, user);
+    return undefined;
   },
   async "subscriptions/get"(services, caller, [updatedSince]) {
-    const user = loggedIn(caller, "subscriptions/get");
-    const subs: Subscription[] = await services.deps.db.subscriptions.find({ "u._id": user._id });
-    return sync(subs, optionalDate(updatedSince));
+    if (!caller.user) return [];
+    const subs = await services.deps.db.subscriptions.find({ "u._id": caller.user._id });
+    return sync(subs, optionalDate(updatedSince), (sub) => sub);
   },
   async "rooms/get"(services, caller, [updatedSince]) {
-    const user = loggedIn(caller, "rooms/get");
-    const subs = await services.deps.db.subscriptions.find({ "u._id": user._id }, { projection: { rid: 1 } });
-    const rooms = await services.deps.db.rooms.find({ _id: { $in: subs.map((s) => s.rid) } });
-    return sync(rooms, optionalDate(updatedSince));
+    if (!caller.user) return [];
+    const rids = await services.deps.db.subscriptions.find({ "u._id": caller.user._id }, { projection: { rid: 1 } });
+    const rooms = await services.deps.db.rooms.find({ _id: { $in: rids.map((s) => s.rid) } });
+    return sync(rooms, optionalDate(updatedSince), roomView);
   },
   async "public-settings/get"(services) {
     return services.settings.publicSettings();
@@ -227,7 +222,12 @@ export function hasMethod(name: string): boolean {
  * Runs method `name`. Throws ClientError 404 "Method '<name>' not found" for an unknown
  * method, and whatever ClientError the method raises.
  */
-export function callMethod(services: Services, caller: MethodCaller, name: string, params: readonly unknown[]): Promise<unknown> {
+export function callMethod(
+  services: Services,
+  caller: MethodCaller,
+  name: string,
+  params: readonly unknown[],
+): Promise<unknown> {
   const method = Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
   if (!method) return Promise.reject(new ClientError(404, `Method '${name}' not found`));
   return method(services, caller, params);

@@ -1,10 +1,10 @@
 /**
- * Who may listen to which stream event, and which topic carries it. A subscription that
- * passes gets its topic; one that fails is refused with `not-allowed`, as Rocket.Chat's
- * streamer does.
+ * Who may listen to which stream event, which topics carry it, and what a client may emit
+ * itself. Rules follow Rocket.Chat's streamer: a subscription that fails its read rule is
+ * refused with `not-allowed`; an unknown stream is a 404.
  */
 import { ClientError } from "../core/errors.ts";
-import { topicOf } from "../core/hub.ts";
+import { MY_MESSAGES, myMessagesTopic, topicOf } from "../core/hub.ts";
 import type { User } from "../core/models.ts";
 import type { Services } from "./index.ts";
 
@@ -17,26 +17,44 @@ export const STREAMS = new Set([
   "stream-notify-all",
 ]);
 
+/** A stream event a client asked to send to the other listeners of its topic. */
+export interface ClientEmit {
+  readonly topic: string;
+  readonly eventName: string;
+  readonly args: readonly unknown[];
+}
+
 function notAllowed(): ClientError {
   return new ClientError("not-allowed", "Not allowed");
 }
 
 /** The room id an event name of a room stream refers to (`<rid>` or `<rid>/<event>`). */
 export function roomOfEvent(stream: string, eventName: string): string | undefined {
-  if (stream === "stream-room-messages") return eventName;
+  if (stream === "stream-room-messages") return eventName === MY_MESSAGES ? undefined : eventName;
   if (stream === "stream-notify-room") return eventName.split("/")[0];
   return undefined;
+}
+
+/** Whether a subscription to `eventName` of `stream` is the per-user feed of every room's messages. */
+export function isMyMessages(stream: string, eventName: string): boolean {
+  return stream === "stream-room-messages" && eventName === MY_MESSAGES;
+}
+
+/** Whether a subscription stays allowed after logout: only `stream-notify-all` is public. */
+export function isPublicStream(stream: string): boolean {
+  return stream === "stream-notify-all";
 }
 
 /**
  * The topics a listener to `eventName` of `stream` receives, after checking that `user`
  * may read it. Throws ClientError `not-allowed` when not, and 404 for an unknown stream.
+ * `__my_messages__` listens to every room the user is a member of.
  */
 export async function authorizeListen(
   services: Services,
   user: User | null,
   stream: string,
-  eventName: string,
+  eventName: unknown,
 ): Promise<string[]> {
   if (!STREAMS.has(stream)) throw new ClientError(404, `Subscription '${stream}' not found`);
   if (typeof eventName !== "string" || eventName === "") throw notAllowed();
@@ -48,10 +66,18 @@ export async function authorizeListen(
     case "stream-notify-user":
       if (eventName.split("/")[0] !== user._id) throw notAllowed();
       return [topicOf(stream, eventName)];
-    default: {
-      if (eventName === "__my_messages__") return [];
+    case "stream-notify-room": {
+      // Typing and read receipts are for members only, public channel or not.
       const rid = roomOfEvent(stream, eventName) as string;
-      const room = await services.rooms.byId(rid);
+      if (!(await services.authz.isMember(rid, user._id))) throw notAllowed();
+      return [topicOf(stream, eventName)];
+    }
+    default: {
+      if (eventName === MY_MESSAGES) {
+        const subs = await services.deps.db.subscriptions.find({ "u._id": user._id }, { projection: { rid: 1 } });
+        return subs.map((s) => myMessagesTopic(s.rid));
+      }
+      const room = await services.rooms.byId(eventName);
       if (!room || !(await services.authz.canAccessRoom(room, user))) throw notAllowed();
       return [topicOf(stream, eventName)];
     }
@@ -59,20 +85,41 @@ export async function authorizeListen(
 }
 
 /**
- * Checks that `user` may emit `eventName` on `stream` (typing indicators on
- * `stream-notify-room`), returning the topic. Throws ClientError `not-allowed` otherwise.
+ * What a client's own emit on `stream` becomes: typing indicators on `stream-notify-room`
+ * (`<rid>/user-activity` or the older `<rid>/typing`), each also re-sent under the other
+ * name as Rocket.Chat does, so old and new clients see each other type. `user` must be a
+ * member of the room and `args[0]` their own username. Throws ClientError `not-allowed`.
  */
 export async function authorizeEmit(
   services: Services,
   user: User | null,
   stream: string,
   eventName: string,
-): Promise<string> {
+  args: readonly unknown[],
+): Promise<ClientEmit[]> {
   const [rid, event] = eventName.split("/");
-  if (stream !== "stream-notify-room" || !user || !rid || !["user-activity", "typing"].includes(event ?? "")) {
+  if (stream !== "stream-notify-room" || !user || !rid || (event !== "user-activity" && event !== "typing")) {
     throw notAllowed();
   }
-  const room = await services.rooms.byId(rid);
-  if (!room || !(await services.authz.canAccessRoom(room, user))) throw notAllowed();
-  return topicOf(stream, eventName);
+  const shownName = services.settings.get<boolean>("UI_Use_Real_Name") ? user.name : user.username;
+  const [username, activity, extra] = args;
+  if (username !== shownName || !(await services.authz.isMember(rid, user._id))) throw notAllowed();
+
+  const activityTopic = topicOf(stream, `${rid}/user-activity`);
+  const typingTopic = topicOf(stream, `${rid}/typing`);
+  if (event === "typing") {
+    const typing = activity === true;
+    const activities = typing ? ["user-typing"] : [];
+    return [
+      { topic: typingTopic, eventName: `${rid}/typing`, args: [username, typing] },
+      { topic: activityTopic, eventName: `${rid}/user-activity`, args: [username, activities, extra] },
+    ];
+  }
+  if (!Array.isArray(activity) || !activity.every((a) => typeof a === "string")) throw notAllowed();
+  const emits: ClientEmit[] = [{ topic: activityTopic, eventName: `${rid}/user-activity`, args }];
+  if (activity.length === 0 || activity.includes("user-typing")) {
+    const typing = activity.includes("user-typing");
+    emits.push({ topic: typingTopic, eventName: `${rid}/typing`, args: [username, typing] });
+  }
+  return emits;
 }
