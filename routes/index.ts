@@ -3,18 +3,26 @@ import { Elysia } from "elysia";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
 import { authRoutes } from "./auth.ts";
+import { channelsRoutes } from "./channels.ts";
 import { chatRoutes } from "./chat.ts";
+import { groupsRoutes } from "./groups.ts";
+import { imRoutes } from "./im.ts";
 import { infoRoutes } from "./info.ts";
 import { methodRoutes } from "./method.ts";
 import { roomRoutes } from "./rooms.ts";
 import { settingsRoutes } from "./settings.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
+import { usersRoutes } from "./users.ts";
 
 /** The REST API: `/api/info` and everything under `/api/v1`. */
 export function apiRoutes(services: Services, log: Logger) {
   return new Elysia()
     .use(infoRoutes(services, log))
     .use(authRoutes(services, log))
+    .use(usersRoutes(services, log))
+    .use(channelsRoutes(services, log))
+    .use(groupsRoutes(services, log))
+    .use(imRoutes(services, log))
     .use(chatRoutes(services, log))
     .use(subscriptionRoutes(services, log))
     .use(roomRoutes(services, log))

@@ -5,7 +5,7 @@
 import { ClientError } from "../core/errors.ts";
 import type { User } from "../core/models.ts";
 import { hashDigest, hashLoginToken, passwordDigest, verifyDigest } from "../core/password.ts";
-import { DuplicateKeyError } from "../store/types.ts";
+import { DuplicateKeyError, type Sort } from "../store/types.ts";
 import type { Deps } from "./context.ts";
 import type { Settings } from "./settings.ts";
 
@@ -14,6 +14,27 @@ const TOKEN_LIFETIME_MS = 90 * 24 * 60 * 60 * 1000;
 
 /** Usernames nobody may take, because mentions give them a meaning. */
 const RESERVED_USERNAMES = new Set(["all", "here"]);
+
+/**
+ * Names the system keeps for itself, as Rocket.Chat's `Accounts_SystemBlockedUsernameList`
+ * default: refused as usernames of new accounts and as room names, ignoring case.
+ */
+export const SYSTEM_BLOCKED_NAMES: readonly string[] = ["admin", "administrator", "system", "user"];
+
+/** What a visitor sends to `users.register`. */
+export interface Registration {
+  readonly username: string;
+  readonly email: string;
+  readonly pass: string;
+  readonly name?: string;
+  readonly secret?: string;
+}
+
+/** One page of users and how many there are in all. */
+export interface UserPage {
+  readonly users: User[];
+  readonly total: number;
+}
 
 export interface NewUser {
   readonly username: string;
@@ -111,6 +132,111 @@ export class Accounts {
     return user;
   }
 
+  /**
+   * Throws Rocket.Chat's `error-blocked-username` when `username` is one nobody may
+   * register: `all`, `here`, the system's names, or the `Accounts_BlockedUsernameList`.
+   */
+  assertUsernameNotBlocked(username: string): void {
+    const configured = (this.settings.get<string>("Accounts_BlockedUsernameList") ?? "").split(",");
+    const blocked = [...RESERVED_USERNAMES, ...SYSTEM_BLOCKED_NAMES, ...configured]
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean);
+    if (blocked.includes(username.trim().toLowerCase())) {
+      throw new ClientError("error-blocked-username", `${username} is blocked and can't be used!`, {
+        details: { method: "checkUsernameAvailability", field: username },
+      });
+    }
+  }
+
+  /**
+   * Checks what Rocket.Chat checks, in its order, before an administrator creates an
+   * account: known roles, a name (when `Accounts_RequireNameForSignUp`), a username and a
+   * password, and a username nobody blocked. Throws the first failure as a ClientError.
+   */
+  async assertCreatable(input: { name: string; username: string; password: string; roles?: readonly string[] }) {
+    const fail = (reason: string, details: Record<string, unknown>, code = "error-the-field-is-required") =>
+      new ClientError(code, reason, { details: { method: "insertOrUpdateUser", ...details } });
+    const known = new Set((await this.deps.db.roles.find({}, { projection: { _id: 1 } })).map((r) => r._id));
+    if (input.roles?.some((role) => !known.has(role))) {
+      throw fail("The field Roles consist invalid role id", { action: "Assign_role" }, "error-action-not-allowed");
+    }
+    if (this.settings.get<boolean>("Accounts_RequireNameForSignUp") !== false && !input.name.trim()) {
+      throw fail("The field Name is required", { field: "Name" });
+    }
+    if (!input.username.trim()) throw fail("The field Username is required", { field: "Username" });
+    if (!input.password) throw fail("The field Password is required", { field: "Password" });
+    this.assertUsernameNotBlocked(input.username);
+  }
+
+  /**
+   * Registers a visitor as `users.register` does: the registration form must be open
+   * (`Accounts_RegistrationForm` "Public", or "Secret URL" with the right secret), the
+   * username valid and free, the name free of markup. The account gets the default roles
+   * and joins the default rooms. Throws Rocket.Chat's errors, most as plain strings.
+   */
+  async register(input: Registration): Promise<User> {
+    const pattern = this.settings.get<string>("UTF8_User_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
+    if (!new RegExp(`^${pattern}$`).test(input.username)) {
+      throw new ClientError("error-invalid-username", "The username provided is not valid", { plain: true });
+    }
+    if (input.name !== undefined && /[<>/\\]/.test(input.name)) {
+      throw new ClientError("error-invalid-name", "Name contains invalid characters", { plain: true });
+    }
+    this.assertUsernameNotBlocked(input.username);
+    if (!(await this.usernameAvailable(input.username))) {
+      throw new ClientError("error-field-unavailable", "Username is already in use", { plain: true });
+    }
+    const form = this.settings.get<string>("Accounts_RegistrationForm") ?? "Public";
+    if (form === "Disabled") {
+      throw new ClientError("error-user-registration-disabled", "User registration is disabled", {
+        details: { method: "registerUser" },
+      });
+    }
+    const secret = this.settings.get<string>("Accounts_RegistrationForm_SecretURL");
+    if (form === "Secret URL" && (!input.secret || input.secret !== secret)) {
+      throw new ClientError("error-user-registration-secret", "User registration is only allowed via Secret URL", {
+        details: { method: "registerUser" },
+      });
+    }
+    // Meteor's check() refuses a registration without a name before anything is written.
+    if (input.name === undefined) throw new ClientError(400, "Match failed");
+    const email = input.email.trim().toLowerCase();
+    if (await this.deps.db.users.findOne({ "emails.address": email }, { projection: { _id: 1 } })) {
+      throw new ClientError(403, "Email already exists.");
+    }
+    const roles = (this.settings.get<string>("Accounts_Registration_Users_Default_Roles") ?? "user")
+      .split(",")
+      .map((role) => role.trim())
+      .filter(Boolean);
+    return this.createUser({ username: input.username, email, password: input.pass, name: input.name.trim(), roles });
+  }
+
+  /** The user whose id or username is `value`, or null. */
+  byIdOrUsername(value: string): Promise<User | null> {
+    return this.deps.db.users.findOne({ $or: [{ _id: value }, { username: value }] });
+  }
+
+  /** The users with these ids, leaving out unknown ids. */
+  usersByIds(ids: readonly string[]): Promise<User[]> {
+    return this.deps.db.users.find({ _id: { $in: [...ids] } });
+  }
+
+  /** The users with these usernames, ignoring case, leaving out unknown names. */
+  usersByUsernamesIgnoringCase(usernames: readonly string[]): Promise<User[]> {
+    if (usernames.length === 0) return Promise.resolve([]);
+    const names = usernames.map((name) => `^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+    return this.deps.db.users.find({ $or: names.map((name) => ({ username: { $regex: name, $options: "i" } })) });
+  }
+
+  /** One page of all users, by username unless said otherwise. */
+  async list(page: { offset: number; count: number; sort?: Sort }): Promise<UserPage> {
+    const [users, total] = await Promise.all([
+      this.deps.db.users.find({}, { sort: page.sort ?? { username: 1 }, skip: page.offset, limit: page.count }),
+      this.deps.db.users.countDocuments({}),
+    ]);
+    return { users, total };
+  }
+
   /** Whether `username` is free: not reserved and not taken, ignoring case. */
   async usernameAvailable(username: string): Promise<boolean> {
     if (RESERVED_USERNAMES.has(username.toLowerCase())) return false;
@@ -204,7 +330,7 @@ export class Accounts {
   private async joinDefaultRooms(user: User): Promise<void> {
     const rooms = await this.deps.db.rooms.find({ default: true }, { projection: { _id: 1 } });
     for (const room of rooms) {
-      await this.deps.rooms.execute(room._id, { kind: "join", user, silent: false });
+      await this.deps.rooms.execute(room._id, { kind: "join", user, silent: false, asDefault: true });
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { ClientError } from "../core/errors.ts";
 import type { Message, Room, User } from "../core/models.ts";
+import type { Sort } from "../store/types.ts";
 import type { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
 
@@ -19,6 +20,13 @@ export interface HistoryQuery {
   readonly count?: number;
   /** Include thread replies (messages with `tmid`); true unless said otherwise. */
   readonly showThreadMessages?: boolean;
+}
+
+/** Filters of the `*.messages` routes: mentioned users, starring users, pinned only. */
+export interface MessageFilter {
+  readonly mentionIds?: readonly string[];
+  readonly starredIds?: readonly string[];
+  readonly pinned?: boolean;
 }
 
 export class Messages {
@@ -58,6 +66,39 @@ export class Messages {
       this.deps.db.messages.countDocuments(filter),
     ]);
     return { messages, total };
+  }
+
+  /**
+   * One page of room `rid`'s messages that pass `filter`, newest first unless `sort` says
+   * otherwise, with the number of all that pass.
+   */
+  async list(
+    rid: string,
+    page: { offset: number; count: number; sort?: Sort; filter?: MessageFilter },
+  ): Promise<{ messages: Message[]; total: number }> {
+    const { mentionIds, starredIds, pinned } = page.filter ?? {};
+    const query = {
+      rid,
+      _hidden: { $ne: true },
+      ...(mentionIds?.length && { "mentions._id": { $in: [...mentionIds] } }),
+      ...(starredIds?.length && { "starred._id": { $in: [...starredIds] } }),
+      ...(pinned && { pinned: true }),
+    };
+    const [messages, total] = await Promise.all([
+      this.deps.db.messages.find(query, { sort: page.sort ?? { ts: -1 }, skip: page.offset, limit: page.count }),
+      this.deps.db.messages.countDocuments(query),
+    ]);
+    return { messages, total };
+  }
+
+  /**
+   * The unread messages a history page left out: those after `oldest` and before
+   * `before` (the oldest message loaded). Answers the first of them and how many there are.
+   */
+  async unreadBefore(rid: string, oldest: Date, before: Date): Promise<{ first?: Message; count: number }> {
+    const query = { rid, _hidden: { $ne: true }, ts: { $gt: oldest, $lt: before } };
+    const [first] = await this.deps.db.messages.find(query, { sort: { ts: 1 }, limit: 1 });
+    return { ...(first && { first }), count: await this.deps.db.messages.countDocuments(query) };
   }
 
   /** The message with id `msgId`, or null. */

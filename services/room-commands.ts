@@ -29,7 +29,17 @@ export type RoomCommand =
   | { readonly kind: "send"; readonly user: User; readonly draft: MessageDraft }
   | { readonly kind: "update"; readonly user: User; readonly msgId: string; readonly text: string }
   | { readonly kind: "delete"; readonly user: User; readonly msgId: string }
-  | { readonly kind: "join"; readonly user: User; readonly joinCode?: string; readonly silent?: boolean }
+  | {
+      readonly kind: "join";
+      readonly user: User;
+      readonly joinCode?: string;
+      readonly silent?: boolean;
+      /**
+       * A new account joining a default room: Rocket.Chat subscribes new users to default
+       * rooms unconditionally, so neither the permission nor a join code is checked.
+       */
+      readonly asDefault?: boolean;
+    }
   | { readonly kind: "leave"; readonly user: User }
   | { readonly kind: "add"; readonly by: User; readonly users: readonly User[] }
   | { readonly kind: "remove"; readonly by: User; readonly user: User };
@@ -72,7 +82,7 @@ export async function executeRoomCommand(
     case "delete":
       return remove(deps, state, command.user, command.msgId);
     case "join":
-      return join(deps, state, command.user, command.joinCode, command.silent ?? false);
+      return join(deps, state, command.user, command.joinCode, command.silent ?? false, command.asDefault ?? false);
     case "leave":
       return leave(deps, state, command.user);
     case "add":
@@ -309,13 +319,20 @@ async function assertNotLastOwner(deps: CommandDeps, state: RoomState, user: Use
   }
 }
 
-async function join(deps: CommandDeps, state: RoomState, user: User, joinCode: string | undefined, silent: boolean) {
+async function join(
+  deps: CommandDeps,
+  state: RoomState,
+  user: User,
+  joinCode: string | undefined,
+  silent: boolean,
+  asDefault: boolean,
+) {
   const { room } = state;
   if (state.members.has(user._id)) return { state, reply: room };
-  if (room.t !== "c" || !(await deps.authz.can(user, "view-c-room"))) {
+  if (!asDefault && (room.t !== "c" || !(await deps.authz.can(user, "view-c-room")))) {
     throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "joinRoom" } });
   }
-  if (typeof room.joinCode === "string" && room.joinCode !== "" && room.joinCode !== joinCode) {
+  if (!asDefault && typeof room.joinCode === "string" && room.joinCode !== "" && room.joinCode !== joinCode) {
     throw new ClientError("error-code-invalid", "Invalid Room Password", { details: { method: "joinRoom" } });
   }
   let next = await subscribe(deps, state, user);

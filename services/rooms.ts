@@ -6,7 +6,8 @@
  */
 import { ClientError } from "../core/errors.ts";
 import type { Room, RoomType, Subscription, User } from "../core/models.ts";
-import { DuplicateKeyError } from "../store/types.ts";
+import { DuplicateKeyError, type Sort } from "../store/types.ts";
+import { SYSTEM_BLOCKED_NAMES } from "./accounts.ts";
 import type { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
 import type { Settings } from "./settings.ts";
@@ -24,6 +25,24 @@ export interface NewRoom {
   /** Mark the room as default: every new user joins it. */
   readonly isDefault?: boolean;
   readonly _id?: string;
+}
+
+/** A room named by id or by name, as REST parameters name it. */
+export interface RoomRef {
+  readonly roomId?: string;
+  readonly roomName?: string;
+}
+
+/** One page of a listing: where it starts, how long it is and its order. */
+export interface PageRequest {
+  readonly offset: number;
+  readonly count: number;
+  readonly sort?: Sort;
+}
+
+/** Escapes `text` for use inside a regular expression. */
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** The name of the room for error texts, as Rocket.Chat words them per room type. */
@@ -78,7 +97,10 @@ export class Rooms {
    */
   async create(input: NewRoom): Promise<Room> {
     const { db, clock, ids, hub } = this.deps;
-    await this.authz.require(input.owner, input.type === "c" ? "create-c" : "create-p");
+    if (!(await this.authz.can(input.owner, input.type === "c" ? "create-c" : "create-p"))) {
+      const method = input.type === "c" ? "createChannel" : "createPrivateGroup";
+      throw new ClientError("error-not-allowed", "Not allowed", { details: { method } });
+    }
     const name = this.validName(input.name);
     if (await db.rooms.findOne({ name }, { projection: { _id: 1 } })) {
       throw new ClientError("error-duplicate-channel-name", `A channel with name '${name}' exists`, {
@@ -129,7 +151,9 @@ export class Rooms {
    */
   async createDirect(me: User, usernames: readonly string[], excludeSelf = false): Promise<Room> {
     const { db, clock, ids, hub } = this.deps;
-    await this.authz.require(me, "create-d");
+    if (!(await this.authz.can(me, "create-d"))) {
+      throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "createDirectMessage" } });
+    }
     const others = await this.usersByUsername(usernames.filter((u) => u !== me.username || usernames.length === 1));
     const members = excludeSelf ? others : [me, ...others.filter((u) => u._id !== me._id)];
     if (members.length === 0) throw new ClientError("error-invalid-user", "Invalid user");
@@ -207,6 +231,123 @@ export class Rooms {
     return this.deps.db.subscriptions.findOne({ rid, "u._id": uid });
   }
 
+  /**
+   * Finds a public channel as channels.* routes do: a missing room, a room of another
+   * type and a call naming neither parameter all answer `error-room-not-found`. With
+   * `checkArchived`, an archived channel answers `error-room-archived`.
+   */
+  async findChannel(ref: RoomRef, checkArchived = false): Promise<Room> {
+    const { rooms } = this.deps.db;
+    let room: Room | null = null;
+    if (ref.roomId !== undefined) room = await rooms.findOne({ _id: ref.roomId });
+    else if (ref.roomName !== undefined) room = await rooms.findOne({ name: ref.roomName });
+    if (!room || room.t !== "c") {
+      throw new ClientError(
+        "error-room-not-found",
+        'The required "roomId" or "roomName" param provided does not match any channel',
+      );
+    }
+    if (checkArchived && room.archived) {
+      throw new ClientError("error-room-archived", `The channel, ${room.name}, is archived`);
+    }
+    return room;
+  }
+
+  /**
+   * Finds a private group that `user` may read. A group the user cannot read answers
+   * exactly like one that does not exist, so a non-member learns nothing about it.
+   * With `checkArchived`, an archived group answers `error-room-archived`.
+   */
+  async findGroup(ref: RoomRef, user: User, checkArchived = false): Promise<Room> {
+    const room = await this.find(ref, ["p"]);
+    if (!(await this.authz.canAccessRoom(room, user))) {
+      throw new ClientError(
+        "error-room-not-found",
+        'The required "roomId" or "roomName" param provided does not match any group',
+      );
+    }
+    if (checkArchived && room.archived) {
+      const name = room.prid ? room.fname : room.name;
+      throw new ClientError("error-room-archived", `The private group, ${name}, is archived`);
+    }
+    return room;
+  }
+
+  /**
+   * The direct message `nameOrId` names for `me`. A user's id or username names the DM
+   * with that user, which is opened when it does not exist yet (as Rocket.Chat does);
+   * anything else must be a direct message's id. Throws `invalid-channel` otherwise.
+   */
+  async findDirect(me: User, nameOrId: string): Promise<Room> {
+    const { users, rooms } = this.deps.db;
+    const peer = await users.findOne({ $or: [{ _id: nameOrId }, { username: nameOrId }] });
+    if (peer) {
+      const uids = [...new Set([me._id, peer._id])].sort();
+      const existing = await rooms.findOne({ t: "d", uids: { $size: uids.length, $all: uids } });
+      return existing ?? (await this.createDirect(me, [peer.username]));
+    }
+    const room = await rooms.findOne({ _id: nameOrId });
+    if (!room || room.t !== "d") throw new ClientError("invalid-channel");
+    return room;
+  }
+
+  /** Ids of the rooms of the given types that user `uid` is subscribed to. */
+  async subscribedRoomIds(uid: string, types: readonly RoomType[]): Promise<string[]> {
+    const subs = await this.deps.db.subscriptions.find(
+      { "u._id": uid, t: { $in: [...types] } },
+      { projection: { rid: 1 } },
+    );
+    return subs.map((s) => s.rid);
+  }
+
+  /**
+   * One page of the rooms of type `t`, optionally only those with the given ids, sorted
+   * by name unless said otherwise; `total` counts every match.
+   */
+  async list(
+    filter: { readonly t: RoomType; readonly ids?: readonly string[] },
+    page: PageRequest,
+  ): Promise<{ rooms: Room[]; total: number }> {
+    const query = { t: filter.t, ...(filter.ids && { _id: { $in: [...filter.ids] } }) };
+    const [rooms, total] = await Promise.all([
+      this.deps.db.rooms.find(query, { sort: page.sort ?? { name: 1 }, skip: page.offset, limit: page.count }),
+      this.deps.db.rooms.countDocuments(query),
+    ]);
+    return { rooms, total };
+  }
+
+  /**
+   * One page of the active members of room `rid`, connected users first, then by
+   * username (as Rocket.Chat lists them). `filter` keeps users whose username or name
+   * contains it, ignoring case; `status` keeps users in one of those statuses.
+   */
+  async members(
+    rid: string,
+    page: PageRequest & { readonly filter?: string; readonly status?: readonly string[] },
+  ): Promise<{ members: User[]; total: number }> {
+    const subs = await this.deps.db.subscriptions.find({ rid }, { projection: { "u._id": 1 } });
+    const pattern = page.filter ? escapeRegex(page.filter) : undefined;
+    const query = {
+      _id: { $in: subs.map((s) => s.u._id) },
+      active: true,
+      ...(page.status && { status: { $in: [...page.status] } }),
+      ...(pattern && {
+        $or: [{ username: { $regex: pattern, $options: "i" } }, { name: { $regex: pattern, $options: "i" } }],
+      }),
+    };
+    const sort = page.sort ?? { statusConnection: -1, username: 1 };
+    const [members, total] = await Promise.all([
+      this.deps.db.users.find(query, { sort, skip: page.offset, limit: page.count }),
+      this.deps.db.users.countDocuments(query),
+    ]);
+    return { members, total };
+  }
+
+  /** The subscriptions of user `uid`, by room type and then name, as users.info lists them. */
+  subscriptionsOf(uid: string): Promise<Subscription[]> {
+    return this.deps.db.subscriptions.find({ "u._id": uid }, { sort: { t: 1, name: 1 } });
+  }
+
   /** Users by username, in the order given; throws `error-invalid-user` for an unknown one. */
   async usersByUsername(usernames: readonly string[]): Promise<User[]> {
     const users: User[] = [];
@@ -221,8 +362,9 @@ export class Rooms {
   private validName(raw: string): string {
     const name = raw.trim();
     const pattern = this.settings.get<string>("UTF8_Channel_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
-    if (!name || !new RegExp(`^${pattern}$`).test(name)) {
-      throw new ClientError("error-invalid-room-name", `${name} is not a valid room name`, {
+    // Names reserved for the system (`admin`, …) are refused like malformed ones.
+    if (!name || !new RegExp(`^${pattern}$`).test(name) || SYSTEM_BLOCKED_NAMES.includes(name.toLowerCase())) {
+      throw new ClientError("error-invalid-room-name", `${name} is not a valid room name.`, {
         details: { function: "RocketChat.createRoom", channel_name: name },
       });
     }

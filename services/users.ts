@@ -74,3 +74,82 @@ export function publicView(user: User, full = false): Record<string, unknown> {
   }
   return view;
 }
+
+/** Copies the fields of `user` named in `keys` that it has. */
+function pick(user: User, keys: readonly string[]): Record<string, unknown> {
+  const view: Record<string, unknown> = {};
+  for (const key of keys) if (user[key] !== undefined) view[key] = user[key];
+  return view;
+}
+
+/** Fields no REST answer about a user carries: secrets and import bookkeeping. */
+const NEVER_SHOWN = ["services", "inviteToken", "e2e", "importIds", "joinCode", "members"];
+
+/** Fields `users.*` routes hide from callers without `view-full-other-user-info`. */
+const PRIVILEGED_ONLY = [
+  "avatarOrigin",
+  "emails",
+  "phone",
+  "statusConnection",
+  "createdAt",
+  "lastLogin",
+  "requirePasswordChange",
+  "requirePasswordChangeReason",
+  "roles",
+  "statusDefault",
+  "_updatedAt",
+  "settings",
+];
+
+/**
+ * The stored user record as `users.create` and `users.register` answer it: everything
+ * but secrets; a caller without `privileged` (view-full-other-user-info) sees less.
+ */
+export function userRecordView(user: User, privileged: boolean): Record<string, unknown> {
+  const hidden = new Set([...NEVER_SHOWN, ...(privileged ? [] : PRIVILEGED_ONLY)]);
+  return Object.fromEntries(Object.entries(user).filter(([key]) => !hidden.has(key)));
+}
+
+/** What `users.info` shows of anyone. */
+const INFO_FIELDS = ["_id", "name", "username", "nickname", "status", "utcOffset", "type", "active", "bio"];
+
+/** What `users.info` adds for the user themself and for holders of view-full-other-user-info. */
+const FULL_INFO_FIELDS = [
+  "emails",
+  "phone",
+  "statusConnection",
+  "createdAt",
+  "lastLogin",
+  "requirePasswordChange",
+  "roles",
+];
+
+/**
+ * `users.info`'s view of `user`: public fields, the full set when `full`, and for the
+ * caller's own record the login services, with the password reduced to `true`.
+ */
+export function userInfoView(user: User, opts: { full: boolean; self: boolean }): Record<string, unknown> {
+  const shown = [...INFO_FIELDS, "reason", "statusText", "avatarETag", ...(opts.full ? FULL_INFO_FIELDS : [])];
+  const view = pick(user, shown);
+  if (opts.self) {
+    const { password, ...services } = user.services ?? {};
+    view.services = { ...services, ...(password && { password: true }) };
+  }
+  view.canViewAllInfo = opts.full;
+  return view;
+}
+
+/** The fields of a `users.list` row. */
+const LIST_FIELDS = ["_id", "name", "username", "emails", "roles", "status", "active", "avatarETag", "lastLogin", "type"];
+
+/** A row of `users.list`, with the lower-cased name Rocket.Chat adds for sorting. */
+export function userListView(user: User): Record<string, unknown> {
+  const view = pick(user, [...LIST_FIELDS]);
+  if (typeof user.name === "string") view.nameInsensitive = user.name.toLowerCase();
+  return view;
+}
+
+/** A row of a room's member list (`channels.members` and alike). */
+export function memberView(user: User): Record<string, unknown> {
+  return pick(user, ["_id", "name", "username", "nickname", "status", "avatarETag", "_updatedAt", "federated"]);
+}

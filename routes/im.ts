@@ -1,0 +1,98 @@
+/**
+ * `im.*` (and their `dm.*` aliases): direct messages. Opening one with one or several
+ * users, listing the caller's, and reading a DM's history and messages. A DM may be named
+ * by its id or by the other user's id or username, as Rocket.Chat allows; reading one the
+ * caller is not part of answers the bare 403.
+ */
+import { Elysia, t } from "elysia";
+import type { Logger } from "../core/logger.ts";
+import type { Services } from "../services/index.ts";
+import { roomView } from "../services/rooms.ts";
+import { apiBase, ok, pagination, requireUser } from "./http.ts";
+import {
+  forbidden,
+  HISTORY_QUERY,
+  MESSAGES_QUERY,
+  PAGE_QUERY,
+  parseSort,
+  readHistory,
+  readMessages,
+  requireOneOf,
+  requireParams,
+} from "./room-params.ts";
+
+const TAGS = ["Direct messages"];
+
+const CreateBody = t.Object({
+  username: t.Optional(t.String()),
+  usernames: t.Optional(t.String()),
+  excludeSelf: t.Optional(t.Boolean()),
+});
+
+/** The routes of one prefix, `im` or its alias `dm`. */
+function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
+  return new Elysia({ prefix: "/api/v1" })
+    .use(apiBase(services, log))
+    .post(
+      `/${prefix}.create`,
+      async ({ user, body }) => {
+        const me = requireUser(user);
+        requireOneOf(body, ["usernames", "username"]);
+        const usernames = body.username !== undefined ? [body.username] : (body.usernames as string).split(",");
+        const room = await services.rooms.createDirect(
+          me,
+          usernames.map((name) => name.trim()),
+          body.excludeSelf ?? false,
+        );
+        return ok({ room: { ...roomView(room), rid: room._id } });
+      },
+      {
+        body: CreateBody,
+        detail: { summary: "Open (or find) a direct message with one or several users", tags: TAGS },
+      },
+    )
+    .get(
+      `/${prefix}.list`,
+      async ({ user, query }) => {
+        const me = requireUser(user);
+        const { count, offset } = pagination(services, query);
+        const ids = await services.rooms.subscribedRoomIds(me._id, ["d"]);
+        const sort = parseSort(query.sort);
+        const { rooms, total } = await services.rooms.list({ t: "d", ids }, { offset, count, ...(sort && { sort }) });
+        return ok({ ims: rooms.map(roomView), offset, count: rooms.length, total });
+      },
+      { query: t.Object(PAGE_QUERY), detail: { summary: "The caller's direct messages", tags: TAGS } },
+    )
+    .get(
+      `/${prefix}.history`,
+      async ({ user, query }) => {
+        const me = requireUser(user);
+        requireParams(query, ["roomId"]);
+        const room = await services.rooms.findDirect(me, query.roomId as string);
+        return ok(await readHistory(services, room, me, query, { threadsByDefault: false }));
+      },
+      {
+        query: t.Object({ roomId: t.Optional(t.String({ minLength: 1 })), ...HISTORY_QUERY }),
+        detail: { summary: "A direct message's messages, newest first, before `latest`", tags: TAGS },
+      },
+    )
+    .get(
+      `/${prefix}.messages`,
+      async ({ user, query }) => {
+        const me = requireUser(user);
+        requireOneOf(query, ["roomId", "username"]);
+        const room = await services.rooms.findDirect(me, (query.roomId ?? query.username) as string);
+        if (!(await services.authz.canAccessRoom(room, me))) throw forbidden();
+        return ok(await readMessages(services, room, query));
+      },
+      {
+        query: t.Object({ roomId: t.Optional(t.String()), username: t.Optional(t.String()), ...MESSAGES_QUERY }),
+        detail: { summary: "A page of a direct message's messages, with filters", tags: TAGS },
+      },
+    );
+}
+
+/** The direct message routes, under `im.*` and `dm.*`. */
+export function imRoutes(services: Services, log: Logger) {
+  return new Elysia().use(directRoutes(services, log, "im")).use(directRoutes(services, log, "dm"));
+}
