@@ -48,7 +48,9 @@ export function isPublicStream(stream: string): boolean {
 /**
  * The topics a listener to `eventName` of `stream` receives, after checking that `user`
  * may read it. Throws ClientError `not-allowed` when not, and 404 for an unknown stream.
- * `__my_messages__` listens to every room the user is a member of.
+ * `__my_messages__` listens to every room the user is a member of. Limitation: Rocket.Chat
+ * also feeds it the public channels the user may read without having joined them; here a
+ * bot that wants every public channel must join them (or subscribe to each by id).
  */
 export async function authorizeListen(
   services: Services,
