@@ -6,7 +6,7 @@
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { SessionHandle } from "./actors/session-effects.ts";
-import { systemClock } from "./core/clock.ts";
+import { type Clock, systemClock } from "./core/clock.ts";
 import type { Config } from "./core/config.ts";
 import { LocalHub } from "./core/hub.ts";
 import { randomIds } from "./core/ids.ts";
@@ -35,6 +35,8 @@ export interface ServerOptions {
   readonly pingMs?: number;
   readonly timeoutMs?: number;
   readonly logger?: Logger;
+  /** The time source of services (tests pass a fixed one). */
+  readonly clock?: Clock;
 }
 
 export interface ParleyServer {
@@ -64,7 +66,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     signalRouter(registry, () => sessions as SessionSupervisor),
   );
   const gateway: RoomGateway = { execute: (rid, command) => (rooms as RoomSupervisor).execute(rid, command) };
-  const deps: Deps = { config, db, clock: systemClock, ids: randomIds, log, hub, rooms: gateway };
+  const clock = options.clock ?? systemClock;
+  const deps: Deps = { config, db, clock, ids: randomIds, log, hub, rooms: gateway };
   const services = createServices(deps);
 
   const realEffects = storeRoomEffects(services.commandDeps);
@@ -76,7 +79,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   sessions = startSessionSupervisor({
     services,
     log,
-    clock: systemClock,
+    clock,
     bindUser: (connId, userId) => registry.bindUser(connId, userId),
     transportOf: (connId) => registry.transport(connId),
     ...(options.sessionHandle && { wrapHandle: options.sessionHandle }),

@@ -193,7 +193,7 @@ async function send(deps: CommandDeps, state: RoomState, user: User, draft: Mess
   assertMessageSize(deps.settings, text, "sendMessage");
   await validateMessage(deps, draft, user, room._id);
 
-  const ts = deps.clock.now();
+  const ts = nextMessageTime(deps, room);
   const message: Message = {
     _id: draft._id ?? deps.ids.id(),
     rid: room._id,
@@ -280,8 +280,18 @@ async function remove(deps: CommandDeps, state: RoomState, user: User, msgId: st
   return { state: { ...state, room }, reply: message };
 }
 
+/**
+ * The time of a room's next message: now, but always after the room's previous message,
+ * so that the single writer gives every message of a room a distinct, increasing `ts`
+ * and "after my last read" comparisons never miss a message sent in the same millisecond.
+ */
+function nextMessageTime(deps: CommandDeps, room: Room): Date {
+  const now = deps.clock.now();
+  return room.lm && room.lm.getTime() >= now.getTime() ? new Date(room.lm.getTime() + 1) : now;
+}
+
 function systemMessage(deps: CommandDeps, room: Room, t: string, actor: User, text: string): Message {
-  const ts = deps.clock.now();
+  const ts = nextMessageTime(deps, room);
   return { _id: deps.ids.id(), rid: room._id, t, msg: text, ts, u: ref(actor), _updatedAt: ts, groupable: false };
 }
 

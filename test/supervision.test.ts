@@ -85,3 +85,20 @@ describe("room supervision", () => {
     expect((healthy.result as { msg: string }).msg).toBe("still serving");
   });
 });
+
+describe("room actor ordering", () => {
+  test("gives messages sent in the same millisecond distinct, increasing times", async () => {
+    const frozen = new Date("2026-01-01T00:00:00.000Z");
+    const server = await startTestServer({ clock: { now: () => new Date(frozen) } });
+    const ddp = await RawDdp.connect(server.wsUrl);
+    await ddp.resume(server.admin.authToken);
+    const rid = ((await ddp.call("createChannel", `same-ms-${Date.now()}`, [])).result as { rid: string }).rid;
+
+    const sent = await Promise.all(["a", "b", "c"].map((msg) => ddp.call("sendMessage", { rid, msg })));
+
+    const times = sent.map((s) => (s.result as { ts: Date }).ts.getTime());
+    expect(times).toEqual([frozen.getTime(), frozen.getTime() + 1, frozen.getTime() + 2]);
+    ddp.close();
+    await server.stop();
+  });
+});
