@@ -13,13 +13,24 @@ import { randomIds } from "./core/ids.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { apiRoutes } from "./routes/index.ts";
-import { ConnectionRegistry, ddpHandlers, type SocketData, signalRouter, upgradeDdp } from "./routes/websocket.ts";
+import {
+  ConnectionRegistry,
+  ddpHandlers,
+  type SocketData,
+  signalRouter,
+  upgradeDdp,
+} from "./routes/websocket.ts";
 import { openCollections } from "./services/collections.ts";
 import type { Deps, RoomGateway } from "./services/context.ts";
 import { createServices, initServices, type Services } from "./services/index.ts";
 import { openStore } from "./store/index.ts";
 import type { Store } from "./store/types.ts";
-import { type RoomEffects, type RoomSupervisor, startRoomSupervisor, storeRoomEffects } from "./supervisors/rooms.ts";
+import {
+  type RoomEffects,
+  type RoomSupervisor,
+  startRoomSupervisor,
+  storeRoomEffects,
+} from "./supervisors/rooms.ts";
 import { type SessionSupervisor, startSessionSupervisor } from "./supervisors/sessions.ts";
 import type { SchedulerClock } from "./supervisors/supervisor.ts";
 
@@ -52,9 +63,15 @@ export interface ParleyServer {
 }
 
 /** Starts Parley with `config`; resolves once it accepts connections. */
-export async function startServer(config: Config, options: ServerOptions = {}): Promise<ParleyServer> {
+export async function startServer(
+  config: Config,
+  options: ServerOptions = {},
+): Promise<ParleyServer> {
   const log = options.logger ?? createLogger(config.logLevel);
-  const store = await openStore({ dataDir: config.dataDir, ...(config.mongoUrl && { mongoUrl: config.mongoUrl }) });
+  const store = await openStore({
+    dataDir: config.dataDir,
+    ...(config.mongoUrl && { mongoUrl: config.mongoUrl }),
+  });
   const db = await openCollections(store);
   const registry = new ConnectionRegistry();
 
@@ -65,7 +82,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     (topic, frame) => void server?.publish(topic, frame),
     signalRouter(registry, () => sessions as SessionSupervisor),
   );
-  const gateway: RoomGateway = { execute: (rid, command) => (rooms as RoomSupervisor).execute(rid, command) };
+  const gateway: RoomGateway = {
+    execute: (rid, command) => (rooms as RoomSupervisor).execute(rid, command),
+  };
   const clock = options.clock ?? systemClock;
   const deps: Deps = { config, db, clock, ids: randomIds, log, hub, rooms: gateway };
   const services = createServices(deps);

@@ -22,7 +22,11 @@ export interface Pending {
   readonly reply: Reply;
 }
 
-export type RoomEvent = { readonly type: "command"; readonly command: RoomCommand; readonly reply: Reply };
+export type RoomEvent = {
+  readonly type: "command";
+  readonly command: RoomCommand;
+  readonly reply: Reply;
+};
 
 export interface RoomInput {
   readonly rid: string;
@@ -51,12 +55,17 @@ export class RoomCrash extends Error {
     readonly fault: unknown,
     readonly waiting: readonly Pending[],
   ) {
-    super(`Room actor crashed: ${fault instanceof Error ? fault.message : String(fault)}`, { cause: fault });
+    super(`Room actor crashed: ${fault instanceof Error ? fault.message : String(fault)}`, {
+      cause: fault,
+    });
   }
 }
 
 function roomNotFound(): ClientError {
-  return new ClientError("error-room-not-found", "The required \"roomId\" or \"roomName\" param provided does not match any channel");
+  return new ClientError(
+    "error-room-not-found",
+    'The required "roomId" or "roomName" param provided does not match any channel',
+  );
 }
 
 export const roomMachine = setup({
@@ -71,15 +80,19 @@ export const roomMachine = setup({
       throw new ServerFault("not-provided", "Room actor effect 'load' was not provided");
     }),
     /** Runs one command; resolves to the new state and the caller's reply. */
-    execute: fromPromise<{ state: RoomState; reply: unknown }, { state: RoomState; command: RoomCommand }>(
-      async () => {
-        throw new ServerFault("not-provided", "Room actor effect 'execute' was not provided");
-      },
-    ),
+    execute: fromPromise<
+      { state: RoomState; reply: unknown },
+      { state: RoomState; command: RoomCommand }
+    >(async () => {
+      throw new ServerFault("not-provided", "Room actor effect 'execute' was not provided");
+    }),
   },
   actions: {
     enqueue: assign({
-      queue: ({ context, event }) => [...context.queue, { command: event.command, reply: event.reply }],
+      queue: ({ context, event }) => [
+        ...context.queue,
+        { command: event.command, reply: event.reply },
+      ],
     }),
     rejectAll: ({ context }) => {
       for (const pending of context.queue) pending.reply.reject(roomNotFound());
@@ -133,12 +146,18 @@ export const roomMachine = setup({
     working: {
       invoke: {
         src: "execute",
-        input: ({ context }) => ({ state: context.state as RoomState, command: (context.queue[0] as Pending).command }),
+        input: ({ context }) => ({
+          state: context.state as RoomState,
+          command: (context.queue[0] as Pending).command,
+        }),
         onDone: {
           target: "idle",
           actions: [
             ({ context, event }) => (context.queue[0] as Pending).reply.resolve(event.output.reply),
-            assign({ state: ({ event }) => event.output.state, queue: ({ context }) => context.queue.slice(1) }),
+            assign({
+              state: ({ event }) => event.output.state,
+              queue: ({ context }) => context.queue.slice(1),
+            }),
           ],
         },
         onError: [

@@ -14,7 +14,14 @@ import type { Services } from "../services/index.ts";
 import { callMethod, login, loginAnswer, meteorError } from "../services/methods.ts";
 import { authorizeEmit } from "../services/streams.ts";
 import type { DdpMessage, SessionData, SessionTransport, SessionWork } from "./session.ts";
-import { badRequest, closeSub, endPrivateSubs, grantRoom, openSub, revokeRoom } from "./session-subs.ts";
+import {
+  badRequest,
+  closeSub,
+  endPrivateSubs,
+  grantRoom,
+  openSub,
+  revokeRoom,
+} from "./session-subs.ts";
 
 /** Handles one unit of work; resolves to the session's new data. */
 export type SessionHandle = (input: HandleInput) => Promise<SessionData>;
@@ -36,7 +43,11 @@ export interface HandleInput {
 }
 
 /** Sends the answer a client waits for when its method or subscription failed with `error`. */
-function answerFailure(transport: SessionTransport, work: SessionWork, error: Record<string, unknown>): void {
+function answerFailure(
+  transport: SessionTransport,
+  work: SessionWork,
+  error: Record<string, unknown>,
+): void {
   if (work.kind !== "message" || typeof work.message.id !== "string") return;
   const { id, msg } = work.message;
   if (msg === "method") {
@@ -67,25 +78,49 @@ export function sessionEffects(options: SessionEffectsOptions): SessionHandle {
     if (name === "login") {
       const { result, type } = await login(services, params[0]);
       bindUser(connId, result.user._id);
-      const next = { ...data, userId: result.user._id, hashedToken: await hashLoginToken(result.token) };
+      const next = {
+        ...data,
+        userId: result.user._id,
+        hashedToken: await hashLoginToken(result.token),
+      };
       return { data: next, result: loginAnswer(result, type) };
     }
     if (name === "logout") {
-      if (data.userId && data.hashedToken) await services.accounts.logoutHashed(data.userId, data.hashedToken);
+      if (data.userId && data.hashedToken)
+        await services.accounts.logoutHashed(data.userId, data.hashedToken);
       bindUser(connId, null);
-      return { data: endPrivateSubs(transport, { ...data, userId: null, hashedToken: null }), result: undefined };
+      return {
+        data: endPrivateSubs(transport, { ...data, userId: null, hashedToken: null }),
+        result: undefined,
+      };
     }
     if (name.startsWith("stream-")) {
       const [eventName, ...args] = params;
-      const emits = await authorizeEmit(services, await currentUser(data), name, String(eventName), args);
-      for (const emit of emits) transport.publishToOthers(emit.topic, streamFrame(name, emit.eventName, emit.args));
+      const emits = await authorizeEmit(
+        services,
+        await currentUser(data),
+        name,
+        String(eventName),
+        args,
+      );
+      for (const emit of emits)
+        transport.publishToOthers(emit.topic, streamFrame(name, emit.eventName, emit.args));
       return { data, result: undefined };
     }
-    const result = await callMethod(services, { user: await currentUser(data), connectionId: connId }, name, params);
+    const result = await callMethod(
+      services,
+      { user: await currentUser(data), connectionId: connId },
+      name,
+      params,
+    );
     return { data, result };
   }
 
-  async function method(input: HandleInput, message: DdpMessage, log: Logger): Promise<SessionData> {
+  async function method(
+    input: HandleInput,
+    message: DdpMessage,
+    log: Logger,
+  ): Promise<SessionData> {
     const { transport } = input;
     const { id, method: name, params = [] } = message;
     if (typeof id !== "string" || typeof name !== "string" || !Array.isArray(params)) {
@@ -94,7 +129,9 @@ export function sessionEffects(options: SessionEffectsOptions): SessionHandle {
     }
     try {
       const { data, result } = await run(input, name, params);
-      transport.send(stringifyEJSON({ msg: "result", id, ...(result !== undefined && { result }) }));
+      transport.send(
+        stringifyEJSON({ msg: "result", id, ...(result !== undefined && { result }) }),
+      );
       transport.send(JSON.stringify({ msg: "updated", methods: [id] }));
       return data;
     } catch (error) {
@@ -107,7 +144,8 @@ export function sessionEffects(options: SessionEffectsOptions): SessionHandle {
     const { transport, data } = input;
     switch (signal.type) {
       case "logged-out":
-        if (!signal.hashedToken || signal.hashedToken === data.hashedToken) transport.close(1000, "Logged out");
+        if (!signal.hashedToken || signal.hashedToken === data.hashedToken)
+          transport.close(1000, "Logged out");
         return data;
       case "room-access-granted":
         return grantRoom(transport, data, signal.rid);

@@ -16,7 +16,11 @@ import type { DdpMessage, SessionData, SessionSub, SessionTransport } from "./se
 type Subs = Record<string, SessionSub>;
 
 /** Answers a frame the session cannot use, as Meteor does, without closing the socket. */
-export function badRequest(transport: SessionTransport, message: unknown, reason = "Bad request"): void {
+export function badRequest(
+  transport: SessionTransport,
+  message: unknown,
+  reason = "Bad request",
+): void {
   transport.send(JSON.stringify({ msg: "error", reason, offendingMessage: message }));
 }
 
@@ -25,7 +29,11 @@ function topicsOf(subs: Readonly<Subs>): Set<string> {
 }
 
 /** Moves the socket from the topics of `before` to those of `subs`; returns the new data. */
-function withSubs(transport: SessionTransport, before: SessionData, subs: Readonly<Subs>): SessionData {
+function withSubs(
+  transport: SessionTransport,
+  before: SessionData,
+  subs: Readonly<Subs>,
+): SessionData {
   const had = topicsOf(before.subs);
   const has = topicsOf(subs);
   for (const topic of has) if (!had.has(topic)) transport.subscribe(topic);
@@ -34,7 +42,11 @@ function withSubs(transport: SessionTransport, before: SessionData, subs: Readon
 }
 
 /** Ends the subscriptions that `keep` rejects, telling the client with `nosub`. */
-function endSubs(transport: SessionTransport, data: SessionData, keep: (sub: SessionSub) => boolean): SessionData {
+function endSubs(
+  transport: SessionTransport,
+  data: SessionData,
+  keep: (sub: SessionSub) => boolean,
+): SessionData {
   const subs: Subs = {};
   for (const [id, sub] of Object.entries(data.subs)) {
     if (keep(sub)) subs[id] = sub;
@@ -63,7 +75,10 @@ export async function openSub(
   try {
     const eventName = params[0];
     const topics = await authorizeListen(services, user, name, eventName);
-    const next = withSubs(transport, data, { ...data.subs, [id]: { name, eventName: eventName as string, topics } });
+    const next = withSubs(transport, data, {
+      ...data.subs,
+      [id]: { name, eventName: eventName as string, topics },
+    });
     transport.send(JSON.stringify({ msg: "ready", subs: [id] }));
     return next;
   } catch (error) {
@@ -84,7 +99,11 @@ export function closeSub(transport: SessionTransport, data: SessionData, id: unk
 }
 
 /** The user joined room `rid`: every `__my_messages__` feed of the session starts carrying it. */
-export function grantRoom(transport: SessionTransport, data: SessionData, rid: string): SessionData {
+export function grantRoom(
+  transport: SessionTransport,
+  data: SessionData,
+  rid: string,
+): SessionData {
   const topic = myMessagesTopic(rid);
   const subs: Subs = {};
   for (const [id, sub] of Object.entries(data.subs)) {
@@ -98,12 +117,18 @@ export function grantRoom(transport: SessionTransport, data: SessionData, rid: s
  * The user lost room `rid`: its own subscriptions end with `nosub`, and the
  * `__my_messages__` feeds stop carrying it.
  */
-export function revokeRoom(transport: SessionTransport, data: SessionData, rid: string): SessionData {
+export function revokeRoom(
+  transport: SessionTransport,
+  data: SessionData,
+  rid: string,
+): SessionData {
   const topic = myMessagesTopic(rid);
   const ended = endSubs(transport, data, (sub) => roomOfEvent(sub.name, sub.eventName) !== rid);
   const subs: Subs = {};
   for (const [id, sub] of Object.entries(ended.subs)) {
-    subs[id] = sub.topics.includes(topic) ? { ...sub, topics: sub.topics.filter((t) => t !== topic) } : sub;
+    subs[id] = sub.topics.includes(topic)
+      ? { ...sub, topics: sub.topics.filter((t) => t !== topic) }
+      : sub;
   }
   return withSubs(transport, ended, subs);
 }

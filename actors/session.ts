@@ -75,24 +75,31 @@ export const sessionMachine = setup({
   },
   actors: {
     /** Runs one message or signal; resolves to the session's new data. Provided by the supervisor. */
-    handle: fromPromise<SessionData, { connId: string; transport: SessionTransport; data: SessionData; work: SessionWork }>(
-      async ({ input }) => input.data,
-    ),
+    handle: fromPromise<
+      SessionData,
+      { connId: string; transport: SessionTransport; data: SessionData; work: SessionWork }
+    >(async ({ input }) => input.data),
   },
   actions: {
-    connected: ({ context }) => context.transport.send(JSON.stringify({ msg: "connected", session: context.connId })),
-    refuseVersion: ({ context }) => context.transport.send(JSON.stringify({ msg: "failed", version: "1" })),
+    connected: ({ context }) =>
+      context.transport.send(JSON.stringify({ msg: "connected", session: context.connId })),
+    refuseVersion: ({ context }) =>
+      context.transport.send(JSON.stringify({ msg: "failed", version: "1" })),
     closeProtocol: ({ context }) => context.transport.close(1002, "Protocol error"),
     pong: ({ context, event }) => {
       const id = event.type === "message" ? event.message.id : undefined;
-      context.transport.send(JSON.stringify(typeof id === "string" ? { msg: "pong", id } : { msg: "pong" }));
+      context.transport.send(
+        JSON.stringify(typeof id === "string" ? { msg: "pong", id } : { msg: "pong" }),
+      );
     },
     ping: ({ context }) => context.transport.send(JSON.stringify({ msg: "ping" })),
     closeTimeout: ({ context }) => context.transport.close(4000, "TIMEOUT"),
     enqueue: assign({
       queue: ({ context, event }) => {
-        if (event.type === "message") return [...context.queue, { kind: "message", message: event.message } as const];
-        if (event.type === "signal") return [...context.queue, { kind: "signal", signal: event.signal } as const];
+        if (event.type === "message")
+          return [...context.queue, { kind: "message", message: event.message } as const];
+        if (event.type === "signal")
+          return [...context.queue, { kind: "signal", signal: event.signal } as const];
         return context.queue;
       },
     }),
@@ -101,7 +108,8 @@ export const sessionMachine = setup({
     isConnect: ({ event }) =>
       event.type === "message" &&
       event.message.msg === "connect" &&
-      (event.message.version === undefined || ["1", "pre2", "pre1"].includes(String(event.message.version))),
+      (event.message.version === undefined ||
+        ["1", "pre2", "pre1"].includes(String(event.message.version))),
     isBadConnect: ({ event }) => event.type === "message" && event.message.msg === "connect",
     isPing: ({ event }) => event.type === "message" && event.message.msg === "ping",
     isPong: ({ event }) => event.type === "message" && event.message.msg === "pong",
@@ -125,7 +133,11 @@ export const sessionMachine = setup({
   on: { closed: ".closed" },
   states: {
     handshake: {
-      always: { guard: ({ context }) => context.data.userId !== null || Object.keys(context.data.subs).length > 0, target: "open" },
+      always: {
+        guard: ({ context }) =>
+          context.data.userId !== null || Object.keys(context.data.subs).length > 0,
+        target: "open",
+      },
       on: {
         message: [
           { guard: "isConnect", target: "open", actions: "connected" },
@@ -144,7 +156,11 @@ export const sessionMachine = setup({
       states: {
         work: {
           on: {
-            message: [{ guard: "isPing", actions: "pong" }, { guard: "isPong" }, { actions: "enqueue" }],
+            message: [
+              { guard: "isPing", actions: "pong" },
+              { guard: "isPong" },
+              { actions: "enqueue" },
+            ],
             signal: { actions: "enqueue" },
           },
           initial: "idle",
@@ -161,11 +177,17 @@ export const sessionMachine = setup({
                 }),
                 onDone: {
                   target: "idle",
-                  actions: assign({ data: ({ event }) => event.output, queue: ({ context }) => context.queue.slice(1) }),
+                  actions: assign({
+                    data: ({ event }) => event.output,
+                    queue: ({ context }) => context.queue.slice(1),
+                  }),
                 },
                 // The handler answers every client error itself; reaching here means a fault,
                 // which it has logged. Drop the message and carry on.
-                onError: { target: "idle", actions: assign({ queue: ({ context }) => context.queue.slice(1) }) },
+                onError: {
+                  target: "idle",
+                  actions: assign({ queue: ({ context }) => context.queue.slice(1) }),
+                },
               },
             },
           },

@@ -17,7 +17,9 @@ export interface Config {
   /** Folder of the embedded store (`DATA_DIR`, default `./data`). */
   readonly dataDir: string;
   /** First administrator, created on an empty database when `ADMIN_PASS` is set. */
-  readonly admin: { readonly username: string; readonly password: string; readonly email: string } | undefined;
+  readonly admin:
+    | { readonly username: string; readonly password: string; readonly email: string }
+    | undefined;
   /** `TEST_MODE=true`: seeds Rocket.Chat's test admin and turns rate limits off. */
   readonly testMode: boolean;
   /** `LOG_LEVEL`, default `info`. */
@@ -69,7 +71,10 @@ function readAdmin(env: Record<string, string | undefined>): Config["admin"] {
   if (password === undefined || password === "") return undefined;
   const username = env.ADMIN_USERNAME || "admin";
   if (!/^[A-Za-z0-9._-]+$/.test(username)) {
-    throw new ConfigError("ADMIN_USERNAME", `expected letters, digits, ".", "_" or "-", got "${username}"`);
+    throw new ConfigError(
+      "ADMIN_USERNAME",
+      `expected letters, digits, ".", "_" or "-", got "${username}"`,
+    );
   }
   const email = env.ADMIN_EMAIL || `${username}@localhost`;
   if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
@@ -86,12 +91,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const port = readPort(env.PORT);
   const logLevel = (env.LOG_LEVEL || "info") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError("LOG_LEVEL", `expected one of ${LOG_LEVELS.join(", ")}, got "${env.LOG_LEVEL}"`);
+    throw new ConfigError(
+      "LOG_LEVEL",
+      `expected one of ${LOG_LEVELS.join(", ")}, got "${env.LOG_LEVEL}"`,
+    );
   }
-  const mongoUrl = env.MONGO_URL ? readUrl("MONGO_URL", env.MONGO_URL, ["mongodb:", "mongodb+srv:"]) : undefined;
+  const mongoUrl = env.MONGO_URL
+    ? readUrl("MONGO_URL", env.MONGO_URL, ["mongodb:", "mongodb+srv:"])
+    : undefined;
   return Object.freeze({
     port,
-    rootUrl: env.ROOT_URL ? readUrl("ROOT_URL", env.ROOT_URL, ["http:", "https:"]) : `http://localhost:${port}`,
+    rootUrl: env.ROOT_URL
+      ? readUrl("ROOT_URL", env.ROOT_URL, ["http:", "https:"])
+      : `http://localhost:${port}`,
     mongoUrl,
     dataDir: env.DATA_DIR || "./data",
     admin: readAdmin(env),

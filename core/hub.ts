@@ -73,7 +73,12 @@ export class LocalHub implements Hub {
   private grantOnNewSubscription(eventName: string, args: readonly unknown[]): void {
     const [uid, event] = eventName.split("/");
     const [action, sub] = args as [unknown, { rid?: unknown } | undefined];
-    if (uid && event === "subscriptions-changed" && action === "inserted" && typeof sub?.rid === "string") {
+    if (
+      uid &&
+      event === "subscriptions-changed" &&
+      action === "inserted" &&
+      typeof sub?.rid === "string"
+    ) {
       this.route(uid, { type: "room-access-granted", rid: sub.rid });
     }
   }

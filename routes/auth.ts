@@ -29,11 +29,17 @@ const LoginBody = t.Object({
 type LoginBody = typeof LoginBody.static;
 
 function unauthorized(): Response {
-  return json(401, { status: "error", error: "Unauthorized", message: "Unauthorized", success: false });
+  return json(401, {
+    status: "error",
+    error: "Unauthorized",
+    message: "Unauthorized",
+    success: false,
+  });
 }
 
 function selectorOf(body: LoginBody): LoginSelector | null {
-  if (typeof body.user === "string") return body.user.includes("@") ? { email: body.user } : { username: body.user };
+  if (typeof body.user === "string")
+    return body.user.includes("@") ? { email: body.user } : { username: body.user };
   if (body.user && "username" in body.user) return { username: body.user.username };
   if (body.user && "email" in body.user) return { email: body.user.email };
   if (body.username !== undefined) return { username: body.username };
@@ -47,7 +53,9 @@ async function attempt(services: Services, body: LoginBody): Promise<LoginResult
     const selector = selectorOf(body);
     if (!selector || body.password === undefined) return null;
     const digest =
-      typeof body.password === "string" ? await passwordDigest(body.password) : body.password.hashed.toLowerCase();
+      typeof body.password === "string"
+        ? await passwordDigest(body.password)
+        : body.password.hashed.toLowerCase();
     return await services.accounts.loginWithPassword(selector, digest);
   } catch (error) {
     if (error instanceof ClientError) return null;
@@ -69,7 +77,10 @@ export function authRoutes(services: Services, log: Logger) {
           data: { userId: result.user._id, authToken: result.token, me: ownView(result.user) },
         });
       },
-      { body: LoginBody, detail: { summary: "Log in with a password or a resume token", tags: ["Authentication"] } },
+      {
+        body: LoginBody,
+        detail: { summary: "Log in with a password or a resume token", tags: ["Authentication"] },
+      },
     )
     .post(
       "/logout",

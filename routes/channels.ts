@@ -78,7 +78,10 @@ function channelReads(services: Services, log: Logger) {
         if (!(await services.authz.canAccessRoom(room, me))) throw forbidden();
         return ok({ channel: roomView(room) });
       },
-      { query: t.Object(RoomRef), detail: { summary: "A channel's record, by roomId or roomName", tags: TAGS } },
+      {
+        query: t.Object(RoomRef),
+        detail: { summary: "A channel's record, by roomId or roomName", tags: TAGS },
+      },
     )
     .get(
       "/channels.list",
@@ -110,10 +113,16 @@ function channelReads(services: Services, log: Logger) {
         const ids = await services.rooms.subscribedRoomIds(me._id, ["c"]);
         if (ids.length === 0) return ok({ channels: [], offset, count: 0, total: 0 });
         const sort = parseSort(query.sort);
-        const { rooms, total } = await services.rooms.list({ t: "c", ids }, { offset, count, ...(sort && { sort }) });
+        const { rooms, total } = await services.rooms.list(
+          { t: "c", ids },
+          { offset, count, ...(sort && { sort }) },
+        );
         return ok({ channels: rooms.map(roomView), offset, count: rooms.length, total });
       },
-      { query: t.Object(PAGE_QUERY), detail: { summary: "The channels the caller joined", tags: TAGS } },
+      {
+        query: t.Object(PAGE_QUERY),
+        detail: { summary: "The channels the caller joined", tags: TAGS },
+      },
     )
     .get(
       "/channels.history",
@@ -173,7 +182,10 @@ function channelWrites(services: Services, log: Logger) {
       async ({ user, body }) => {
         const me = requireUser(user);
         if (!(await services.authz.can(me, "create-c"))) throw forbidden();
-        if (!body.name) throw new ClientError("error-invalid-params", 'Param "name" is required', { plain: true });
+        if (!body.name)
+          throw new ClientError("error-invalid-params", 'Param "name" is required', {
+            plain: true,
+          });
         const room = await services.rooms.create({
           type: "c",
           name: body.name,
@@ -185,7 +197,10 @@ function channelWrites(services: Services, log: Logger) {
         });
         return channelAnswer(services, room._id);
       },
-      { body: CreateBody, detail: { summary: "Create a public channel (permission create-c)", tags: TAGS } },
+      {
+        body: CreateBody,
+        detail: { summary: "Create a public channel (permission create-c)", tags: TAGS },
+      },
     )
     .post(
       "/channels.join",
@@ -194,7 +209,11 @@ function channelWrites(services: Services, log: Logger) {
         requireOneOf(body, ["roomId", "roomName"]);
         const room = await services.rooms.findChannel(body, true);
         const joinCode = body.joinCode ?? undefined;
-        await services.deps.rooms.execute(room._id, { kind: "join", user: me, ...(joinCode && { joinCode }) });
+        await services.deps.rooms.execute(room._id, {
+          kind: "join",
+          user: me,
+          ...(joinCode && { joinCode }),
+        });
         return channelAnswer(services, room._id);
       },
       {
@@ -222,7 +241,9 @@ function channelWrites(services: Services, log: Logger) {
         // Rocket.Chat answers this case with the code as the message (and the sentence as
         // errorType); only the `error` string is reproduced here.
         if (users.length === 0) {
-          throw new ClientError("invalid-user-invite-list", "invalid-user-invite-list", { plain: true });
+          throw new ClientError("invalid-user-invite-list", "invalid-user-invite-list", {
+            plain: true,
+          });
         }
         await services.deps.rooms.execute(room._id, { kind: "add", by: me, users });
         return channelAnswer(services, room._id);

@@ -56,7 +56,11 @@ const UpdateBody = t.Object({
   customFields: t.Optional(CustomFields),
 });
 
-const DeleteBody = t.Object({ roomId: t.String(), msgId: t.String(), asUser: t.Optional(t.Boolean()) });
+const DeleteBody = t.Object({
+  roomId: t.String(),
+  msgId: t.String(),
+  asUser: t.Optional(t.Boolean()),
+});
 
 /** A failure Rocket.Chat reports as a bare string, without `errorType`. */
 function failure(text: string): ClientError {
@@ -78,7 +82,8 @@ function restSendError(error: unknown): unknown {
 async function namedMessage(services: Services, roomId: string, msgId: string) {
   const message = await services.messages.byId(msgId);
   if (!message) throw failure(`No message found with the id of "${msgId}".`);
-  if (message.rid !== roomId) throw failure("The room id provided does not match where the message is from.");
+  if (message.rid !== roomId)
+    throw failure("The room id provided does not match where the message is from.");
   return message;
 }
 
@@ -109,12 +114,17 @@ export function chatRoutes(services: Services, log: Logger) {
           throw restSendError(error);
         });
         if (!first) throw failure("unknown-error");
-        return ok({ ts: services.deps.clock.now().getTime(), channel: first.channel, message: first.message });
+        return ok({
+          ts: services.deps.clock.now().getTime(),
+          channel: first.channel,
+          message: first.message,
+        });
       },
       {
         body: PostMessageBody,
         detail: {
-          summary: "Post a message to a channel, group or direct message named by id, #name or @user",
+          summary:
+            "Post a message to a channel, group or direct message named by id, #name or @user",
           tags: ["Chat"],
         },
       },
@@ -124,7 +134,8 @@ export function chatRoutes(services: Services, log: Logger) {
       async ({ user, body }) => {
         const me = requireUser(user);
         const m = body.message;
-        if (m.t !== undefined) throw failure("Cannot send system messages using 'chat.sendMessage'");
+        if (m.t !== undefined)
+          throw failure("Cannot send system messages using 'chat.sendMessage'");
         if (m.tshow && !m.tmid) {
           const details = { method: "sendMessage" };
           throw new ClientError("invalid-params", "tshow provided but missing tmid", { details });
@@ -152,7 +163,10 @@ export function chatRoutes(services: Services, log: Logger) {
       },
       {
         body: SendMessageBody,
-        detail: { summary: "Send a message (optionally with its own _id) to one room", tags: ["Chat"] },
+        detail: {
+          summary: "Send a message (optionally with its own _id) to one room",
+          tags: ["Chat"],
+        },
       },
     )
     .post(
@@ -176,22 +190,35 @@ export function chatRoutes(services: Services, log: Logger) {
         const me = requireUser(user);
         const message = await namedMessage(services, body.roomId, body.msgId);
         const othersMessage = message.u._id !== me._id;
-        if (body.asUser && othersMessage && !(await services.authz.can(me, "force-delete-message", message.rid))) {
+        if (
+          body.asUser &&
+          othersMessage &&
+          !(await services.authz.can(me, "force-delete-message", message.rid))
+        ) {
           throw failure(
             `Unauthorized. You must have the permission "force-delete-message" to delete other's message as them.`,
           );
         }
         // `asUser` deletes in the author's name, so the author's own rights apply.
-        const actor = body.asUser ? await services.deps.db.users.findOne({ _id: message.u._id }) : me;
+        const actor = body.asUser
+          ? await services.deps.db.users.findOne({ _id: message.u._id })
+          : me;
         if (!actor) throw failure("User not found");
-        await services.deps.rooms.execute(message.rid, { kind: "delete", user: actor, msgId: message._id });
+        await services.deps.rooms.execute(message.rid, {
+          kind: "delete",
+          user: actor,
+          msgId: message._id,
+        });
         return ok({
           _id: message._id,
           ts: String(services.deps.clock.now().getTime()),
           message: { _id: message._id, rid: message.rid, u: message.u },
         });
       },
-      { body: DeleteBody, detail: { summary: "Delete a message, optionally as its author", tags: ["Chat"] } },
+      {
+        body: DeleteBody,
+        detail: { summary: "Delete a message, optionally as its author", tags: ["Chat"] },
+      },
     )
     .get(
       "/chat.getMessage",
@@ -202,7 +229,9 @@ export function chatRoutes(services: Services, log: Logger) {
         if (!message) throw new ClientError("error-message-not-found", undefined, { plain: true });
         const room = await services.rooms.byId(message.rid);
         if (!room || !(await services.authz.canAccessRoom(room, me))) {
-          throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "getSingleMessage" } });
+          throw new ClientError("error-not-allowed", "Not allowed", {
+            details: { method: "getSingleMessage" },
+          });
         }
         return ok({ message });
       },

@@ -43,14 +43,19 @@ export function docsRoutes() {
           info: {
             title: "Parley REST API",
             version: COMPATIBLE_VERSION,
-            description: "Rocket.Chat-compatible REST v1. Authenticate with the X-User-Id and X-Auth-Token headers.",
+            description:
+              "Rocket.Chat-compatible REST v1. Authenticate with the X-User-Id and X-Auth-Token headers.",
           },
         },
       }),
     )
-    .get("/api/docs", () => new Response(PAGE, { headers: { "Content-Type": "text/html; charset=utf-8" } }), {
-      detail: { hide: true },
-    })
+    .get(
+      "/api/docs",
+      () => new Response(PAGE, { headers: { "Content-Type": "text/html; charset=utf-8" } }),
+      {
+        detail: { hide: true },
+      },
+    )
     .get(
       "/api/docs/assets/:file",
       ({ params }) => {

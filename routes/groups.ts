@@ -72,7 +72,10 @@ function groupReads(services: Services, log: Logger) {
         const room = await services.rooms.findGroup(query, requireUser(user));
         return ok({ group: roomView(room) });
       },
-      { query: t.Object(RoomRef), detail: { summary: "A private group's record, for its members", tags: TAGS } },
+      {
+        query: t.Object(RoomRef),
+        detail: { summary: "A private group's record, for its members", tags: TAGS },
+      },
     )
     .get(
       "/groups.list",
@@ -82,10 +85,16 @@ function groupReads(services: Services, log: Logger) {
         const ids = await services.rooms.subscribedRoomIds(me._id, ["p"]);
         if (ids.length === 0) return ok({ groups: [], offset, count: 0, total: 0 });
         const sort = parseSort(query.sort);
-        const { rooms, total } = await services.rooms.list({ t: "p", ids }, { offset, count, ...(sort && { sort }) });
+        const { rooms, total } = await services.rooms.list(
+          { t: "p", ids },
+          { offset, count, ...(sort && { sort }) },
+        );
         return ok({ groups: rooms.map(roomView), offset, count: rooms.length, total });
       },
-      { query: t.Object(PAGE_QUERY), detail: { summary: "The private groups the caller belongs to", tags: TAGS } },
+      {
+        query: t.Object(PAGE_QUERY),
+        detail: { summary: "The private groups the caller belongs to", tags: TAGS },
+      },
     )
     .get(
       "/groups.history",
@@ -94,11 +103,19 @@ function groupReads(services: Services, log: Logger) {
         const room = await services.rooms.findGroup(query, me);
         // groups.history counts 20 by default and shows thread replies unless told not to.
         // Unlike Rocket.Chat, a larger `count` is capped at API_Upper_Count_Limit here.
-        return ok(await readHistory(services, room, me, query, { countDefault: 20, threadsByDefault: true }));
+        return ok(
+          await readHistory(services, room, me, query, {
+            countDefault: 20,
+            threadsByDefault: true,
+          }),
+        );
       },
       {
         query: t.Object({ ...RoomRef, ...HISTORY_QUERY }),
-        detail: { summary: "A private group's messages, newest first, before `latest`", tags: TAGS },
+        detail: {
+          summary: "A private group's messages, newest first, before `latest`",
+          tags: TAGS,
+        },
       },
     )
     .get(
@@ -139,7 +156,10 @@ function groupWrites(services: Services, log: Logger) {
       "/groups.create",
       async ({ user, body }) => {
         const me = requireUser(user);
-        if (!body.name) throw new ClientError("error-invalid-params", 'Body param "name" is required', { plain: true });
+        if (!body.name)
+          throw new ClientError("error-invalid-params", 'Body param "name" is required', {
+            plain: true,
+          });
         const room = await services.rooms.create({
           type: "p",
           name: body.name,
@@ -151,7 +171,10 @@ function groupWrites(services: Services, log: Logger) {
         });
         return groupAnswer(services, room._id);
       },
-      { body: CreateBody, detail: { summary: "Create a private group (permission create-p)", tags: TAGS } },
+      {
+        body: CreateBody,
+        detail: { summary: "Create a private group (permission create-p)", tags: TAGS },
+      },
     )
     .post(
       "/groups.invite",
@@ -161,7 +184,10 @@ function groupWrites(services: Services, log: Logger) {
         const room = await services.rooms.find(body, ["p"]);
         const users = await usersFromParams(services, body);
         if (users.length === 0) {
-          throw new ClientError("error-empty-invite-list", "Cannot invite if no valid users are provided");
+          throw new ClientError(
+            "error-empty-invite-list",
+            "Cannot invite if no valid users are provided",
+          );
         }
         await services.deps.rooms.execute(room._id, { kind: "add", by: me, users });
         return groupAnswer(services, room._id);

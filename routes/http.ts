@@ -10,7 +10,11 @@ import type { User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 
 /** Headers of every API answer: exactly `application/json`, no charset, never cached. */
-const HEADERS = { "Content-Type": "application/json", "Cache-Control": "no-store", Pragma: "no-cache" };
+const HEADERS = {
+  "Content-Type": "application/json",
+  "Cache-Control": "no-store",
+  Pragma: "no-cache",
+};
 
 /** A JSON response with Rocket.Chat's headers. */
 export function json(status: number, body: unknown): Response {
@@ -28,7 +32,8 @@ export function clientErrorBody(error: ClientError): Record<string, unknown> {
     const text = error.reason ?? "unauthorized";
     return { success: false, status: "error", message: text, error: text };
   }
-  if (error.status !== 400) return { success: false, error: error.plain ? error.reason : error.message };
+  if (error.status !== 400)
+    return { success: false, error: error.plain ? error.reason : error.message };
   if (error.plain) return { success: false, error: error.reason };
   return {
     success: false,
@@ -50,9 +55,12 @@ function describe(issue: { path: string; message: string; value?: unknown }): st
   const field = issue.path.replace(/^\//, "").replaceAll("/", ".");
   // Elysia reports a missing property as its expected type ("Expected string") with no
   // value; ajv names the missing property alone, without its parents.
-  const missing = /required property/i.test(issue.message) || (field !== "" && issue.value === undefined);
+  const missing =
+    /required property/i.test(issue.message) || (field !== "" && issue.value === undefined);
   if (missing) return `must have required property '${field.split(".").pop()}'`;
-  return field ? `must match the schema at '${field}': ${issue.message.toLowerCase()}` : issue.message.toLowerCase();
+  return field
+    ? `must match the schema at '${field}': ${issue.message.toLowerCase()}`
+    : issue.message.toLowerCase();
 }
 
 /** The 400 for a request that fails its schema. */
@@ -70,15 +78,22 @@ export function apiBase(services: Services, log: Logger) {
     .onError({ as: "global" }, ({ error, code }) => {
       if (error instanceof ValidationError) return errorResponse(validationFailure(error), log);
       if (code === "NOT_FOUND") return json(404, { success: false, error: "Resource not found" });
-      if (code === "PARSE") return errorResponse(new ClientError("error-invalid-body", "Invalid request body", { plain: true }), log);
+      if (code === "PARSE")
+        return errorResponse(
+          new ClientError("error-invalid-body", "Invalid request body", { plain: true }),
+          log,
+        );
       return errorResponse(error, log);
     })
-    .derive({ as: "global" }, async ({ request }): Promise<{ user: User | null; authToken: string | null }> => {
-      const userId = request.headers.get("x-user-id");
-      const token = request.headers.get("x-auth-token");
-      if (!userId || !token) return { user: null, authToken: null };
-      return { user: await services.accounts.authenticate(userId, token), authToken: token };
-    });
+    .derive(
+      { as: "global" },
+      async ({ request }): Promise<{ user: User | null; authToken: string | null }> => {
+        const userId = request.headers.get("x-user-id");
+        const token = request.headers.get("x-auth-token");
+        if (!userId || !token) return { user: null, authToken: null };
+        return { user: await services.accounts.authenticate(userId, token), authToken: token };
+      },
+    );
 }
 
 /** The logged-in user, or the 401 every authenticated route answers. */
@@ -88,13 +103,25 @@ export function requireUser(user: User | null): User {
 }
 
 /** `count` and `offset` from a query, with Rocket.Chat's defaults and upper limit. */
-export function pagination(services: Services, query: { count?: number | string; offset?: number | string }) {
+export function pagination(
+  services: Services,
+  query: { count?: number | string; offset?: number | string },
+) {
   const defaultCount = services.settings.get<number>("API_Default_Count") ?? 50;
   const limit = services.settings.get<number>("API_Upper_Count_Limit") ?? 100;
   const rawCount = query.count === undefined ? defaultCount : Number(query.count);
   const rawOffset = query.offset === undefined ? 0 : Number(query.offset);
-  if (!Number.isInteger(rawCount) || rawCount < 0 || !Number.isInteger(rawOffset) || rawOffset < 0) {
-    throw new ClientError("error-invalid-params", "count and offset must be non-negative integers", { plain: true });
+  if (
+    !Number.isInteger(rawCount) ||
+    rawCount < 0 ||
+    !Number.isInteger(rawOffset) ||
+    rawOffset < 0
+  ) {
+    throw new ClientError(
+      "error-invalid-params",
+      "count and offset must be non-negative integers",
+      { plain: true },
+    );
   }
   return { count: rawCount === 0 ? limit : Math.min(rawCount, limit), offset: rawOffset };
 }

@@ -38,7 +38,8 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
       async ({ user, body }) => {
         const me = requireUser(user);
         requireOneOf(body, ["usernames", "username"]);
-        const usernames = body.username !== undefined ? [body.username] : (body.usernames as string).split(",");
+        const usernames =
+          body.username !== undefined ? [body.username] : (body.usernames as string).split(",");
         const room = await services.rooms.createDirect(
           me,
           usernames.map((name) => name.trim()),
@@ -48,7 +49,10 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
       },
       {
         body: CreateBody,
-        detail: { summary: "Open (or find) a direct message with one or several users", tags: TAGS },
+        detail: {
+          summary: "Open (or find) a direct message with one or several users",
+          tags: TAGS,
+        },
       },
     )
     .get(
@@ -58,10 +62,16 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
         const { count, offset } = pagination(services, query);
         const ids = await services.rooms.subscribedRoomIds(me._id, ["d"]);
         const sort = parseSort(query.sort);
-        const { rooms, total } = await services.rooms.list({ t: "d", ids }, { offset, count, ...(sort && { sort }) });
+        const { rooms, total } = await services.rooms.list(
+          { t: "d", ids },
+          { offset, count, ...(sort && { sort }) },
+        );
         return ok({ ims: rooms.map(roomView), offset, count: rooms.length, total });
       },
-      { query: t.Object(PAGE_QUERY), detail: { summary: "The caller's direct messages", tags: TAGS } },
+      {
+        query: t.Object(PAGE_QUERY),
+        detail: { summary: "The caller's direct messages", tags: TAGS },
+      },
     )
     .get(
       `/${prefix}.history`,
@@ -73,7 +83,10 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
       },
       {
         query: t.Object({ roomId: t.Optional(t.String({ minLength: 1 })), ...HISTORY_QUERY }),
-        detail: { summary: "A direct message's messages, newest first, before `latest`", tags: TAGS },
+        detail: {
+          summary: "A direct message's messages, newest first, before `latest`",
+          tags: TAGS,
+        },
       },
     )
     .get(
@@ -81,12 +94,19 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
       async ({ user, query }) => {
         const me = requireUser(user);
         requireOneOf(query, ["roomId", "username"]);
-        const room = await services.rooms.findDirect(me, (query.roomId ?? query.username) as string);
+        const room = await services.rooms.findDirect(
+          me,
+          (query.roomId ?? query.username) as string,
+        );
         if (!(await services.authz.canAccessRoom(room, me))) throw forbidden();
         return ok(await readMessages(services, room, query));
       },
       {
-        query: t.Object({ roomId: t.Optional(t.String()), username: t.Optional(t.String()), ...MESSAGES_QUERY }),
+        query: t.Object({
+          roomId: t.Optional(t.String()),
+          username: t.Optional(t.String()),
+          ...MESSAGES_QUERY,
+        }),
         detail: { summary: "A page of a direct message's messages, with filters", tags: TAGS },
       },
     );

@@ -12,17 +12,20 @@ export const COMPATIBLE_VERSION = "7.10.0";
 
 /** The `/api/info` route. */
 export function infoRoutes(services: Services, log: Logger) {
-  return new Elysia()
-    .use(apiBase(services, log))
-    .get(
-      "/api/info",
-      ({ user }) =>
-        user
-          ? ok({
+  return new Elysia().use(apiBase(services, log)).get(
+    "/api/info",
+    ({ user }) =>
+      user
+        ? ok({
+            version: COMPATIBLE_VERSION,
+            info: {
               version: COMPATIBLE_VERSION,
-              info: { version: COMPATIBLE_VERSION, build: { platform: "parley" }, commit: {}, marketplaceApiVersion: "1.0.0" },
-            })
-          : ok({ version: COMPATIBLE_VERSION }),
-      { detail: { summary: "Server version", tags: ["Server"] } },
-    );
+              build: { platform: "parley" },
+              commit: {},
+              marketplaceApiVersion: "1.0.0",
+            },
+          })
+        : ok({ version: COMPATIBLE_VERSION }),
+    { detail: { summary: "Server version", tags: ["Server"] } },
+  );
 }

@@ -29,7 +29,10 @@ function parseCall(text: string): Call {
   try {
     frame = parseEJSON(text);
   } catch (error) {
-    throw new ClientError("invalid-method-call", "Invalid method call", { plain: true, cause: error });
+    throw new ClientError("invalid-method-call", "Invalid method call", {
+      plain: true,
+      cause: error,
+    });
   }
   const { method, params = [], id } = (frame ?? {}) as Record<string, unknown>;
   if (typeof method !== "string" || typeof id !== "string" || !Array.isArray(params)) {
@@ -43,7 +46,12 @@ function parseCall(text: string): Call {
  * method named in the frame runs; the URL's `:method` only labels the request, as in
  * Rocket.Chat.
  */
-async function tunnel(services: Services, log: Logger, user: User | null, text: string): Promise<Response> {
+async function tunnel(
+  services: Services,
+  log: Logger,
+  user: User | null,
+  text: string,
+): Promise<Response> {
   const call = parseCall(text);
   const caller = { user, connectionId: `rest-${services.deps.ids.id()}` };
   try {
@@ -59,11 +67,18 @@ async function tunnel(services: Services, log: Logger, user: User | null, text: 
 export function methodRoutes(services: Services, log: Logger) {
   return new Elysia({ prefix: "/api/v1" })
     .use(apiBase(services, log))
-    .post("/method.call/:method", ({ user, body }) => tunnel(services, log, requireUser(user), body.message), {
-      body: CallBody,
-      params: CallParams,
-      detail: { summary: "Run a DDP method as the logged-in caller (EJSON in, EJSON result out)", tags: ["Methods"] },
-    })
+    .post(
+      "/method.call/:method",
+      ({ user, body }) => tunnel(services, log, requireUser(user), body.message),
+      {
+        body: CallBody,
+        params: CallParams,
+        detail: {
+          summary: "Run a DDP method as the logged-in caller (EJSON in, EJSON result out)",
+          tags: ["Methods"],
+        },
+      },
+    )
     .post(
       "/method.callAnon/:method",
       // Anonymous on purpose: credentials sent along are not used, so nothing runs as a user here.

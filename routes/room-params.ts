@@ -97,13 +97,17 @@ export function parseSort(raw: string | undefined): Sort | undefined {
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw invalid();
   const entries = Object.entries(parsed);
-  if (entries.some(([key, dir]) => !/^[A-Za-z_][\w.]*$/.test(key) || (dir !== 1 && dir !== -1))) throw invalid();
+  if (entries.some(([key, dir]) => !/^[A-Za-z_][\w.]*$/.test(key) || (dir !== 1 && dir !== -1)))
+    throw invalid();
   return parsed as Sort;
 }
 
 /** A comma-separated id list, trimmed; empty gives undefined. */
 function idList(raw: string | undefined): string[] | undefined {
-  const ids = raw?.split(",").map((id) => id.trim()).filter(Boolean);
+  const ids = raw
+    ?.split(",")
+    .map((id) => id.trim())
+    .filter(Boolean);
   return ids?.length ? ids : undefined;
 }
 
@@ -112,7 +116,9 @@ function dateParam(raw: string | undefined): Date | undefined {
   if (raw === undefined) return undefined;
   const date = new Date(raw);
   if (Number.isNaN(date.getTime())) {
-    throw new ClientError("error-invalid-date", "Invalid date", { details: { method: "getChannelHistory" } });
+    throw new ClientError("error-invalid-date", "Invalid date", {
+      details: { method: "getChannelHistory" },
+    });
   }
   return date;
 }
@@ -135,11 +141,14 @@ export async function readHistory(
   if (!(await services.authz.canAccessRoom(room, user))) throw forbidden();
   const { count, offset } = pagination(services, {
     ...query,
-    ...(query.count === undefined && defaults.countDefault !== undefined && { count: defaults.countDefault }),
+    ...(query.count === undefined &&
+      defaults.countDefault !== undefined && { count: defaults.countDefault }),
   });
   const oldest = dateParam(query.oldest);
   const threads =
-    query.showThreadMessages === undefined ? defaults.threadsByDefault : query.showThreadMessages === "true";
+    query.showThreadMessages === undefined
+      ? defaults.threadsByDefault
+      : query.showThreadMessages === "true";
   const messages = await services.messages.history(room._id, {
     latest: dateParam(query.latest) ?? services.deps.clock.now(),
     ...(oldest && { oldest }),
@@ -153,8 +162,14 @@ export async function readHistory(
   // Rocket.Chat reports the unread messages a page left out only when `oldest` is given.
   const last = messages[messages.length - 1];
   const unread =
-    oldest && last && last.ts > oldest ? await services.messages.unreadBefore(room._id, oldest, last.ts) : undefined;
-  return { messages, ...(unread?.first && { firstUnread: unread.first }), unreadNotLoaded: unread?.count ?? 0 };
+    oldest && last && last.ts > oldest
+      ? await services.messages.unreadBefore(room._id, oldest, last.ts)
+      : undefined;
+  return {
+    messages,
+    ...(unread?.first && { firstUnread: unread.first }),
+    unreadNotLoaded: unread?.count ?? 0,
+  };
 }
 
 /** The message-list query as strings, as `MESSAGES_QUERY` validated it. */
@@ -196,7 +211,9 @@ export async function readMembers(services: Services, room: Room, query: Members
     offset,
     count,
     // Rocket.Chat honours only a username order from `sort`.
-    ...(sort?.username !== undefined && { sort: { statusConnection: -1, username: sort.username } }),
+    ...(sort?.username !== undefined && {
+      sort: { statusConnection: -1, username: sort.username },
+    }),
     ...(query.filter && { filter: query.filter }),
     ...(status && { status }),
   });
@@ -211,7 +228,11 @@ export async function userFromParams(
   services: Services,
   params: { userId?: string; username?: string; user?: string },
 ): Promise<User> {
-  const byName = params.username?.trim() ? params.username : params.user?.trim() ? params.user : undefined;
+  const byName = params.username?.trim()
+    ? params.username
+    : params.user?.trim()
+      ? params.user
+      : undefined;
   if (!params.userId?.trim() && byName === undefined) {
     throw new ClientError(
       "error-user-param-not-provided",
@@ -237,10 +258,18 @@ export async function userFromParams(
  */
 export async function usersFromParams(
   services: Services,
-  params: { userId?: string; username?: string; user?: string; userIds?: string[]; usernames?: string[] },
+  params: {
+    userId?: string;
+    username?: string;
+    user?: string;
+    userIds?: string[];
+    usernames?: string[];
+  },
 ): Promise<User[]> {
   const sole = params.userId || params.username || params.user;
-  const names = [...new Set([...(params.userIds ?? params.usernames ?? []), ...(sole ? [sole] : [])])].filter(Boolean);
+  const names = [
+    ...new Set([...(params.userIds ?? params.usernames ?? []), ...(sole ? [sole] : [])]),
+  ].filter(Boolean);
   if (names.length === 0) {
     throw new ClientError(
       "error-users-params-not-provided",

@@ -16,22 +16,32 @@ import { asSync, sinceDate } from "./subscriptions.ts";
  * The room a `roomId` or `roomName` parameter names, with Rocket.Chat's errors for
  * neither given, no such room, and an archived room. `roomId` wins when both are given.
  */
-async function roomByIdOrName(services: Services, query: { roomId?: string; roomName?: string }): Promise<Room> {
+async function roomByIdOrName(
+  services: Services,
+  query: { roomId?: string; roomName?: string },
+): Promise<Room> {
   const { roomId, roomName } = query;
   const neither = roomId === undefined && roomName === undefined;
   const bothEmpty = roomId === "" && roomName === "";
   if (neither || bothEmpty) {
-    throw new ClientError("error-roomid-param-not-provided", 'The parameter "roomId" or "roomName" is required');
+    throw new ClientError(
+      "error-roomid-param-not-provided",
+      'The parameter "roomId" or "roomName" is required',
+    );
   }
   const { rooms } = services.deps.db;
-  const room = roomId !== undefined ? await rooms.findOne({ _id: roomId }) : await rooms.findOne({ name: roomName });
+  const room =
+    roomId !== undefined
+      ? await rooms.findOne({ _id: roomId })
+      : await rooms.findOne({ name: roomName });
   if (!room) {
     throw new ClientError(
       "error-room-not-found",
       'The required "roomId" or "roomName" param provided does not match any channel',
     );
   }
-  if (room.archived) throw new ClientError("error-room-archived", `The channel, ${room.name}, is archived`);
+  if (room.archived)
+    throw new ClientError("error-room-archived", `The channel, ${room.name}, is archived`);
   return room;
 }
 
@@ -44,13 +54,21 @@ export function roomRoutes(services: Services, log: Logger) {
       async ({ user, query }) => {
         const me = requireUser(user);
         const invalid = 'The "updatedSince" query parameter must be a valid date.';
-        const since = sinceDate(query.updatedSince, () => new ClientError("error-updatedSince-param-invalid", invalid));
-        const result = asSync(await callMethod(services, { user: me, connectionId: "rest" }, "rooms/get", [since]));
+        const since = sinceDate(
+          query.updatedSince,
+          () => new ClientError("error-updatedSince-param-invalid", invalid),
+        );
+        const result = asSync(
+          await callMethod(services, { user: me, connectionId: "rest" }, "rooms/get", [since]),
+        );
         return ok({ update: (result.update as Room[]).map(roomView), remove: result.remove });
       },
       {
         query: t.Object({ updatedSince: t.Optional(t.String()) }),
-        detail: { summary: "The caller's rooms, optionally only those changed since a date", tags: ["Rooms"] },
+        detail: {
+          summary: "The caller's rooms, optionally only those changed since a date",
+          tags: ["Rooms"],
+        },
       },
     )
     .get(

@@ -22,7 +22,9 @@ export function sinceDate(value: string | undefined, error: () => ClientError): 
 
 /** A sync answer: a method's bare array means everything was updated and nothing removed. */
 export function asSync(result: unknown): { update: unknown[]; remove: unknown[] } {
-  return Array.isArray(result) ? { update: result, remove: [] } : (result as { update: unknown[]; remove: unknown[] });
+  return Array.isArray(result)
+    ? { update: result, remove: [] }
+    : (result as { update: unknown[]; remove: unknown[] });
 }
 
 /**
@@ -54,9 +56,18 @@ export function subscriptionRoutes(services: Services, log: Logger) {
         const me = requireUser(user);
         const since = sinceDate(
           query.updatedSince,
-          () => new ClientError("error-roomId-param-invalid", 'The "lastUpdate" query parameter must be a valid date.'),
+          () =>
+            new ClientError(
+              "error-roomId-param-invalid",
+              'The "lastUpdate" query parameter must be a valid date.',
+            ),
         );
-        const result = await callMethod(services, { user: me, connectionId: "rest" }, "subscriptions/get", [since]);
+        const result = await callMethod(
+          services,
+          { user: me, connectionId: "rest" },
+          "subscriptions/get",
+          [since],
+        );
         return ok(asSync(result));
       },
       {
@@ -72,13 +83,18 @@ export function subscriptionRoutes(services: Services, log: Logger) {
       async ({ user, query }) => {
         const me = requireUser(user);
         if (!query.roomId) {
-          throw new ClientError("error-param-required", "The 'roomId' param is required", { plain: true });
+          throw new ClientError("error-param-required", "The 'roomId' param is required", {
+            plain: true,
+          });
         }
         return ok({ subscription: await services.rooms.subscription(query.roomId, me._id) });
       },
       {
         query: t.Object({ roomId: t.String() }),
-        detail: { summary: "The caller's subscription to one room, or null", tags: ["Subscriptions"] },
+        detail: {
+          summary: "The caller's subscription to one room, or null",
+          tags: ["Subscriptions"],
+        },
       },
     )
     .post(
@@ -88,7 +104,9 @@ export function subscriptionRoutes(services: Services, log: Logger) {
         const rid = oneRoomParam(body);
         // Rocket.Chat throws the bare code for an unknown room as for a missing subscription.
         if (!(await services.rooms.byId(rid))) {
-          throw new ClientError("error-invalid-subscription", "error-invalid-subscription", { plain: true });
+          throw new ClientError("error-invalid-subscription", "error-invalid-subscription", {
+            plain: true,
+          });
         }
         await services.messages.markRead(rid, me);
         return ok();
@@ -99,7 +117,10 @@ export function subscriptionRoutes(services: Services, log: Logger) {
           roomId: t.Optional(t.String()),
           readThreads: t.Optional(t.Boolean()),
         }),
-        detail: { summary: "Mark a room read: clear the caller's unread counters", tags: ["Subscriptions"] },
+        detail: {
+          summary: "Mark a room read: clear the caller's unread counters",
+          tags: ["Subscriptions"],
+        },
       },
     );
 }

@@ -80,7 +80,11 @@ async function roomsOf(services: Services, uid: string) {
  * Limitation: granting the `admin` role does not require `assign-admin-role`, because
  * that permission is not in Parley's table yet; any holder of create-user can make admins.
  */
-async function createAccount(services: Services, me: User, body: typeof CreateBody.static): Promise<User> {
+async function createAccount(
+  services: Services,
+  me: User,
+  body: typeof CreateBody.static,
+): Promise<User> {
   requireParams(body, ["email", "name", "password", "username"]);
   type Required4 = Required<Pick<typeof body, "email" | "name" | "password" | "username">>;
   const { email, name, password, username } = body as Required4;
@@ -89,7 +93,12 @@ async function createAccount(services: Services, me: User, body: typeof CreateBo
       details: { method: "insertOrUpdateUser", action: "Adding_user" },
     });
   }
-  await services.accounts.assertCreatable({ name, username, password, ...(body.roles && { roles: body.roles }) });
+  await services.accounts.assertCreatable({
+    name,
+    username,
+    password,
+    ...(body.roles && { roles: body.roles }),
+  });
   return services.accounts.createUser({
     username,
     email,
@@ -98,7 +107,9 @@ async function createAccount(services: Services, me: User, body: typeof CreateBo
     ...(body.roles && { roles: body.roles }),
     ...(body.active !== undefined && { active: body.active }),
     ...(body.verified !== undefined && { verified: body.verified }),
-    ...(body.requirePasswordChange !== undefined && { requirePasswordChange: body.requirePasswordChange }),
+    ...(body.requirePasswordChange !== undefined && {
+      requirePasswordChange: body.requirePasswordChange,
+    }),
     // Rocket.Chat joins the default rooms unless told otherwise.
     joinDefaultChannels: body.joinDefaultChannels ?? true,
   });
@@ -116,14 +127,22 @@ export function usersRoutes(services: Services, log: Logger) {
         const privileged = await services.authz.can(me, "view-full-other-user-info");
         return ok({ user: userRecordView(created, privileged) });
       },
-      { body: CreateBody, detail: { summary: "Create a user (permission create-user)", tags: TAGS } },
+      {
+        body: CreateBody,
+        detail: { summary: "Create a user (permission create-user)", tags: TAGS },
+      },
     )
     .post(
       "/users.register",
       async ({ user, body }) => {
-        if (user) throw new ClientError("error-logged-in", "Logged in users can not register again.", { plain: true });
+        if (user)
+          throw new ClientError("error-logged-in", "Logged in users can not register again.", {
+            plain: true,
+          });
         requireParams(body, ["username", "email", "pass"]);
-        const { username, email, pass } = body as Required<Pick<typeof body, "username" | "email" | "pass">>;
+        const { username, email, pass } = body as Required<
+          Pick<typeof body, "username" | "email" | "pass">
+        >;
         const registered = await services.accounts.register({
           username,
           email,
@@ -133,7 +152,10 @@ export function usersRoutes(services: Services, log: Logger) {
         });
         return ok({ user: userRecordView(registered, false) });
       },
-      { body: RegisterBody, detail: { summary: "Register a new account without logging in", tags: TAGS } },
+      {
+        body: RegisterBody,
+        detail: { summary: "Register a new account without logging in", tags: TAGS },
+      },
     )
     .get(
       "/users.info",
@@ -141,9 +163,11 @@ export function usersRoutes(services: Services, log: Logger) {
         const me = requireUser(user);
         requireAnyOf(query, ["userId", "username"]);
         const wanted = query.userId || query.username;
-        if (!wanted) throw new ClientError("error-invalid-search", "Invalid search query.", { plain: true });
+        if (!wanted)
+          throw new ClientError("error-invalid-search", "Invalid search query.", { plain: true });
         const found = await services.accounts.byIdOrUsername(wanted);
-        if (!found) throw new ClientError("error-user-not-found", "User not found.", { plain: true });
+        if (!found)
+          throw new ClientError("error-user-not-found", "User not found.", { plain: true });
 
         const self = found._id === me._id;
         const full = self || (await services.authz.can(me, "view-full-other-user-info"));
@@ -154,7 +178,10 @@ export function usersRoutes(services: Services, log: Logger) {
         }
         return ok({ user: view });
       },
-      { query: InfoQuery, detail: { summary: "A user's profile, by userId or username", tags: TAGS } },
+      {
+        query: InfoQuery,
+        detail: { summary: "A user's profile, by userId or username", tags: TAGS },
+      },
     )
     .get(
       "/users.list",
@@ -163,9 +190,16 @@ export function usersRoutes(services: Services, log: Logger) {
         if (!(await services.authz.can(me, "view-d-room"))) throw forbidden();
         const { count, offset } = pagination(services, query);
         const sort = parseSort(query.sort);
-        const { users, total } = await services.accounts.list({ offset, count, ...(sort && { sort }) });
+        const { users, total } = await services.accounts.list({
+          offset,
+          count,
+          ...(sort && { sort }),
+        });
         return ok({ users: users.map(userListView), count: users.length, offset, total });
       },
-      { query: t.Object(PAGE_QUERY), detail: { summary: "All users, a page at a time", tags: TAGS } },
+      {
+        query: t.Object(PAGE_QUERY),
+        detail: { summary: "All users, a page at a time", tags: TAGS },
+      },
     );
 }

@@ -64,12 +64,17 @@ export class ConnectionRegistry {
 /** Routes a signal to every session of a user. */
 export function signalRouter(registry: ConnectionRegistry, sessions: () => SessionSupervisor) {
   return (uid: string, signal: SessionSignal): void => {
-    for (const connId of registry.connectionsOf(uid)) sessions().deliver(connId, { type: "signal", signal });
+    for (const connId of registry.connectionsOf(uid))
+      sessions().deliver(connId, { type: "signal", signal });
   };
 }
 
 /** Upgrades `/websocket` requests; answers false for any other path. */
-export function upgradeDdp(request: Request, server: Server<SocketData>, newId: () => string): boolean {
+export function upgradeDdp(
+  request: Request,
+  server: Server<SocketData>,
+  newId: () => string,
+): boolean {
   const path = new URL(request.url).pathname;
   if (path !== "/websocket" && !/^\/sockjs\/[^/]+\/[^/]+\/websocket$/.test(path)) return false;
   const remoteAddress = server.requestIP(request)?.address ?? "";
@@ -99,7 +104,11 @@ export function ddpHandlers(
         ws.send(JSON.stringify({ msg: "error", reason: "Bad request" }));
         return;
       }
-      if (message === null || typeof message !== "object" || typeof (message as { msg?: unknown }).msg !== "string") {
+      if (
+        message === null ||
+        typeof message !== "object" ||
+        typeof (message as { msg?: unknown }).msg !== "string"
+      ) {
         ws.send(JSON.stringify({ msg: "error", reason: "Bad request", offendingMessage: message }));
         return;
       }

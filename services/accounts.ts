@@ -77,9 +77,13 @@ export class Accounts {
     const username = input.username.trim();
     const pattern = this.settings.get<string>("UTF8_User_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
     if (!new RegExp(`^${pattern}$`).test(username)) {
-      throw new ClientError("error-input-is-not-a-valid-field", `${username} is not a valid username`, {
-        details: { method: "insertOrUpdateUser", input: username, field: "Username" },
-      });
+      throw new ClientError(
+        "error-input-is-not-a-valid-field",
+        `${username} is not a valid username`,
+        {
+          details: { method: "insertOrUpdateUser", input: username, field: "Username" },
+        },
+      );
     }
     const email = input.email?.trim().toLowerCase();
     if (email !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
@@ -92,7 +96,10 @@ export class Accounts {
         details: { method: "insertOrUpdateUser", field: username },
       });
     }
-    if (email && (await db.users.findOne({ "emails.address": email }, { projection: { _id: 1 } }))) {
+    if (
+      email &&
+      (await db.users.findOne({ "emails.address": email }, { projection: { _id: 1 } }))
+    ) {
       throw new ClientError("error-field-unavailable", `${email} is already in use :(`, {
         details: { method: "insertOrUpdateUser", field: email },
       });
@@ -124,7 +131,9 @@ export class Accounts {
       await db.users.insertOne(user);
     } catch (error) {
       if (error instanceof DuplicateKeyError) {
-        throw new ClientError("error-field-unavailable", `${username} is already in use :(`, { cause: error });
+        throw new ClientError("error-field-unavailable", `${username} is already in use :(`, {
+          cause: error,
+        });
       }
       throw error;
     }
@@ -153,14 +162,31 @@ export class Accounts {
    * account: known roles, a name (when `Accounts_RequireNameForSignUp`), a username and a
    * password, and a username nobody blocked. Throws the first failure as a ClientError.
    */
-  async assertCreatable(input: { name: string; username: string; password: string; roles?: readonly string[] }) {
-    const fail = (reason: string, details: Record<string, unknown>, code = "error-the-field-is-required") =>
-      new ClientError(code, reason, { details: { method: "insertOrUpdateUser", ...details } });
-    const known = new Set((await this.deps.db.roles.find({}, { projection: { _id: 1 } })).map((r) => r._id));
+  async assertCreatable(input: {
+    name: string;
+    username: string;
+    password: string;
+    roles?: readonly string[];
+  }) {
+    const fail = (
+      reason: string,
+      details: Record<string, unknown>,
+      code = "error-the-field-is-required",
+    ) => new ClientError(code, reason, { details: { method: "insertOrUpdateUser", ...details } });
+    const known = new Set(
+      (await this.deps.db.roles.find({}, { projection: { _id: 1 } })).map((r) => r._id),
+    );
     if (input.roles?.some((role) => !known.has(role))) {
-      throw fail("The field Roles consist invalid role id", { action: "Assign_role" }, "error-action-not-allowed");
+      throw fail(
+        "The field Roles consist invalid role id",
+        { action: "Assign_role" },
+        "error-action-not-allowed",
+      );
     }
-    if (this.settings.get<boolean>("Accounts_RequireNameForSignUp") !== false && !input.name.trim()) {
+    if (
+      this.settings.get<boolean>("Accounts_RequireNameForSignUp") !== false &&
+      !input.name.trim()
+    ) {
       throw fail("The field Name is required", { field: "Name" });
     }
     if (!input.username.trim()) throw fail("The field Username is required", { field: "Username" });
@@ -177,14 +203,20 @@ export class Accounts {
   async register(input: Registration): Promise<User> {
     const pattern = this.settings.get<string>("UTF8_User_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
     if (!new RegExp(`^${pattern}$`).test(input.username)) {
-      throw new ClientError("error-invalid-username", "The username provided is not valid", { plain: true });
+      throw new ClientError("error-invalid-username", "The username provided is not valid", {
+        plain: true,
+      });
     }
     if (input.name !== undefined && /[<>/\\]/.test(input.name)) {
-      throw new ClientError("error-invalid-name", "Name contains invalid characters", { plain: true });
+      throw new ClientError("error-invalid-name", "Name contains invalid characters", {
+        plain: true,
+      });
     }
     this.assertUsernameNotBlocked(input.username);
     if (!(await this.usernameAvailable(input.username))) {
-      throw new ClientError("error-field-unavailable", "Username is already in use", { plain: true });
+      throw new ClientError("error-field-unavailable", "Username is already in use", {
+        plain: true,
+      });
     }
     const form = this.settings.get<string>("Accounts_RegistrationForm") ?? "Public";
     if (form === "Disabled") {
@@ -194,9 +226,13 @@ export class Accounts {
     }
     const secret = this.settings.get<string>("Accounts_RegistrationForm_SecretURL");
     if (form === "Secret URL" && (!input.secret || input.secret !== secret)) {
-      throw new ClientError("error-user-registration-secret", "User registration is only allowed via Secret URL", {
-        details: { method: "registerUser" },
-      });
+      throw new ClientError(
+        "error-user-registration-secret",
+        "User registration is only allowed via Secret URL",
+        {
+          details: { method: "registerUser" },
+        },
+      );
     }
     // Meteor's check() refuses a registration without a name before anything is written.
     if (input.name === undefined) throw new ClientError(400, "Match failed");
@@ -208,7 +244,13 @@ export class Accounts {
       .split(",")
       .map((role) => role.trim())
       .filter(Boolean);
-    return this.createUser({ username: input.username, email, password: input.pass, name: input.name.trim(), roles });
+    return this.createUser({
+      username: input.username,
+      email,
+      password: input.pass,
+      name: input.name.trim(),
+      roles,
+    });
   }
 
   /** The user whose id or username is `value`, or null. */
@@ -225,13 +267,18 @@ export class Accounts {
   usersByUsernamesIgnoringCase(usernames: readonly string[]): Promise<User[]> {
     if (usernames.length === 0) return Promise.resolve([]);
     const names = usernames.map((name) => `^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
-    return this.deps.db.users.find({ $or: names.map((name) => ({ username: { $regex: name, $options: "i" } })) });
+    return this.deps.db.users.find({
+      $or: names.map((name) => ({ username: { $regex: name, $options: "i" } })),
+    });
   }
 
   /** One page of all users, by username unless said otherwise. */
   async list(page: { offset: number; count: number; sort?: Sort }): Promise<UserPage> {
     const [users, total] = await Promise.all([
-      this.deps.db.users.find({}, { sort: page.sort ?? { username: 1 }, skip: page.offset, limit: page.count }),
+      this.deps.db.users.find(
+        {},
+        { sort: page.sort ?? { username: 1 }, skip: page.offset, limit: page.count },
+      ),
       this.deps.db.users.countDocuments({}),
     ]);
     return { users, total };
@@ -271,13 +318,18 @@ export class Accounts {
   /** Logs in with a resume token; throws ClientError 403 when the token is unknown or expired. */
   async loginWithToken(token: string): Promise<LoginResult> {
     const hashedToken = await hashLoginToken(token);
-    const user = await this.deps.db.users.findOne({ "services.resume.loginTokens.hashedToken": hashedToken });
+    const user = await this.deps.db.users.findOne({
+      "services.resume.loginTokens.hashedToken": hashedToken,
+    });
     const stored = user?.services?.resume?.loginTokens?.find((t) => t.hashedToken === hashedToken);
     if (!user || !stored || this.expired(stored.when)) {
       throw new ClientError(403, "You've been logged out by the server. Please log in again.");
     }
     this.assertActive(user);
-    await this.deps.db.users.updateOne({ _id: user._id }, { $set: { lastLogin: this.deps.clock.now() } });
+    await this.deps.db.users.updateOne(
+      { _id: user._id },
+      { $set: { lastLogin: this.deps.clock.now() } },
+    );
     return { user, token, tokenExpires: new Date(stored.when.getTime() + TOKEN_LIFETIME_MS) };
   }
 
@@ -314,13 +366,23 @@ export class Accounts {
     const hashedToken = await hashLoginToken(token);
     await this.deps.db.users.updateOne(
       { _id: user._id },
-      { $push: { "services.resume.loginTokens": { when, hashedToken } }, $set: { lastLogin: when } },
+      {
+        $push: { "services.resume.loginTokens": { when, hashedToken } },
+        $set: { lastLogin: when },
+      },
     );
-    return { user: { ...user, lastLogin: when }, token, tokenExpires: new Date(when.getTime() + TOKEN_LIFETIME_MS) };
+    return {
+      user: { ...user, lastLogin: when },
+      token,
+      tokenExpires: new Date(when.getTime() + TOKEN_LIFETIME_MS),
+    };
   }
 
   private assertActive(user: User): void {
-    if (!user.active) throw new ClientError("error-user-is-not-activated", "User is not activated", { status: 403 });
+    if (!user.active)
+      throw new ClientError("error-user-is-not-activated", "User is not activated", {
+        status: 403,
+      });
   }
 
   private expired(when: Date): boolean {
@@ -330,7 +392,12 @@ export class Accounts {
   private async joinDefaultRooms(user: User): Promise<void> {
     const rooms = await this.deps.db.rooms.find({ default: true }, { projection: { _id: 1 } });
     for (const room of rooms) {
-      await this.deps.rooms.execute(room._id, { kind: "join", user, silent: false, asDefault: true });
+      await this.deps.rooms.execute(room._id, {
+        kind: "join",
+        user,
+        silent: false,
+        asDefault: true,
+      });
     }
   }
 }

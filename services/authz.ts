@@ -23,7 +23,16 @@ export class Authz {
     for (const { name, scope } of DEFAULT_ROLES) {
       await this.db.roles.updateOne(
         { _id: name },
-        { $setOnInsert: { name, scope, description: "", protected: true, mandatory2fa: false, _updatedAt: now } },
+        {
+          $setOnInsert: {
+            name,
+            scope,
+            description: "",
+            protected: true,
+            mandatory2fa: false,
+            _updatedAt: now,
+          },
+        },
         { upsert: true },
       );
     }
@@ -34,7 +43,8 @@ export class Authz {
         { upsert: true },
       );
     }
-    for (const p of await this.db.permissions.find({})) this.permissionRoles.set(p._id, new Set(p.roles));
+    for (const p of await this.db.permissions.find({}))
+      this.permissionRoles.set(p._id, new Set(p.roles));
   }
 
   /** The roles `user` holds in room `rid` (global roles plus subscription roles). */
@@ -74,6 +84,9 @@ export class Authz {
 
   /** Whether user `uid` is subscribed to room `rid`. */
   async isMember(rid: string, uid: string): Promise<boolean> {
-    return (await this.db.subscriptions.findOne({ rid, "u._id": uid }, { projection: { _id: 1 } })) !== null;
+    return (
+      (await this.db.subscriptions.findOne({ rid, "u._id": uid }, { projection: { _id: 1 } })) !==
+      null
+    );
   }
 }

@@ -2,7 +2,15 @@
  * The collections Parley uses, under Rocket.Chat's names, and the indexes that keep every
  * hot query off a full scan.
  */
-import type { Message, Permission, Role, Room, Setting, Subscription, User } from "../core/models.ts";
+import type {
+  Message,
+  Permission,
+  Role,
+  Room,
+  Setting,
+  Subscription,
+  User,
+} from "../core/models.ts";
 import type { Collection, Store } from "../store/types.ts";
 
 export interface Collections {

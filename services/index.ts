@@ -57,11 +57,21 @@ export async function initServices(services: Services, config: Config): Promise<
       roles: ["bot"],
       joinDefaultChannels: false,
     });
-    await deps.db.users.updateOne({ _id: "rocket.cat" }, { $set: { status: "online", statusConnection: "online" } });
+    await deps.db.users.updateOne(
+      { _id: "rocket.cat" },
+      { $set: { status: "online", statusConnection: "online" } },
+    );
   }
   if (!(await deps.db.rooms.findOne({ _id: "GENERAL" }))) {
     const cat = (await deps.db.users.findOne({ _id: "rocket.cat" })) as User;
-    await rooms.create({ _id: "GENERAL", type: "c", name: "general", owner: cat, excludeSelf: true, isDefault: true });
+    await rooms.create({
+      _id: "GENERAL",
+      type: "c",
+      name: "general",
+      owner: cat,
+      excludeSelf: true,
+      isDefault: true,
+    });
   }
 
   const humans = await deps.db.users.countDocuments({ type: "user" });

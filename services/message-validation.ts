@@ -44,7 +44,8 @@ function typeName(value: unknown): string {
 function ofType(type: "string" | "boolean" | "number" | "object" | "array"): Check {
   return (value, field) => {
     const seen = typeName(value);
-    if (seen !== type) throw plain(400, `Match error: Expected ${type}, got ${seen} in field ${field}`);
+    if (seen !== type)
+      throw plain(400, `Match error: Expected ${type}, got ${seen} in field ${field}`);
   };
 }
 
@@ -57,7 +58,10 @@ const arr = ofType("array");
 function oneOf(...types: ("string" | "number" | "boolean")[]): Check {
   return (value, field) => {
     if (!types.includes(typeof value as "string")) {
-      throw plain(400, `Match error: Failed Match.OneOf, Match.Maybe or Match.Optional validation in field ${field}`);
+      throw plain(
+        400,
+        `Match error: Failed Match.OneOf, Match.Maybe or Match.Optional validation in field ${field}`,
+      );
     }
   };
 }
@@ -67,7 +71,8 @@ const fullUrl: Check = (value, field) => {
   str(value, field);
   const url = value as string;
   const absolute = /^(https?:\/\/|data:)/.test(url) || url.startsWith(FILE_UPLOAD_PATH);
-  if (!absolute || /^javascript:/i.test(url)) throw plain("invalid-href", "Invalid href value provided");
+  if (!absolute || /^javascript:/i.test(url))
+    throw plain("invalid-href", "Invalid href value provided");
 };
 
 /** Like fullUrl, but a relative path (no scheme) is also accepted, as for avatars. */
@@ -125,7 +130,11 @@ const ACTION: Record<string, Check> = {
   msg_in_chat_window: bool,
 };
 
-const FIELD: Record<string, Check> = { short: bool, title: str, value: oneOf("string", "number", "boolean") };
+const FIELD: Record<string, Check> = {
+  short: bool,
+  title: str,
+  value: oneOf("string", "number", "boolean"),
+};
 
 function validateAttachment(attachment: Record<string, unknown>): void {
   fields(attachment, ATTACHMENT);
@@ -146,12 +155,20 @@ function validateAttachment(attachment: Record<string, unknown>): void {
  * Throws `error-message-size-exceeded` when `text` is longer than the setting
  * `Message_MaxAllowedSize` (default 5000); `method` names the caller in the details.
  */
-export function assertMessageSize(settings: Settings, text: string | undefined, method: string): void {
+export function assertMessageSize(
+  settings: Settings,
+  text: string | undefined,
+  method: string,
+): void {
   const max = settings.get<number>("Message_MaxAllowedSize") ?? 5000;
   if (text && text.length > max) {
-    throw new ClientError("error-message-size-exceeded", "Message size exceeds Message_MaxAllowedSize", {
-      details: { method },
-    });
+    throw new ClientError(
+      "error-message-size-exceeded",
+      "Message size exceeds Message_MaxAllowedSize",
+      {
+        details: { method },
+      },
+    );
   }
 }
 
@@ -174,7 +191,12 @@ export function assertCustomFields(settings: Settings, customFields: unknown): v
  * Rocket.Chat's text: a bad link or field type, "Not enough permission" for `alias` or
  * `avatar` without `message-impersonate`, or "Custom fields not enabled".
  */
-export async function validateMessage(deps: ValidationDeps, message: CheckedMessage, user: User, rid: string) {
+export async function validateMessage(
+  deps: ValidationDeps,
+  message: CheckedMessage,
+  user: User,
+  rid: string,
+) {
   if (message.avatar !== undefined) partialUrl(message.avatar, "avatar");
   if (message.alias || message.avatar) {
     if (!(await deps.authz.can(user, "message-impersonate", rid))) {

@@ -59,7 +59,11 @@ export class Messages {
   }
 
   /** One page of a room's messages, newest first, with the total count. */
-  async page(rid: string, offset: number, count: number): Promise<{ messages: Message[]; total: number }> {
+  async page(
+    rid: string,
+    offset: number,
+    count: number,
+  ): Promise<{ messages: Message[]; total: number }> {
     const filter = { rid, _hidden: { $ne: true } };
     const [messages, total] = await Promise.all([
       this.deps.db.messages.find(filter, { sort: { ts: -1 }, skip: offset, limit: count }),
@@ -85,7 +89,11 @@ export class Messages {
       ...(pinned && { pinned: true }),
     };
     const [messages, total] = await Promise.all([
-      this.deps.db.messages.find(query, { sort: page.sort ?? { ts: -1 }, skip: page.offset, limit: page.count }),
+      this.deps.db.messages.find(query, {
+        sort: page.sort ?? { ts: -1 },
+        skip: page.offset,
+        limit: page.count,
+      }),
       this.deps.db.messages.countDocuments(query),
     ]);
     return { messages, total };
@@ -95,7 +103,11 @@ export class Messages {
    * The unread messages a history page left out: those after `oldest` and before
    * `before` (the oldest message loaded). Answers the first of them and how many there are.
    */
-  async unreadBefore(rid: string, oldest: Date, before: Date): Promise<{ first?: Message; count: number }> {
+  async unreadBefore(
+    rid: string,
+    oldest: Date,
+    before: Date,
+  ): Promise<{ first?: Message; count: number }> {
     const query = { rid, _hidden: { $ne: true }, ts: { $gt: oldest, $lt: before } };
     const [first] = await this.deps.db.messages.find(query, { sort: { ts: 1 }, limit: 1 });
     return { ...(first && { first }), count: await this.deps.db.messages.countDocuments(query) };
@@ -114,10 +126,23 @@ export class Messages {
     const now = this.deps.clock.now();
     const sub = await this.deps.db.subscriptions.findOneAndUpdate(
       { rid, "u._id": user._id },
-      { $set: { unread: 0, alert: false, userMentions: 0, groupMentions: 0, ls: now, lr: now, _updatedAt: now } },
+      {
+        $set: {
+          unread: 0,
+          alert: false,
+          userMentions: 0,
+          groupMentions: 0,
+          ls: now,
+          lr: now,
+          _updatedAt: now,
+        },
+      },
     );
     // Rocket.Chat throws the bare code here, so REST shows `error: "error-invalid-subscription"`.
-    if (!sub) throw new ClientError("error-invalid-subscription", "error-invalid-subscription", { plain: true });
+    if (!sub)
+      throw new ClientError("error-invalid-subscription", "error-invalid-subscription", {
+        plain: true,
+      });
     this.deps.hub.emit("stream-notify-user", `${user._id}/subscriptions-changed`, ["updated", sub]);
     this.deps.hub.emit("stream-notify-room", `${rid}/messagesRead`, [{ until: now }]);
   }

@@ -15,7 +15,11 @@ export interface MethodCaller {
 }
 
 /** A DDP method: resolves to its result (undefined sends a `result` frame without one). */
-export type Method = (services: Services, caller: MethodCaller, params: readonly unknown[]) => Promise<unknown>;
+export type Method = (
+  services: Services,
+  caller: MethodCaller,
+  params: readonly unknown[],
+) => Promise<unknown>;
 
 /** Meteor's answer to parameters that fail `check()`. */
 export function matchFailed(): ClientError {
@@ -48,6 +52,7 @@ export function optionalDate(value: unknown): Date | undefined {
 
 /** The caller's user; throws `error-invalid-user` naming `method` for an anonymous caller. */
 export function loggedIn(caller: MethodCaller, method: string): User {
-  if (!caller.user) throw new ClientError("error-invalid-user", "Invalid user", { details: { method } });
+  if (!caller.user)
+    throw new ClientError("error-invalid-user", "Invalid user", { details: { method } });
   return caller.user;
 }

@@ -92,8 +92,14 @@ export async function login(
  * `remove` is always empty (Limitation: a client syncing from a date does not learn of
  * rooms it left; it must reload the full list to drop them).
  */
-function sync<T extends { _updatedAt: Date }, V>(docs: T[], since: Date | undefined, view: (doc: T) => V) {
-  return since ? { update: docs.filter((d) => d._updatedAt > since).map(view), remove: [] } : docs.map(view);
+function sync<T extends { _updatedAt: Date }, V>(
+  docs: T[],
+  since: Date | undefined,
+  view: (doc: T) => V,
+) {
+  return since
+    ? { update: docs.filter((d) => d._updatedAt > since).map(view), remove: [] }
+    : docs.map(view);
 }
 
 /**
@@ -138,12 +144,15 @@ const METHODS: Record<string, Method> = {
       ...(m.avatar !== undefined && { avatar: str(m.avatar) }),
     };
     if (!(await services.rooms.byId(rid))) {
-      throw new ClientError("error-invalid-room", "Invalid room", { details: { method: "sendMessage" } });
+      throw new ClientError("error-invalid-room", "Invalid room", {
+        details: { method: "sendMessage" },
+      });
     }
     try {
       return await services.deps.rooms.execute(rid, { kind: "send", user, draft });
     } catch (error) {
-      if (error instanceof ClientError) notifyEphemeral(services, user._id, rid, error.reason ?? String(error.error));
+      if (error instanceof ClientError)
+        notifyEphemeral(services, user._id, rid, error.reason ?? String(error.error));
       throw error;
     }
   },
@@ -155,9 +164,16 @@ const METHODS: Record<string, Method> = {
     if (!original) return undefined;
     if (m.rid !== undefined && m.rid !== original.rid) {
       const details = { method: "updateMessage" };
-      throw new ClientError("error-invalid-update-key", "Cannot update the message rid", { details });
+      throw new ClientError("error-invalid-update-key", "Cannot update the message rid", {
+        details,
+      });
     }
-    await services.deps.rooms.execute(original.rid, { kind: "update", user, msgId: original._id, text: str(m.msg) });
+    await services.deps.rooms.execute(original.rid, {
+      kind: "update",
+      user,
+      msgId: original._id,
+      text: str(m.msg),
+    });
     return undefined;
   },
   async deleteMessage(services, caller, [message]) {
@@ -191,10 +207,13 @@ const METHODS: Record<string, Method> = {
       throw new ClientError("error-room-does-not-exist", "This room does not exist", { details });
     }
     if (!(await services.authz.canAccessRoom(room, user))) {
-      throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "readMessages" } });
+      throw new ClientError("error-not-allowed", "Not allowed", {
+        details: { method: "readMessages" },
+      });
     }
     // A reader of a public channel who is not a member has no read state to clear.
-    if (await services.authz.isMember(room._id, user._id)) await services.messages.markRead(room._id, user);
+    if (await services.authz.isMember(room._id, user._id))
+      await services.messages.markRead(room._id, user);
     return undefined;
   },
   async "subscriptions/get"(services, caller, [updatedSince]) {
@@ -204,7 +223,10 @@ const METHODS: Record<string, Method> = {
   },
   async "rooms/get"(services, caller, [updatedSince]) {
     if (!caller.user) return [];
-    const rids = await services.deps.db.subscriptions.find({ "u._id": caller.user._id }, { projection: { rid: 1 } });
+    const rids = await services.deps.db.subscriptions.find(
+      { "u._id": caller.user._id },
+      { projection: { rid: 1 } },
+    );
     const rooms = await services.deps.db.rooms.find({ _id: { $in: rids.map((s) => s.rid) } });
     return sync(rooms, optionalDate(updatedSince), roomView);
   },

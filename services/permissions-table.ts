@@ -34,7 +34,10 @@ export const DEFAULT_PERMISSIONS: Readonly<Record<string, readonly string[]>> = 
 };
 
 /** Rocket.Chat's default roles: global (`Users`) or per room (`Subscriptions`). */
-export const DEFAULT_ROLES: readonly { readonly name: string; readonly scope: "Users" | "Subscriptions" }[] = [
+export const DEFAULT_ROLES: readonly {
+  readonly name: string;
+  readonly scope: "Users" | "Subscriptions";
+}[] = [
   { name: "admin", scope: "Users" },
   { name: "user", scope: "Users" },
   { name: "bot", scope: "Users" },

@@ -44,10 +44,16 @@ async function roomByIdOrName(services: Services, nameOrId: string): Promise<Roo
  * The direct message between `me` and the user `nameOrId` (an id, or also a username
  * unless `byIdOnly`), opened if need be; else a direct room with that id; else null.
  */
-async function directRoom(services: Services, me: User, nameOrId: string, byIdOnly: boolean): Promise<Room | null> {
+async function directRoom(
+  services: Services,
+  me: User,
+  nameOrId: string,
+  byIdOnly: boolean,
+): Promise<Room | null> {
   const { users, rooms } = services.deps.db;
   const other =
-    (await users.findOne({ _id: nameOrId })) ?? (byIdOnly ? null : await users.findOne({ username: nameOrId }));
+    (await users.findOne({ _id: nameOrId })) ??
+    (byIdOnly ? null : await users.findOne({ username: nameOrId }));
   if (!other) {
     const room = await rooms.findOne({ _id: nameOrId });
     return room?.t === "d" ? room : null;
@@ -68,14 +74,20 @@ async function joinIfPublic(services: Services, room: Room, user: User): Promise
  * `@username` or `@id` (opening the direct message), or else a room id or name, then a
  * user id. Throws `invalid-channel` when nothing matches.
  */
-export async function resolveChannel(services: Services, user: User, channel: string): Promise<Room> {
+export async function resolveChannel(
+  services: Services,
+  user: User,
+  channel: string,
+): Promise<Room> {
   let room: Room | null;
   if (channel.startsWith("#")) {
     room = await roomByIdOrName(services, channel.slice(1));
   } else if (channel.startsWith("@")) {
     room = await directRoom(services, user, channel.slice(1), false);
   } else {
-    room = (await roomByIdOrName(services, channel)) ?? (await directRoom(services, user, channel, true));
+    room =
+      (await roomByIdOrName(services, channel)) ??
+      (await directRoom(services, user, channel, true));
   }
   if (!room) throw invalidChannel();
   await joinIfPublic(services, room, user);
@@ -104,7 +116,11 @@ function draftOf(input: PostInput): MessageDraft {
  * Throws `invalid-channel` for no target or an unknown one, and whatever the room actor
  * refuses (not a member of a private room, read-only room, invalid message).
  */
-export async function postMessage(services: Services, user: User, input: PostInput): Promise<Posted[]> {
+export async function postMessage(
+  services: Services,
+  user: User,
+  input: PostInput,
+): Promise<Posted[]> {
   const named = input.channel || input.roomId || [];
   const targets = [...new Set(typeof named === "string" ? [named] : named)].filter((c) => c !== "");
   if (targets.length === 0) throw invalidChannel();
@@ -112,7 +128,11 @@ export async function postMessage(services: Services, user: User, input: PostInp
   const posted: Posted[] = [];
   for (const channel of targets) {
     const room = await resolveChannel(services, user, channel);
-    const message = await services.deps.rooms.execute(room._id, { kind: "send", user, draft: draftOf(input) });
+    const message = await services.deps.rooms.execute(room._id, {
+      kind: "send",
+      user,
+      draft: draftOf(input),
+    });
     posted.push({ channel, message });
   }
   return posted;

@@ -45,7 +45,9 @@ export type RoomCommand =
   | { readonly kind: "remove"; readonly by: User; readonly user: User };
 
 /** Message commands answer with the message; membership commands with the room. */
-export type RoomReply<C extends RoomCommand> = C extends { kind: "send" | "update" | "delete" } ? Message : Room;
+export type RoomReply<C extends RoomCommand> = C extends { kind: "send" | "update" | "delete" }
+  ? Message
+  : Room;
 
 /** What a room actor remembers between commands. */
 export interface RoomState {
@@ -61,7 +63,10 @@ export interface CommandDeps extends Deps {
 }
 
 /** Reads a room's state from the store; null when the room does not exist. */
-export async function loadRoomState(deps: Pick<Deps, "db">, rid: string): Promise<RoomState | null> {
+export async function loadRoomState(
+  deps: Pick<Deps, "db">,
+  rid: string,
+): Promise<RoomState | null> {
   const room = await deps.db.rooms.findOne({ _id: rid });
   if (!room) return null;
   const subs = await deps.db.subscriptions.find({ rid }, { projection: { "u._id": 1 } });
@@ -82,7 +87,14 @@ export async function executeRoomCommand(
     case "delete":
       return remove(deps, state, command.user, command.msgId);
     case "join":
-      return join(deps, state, command.user, command.joinCode, command.silent ?? false, command.asDefault ?? false);
+      return join(
+        deps,
+        state,
+        command.user,
+        command.joinCode,
+        command.silent ?? false,
+        command.asDefault ?? false,
+      );
     case "leave":
       return leave(deps, state, command.user);
     case "add":
@@ -93,31 +105,47 @@ export async function executeRoomCommand(
 }
 
 function ref(user: User): UserRef {
-  return { _id: user._id, username: user.username, ...(user.name !== undefined && { name: user.name }) };
+  return {
+    _id: user._id,
+    username: user.username,
+    ...(user.name !== undefined && { name: user.name }),
+  };
 }
 
 /** Users mentioned as `@username` who are members, plus `@all`/`@here`. */
 async function mentionsIn(deps: CommandDeps, state: RoomState, text: string): Promise<UserRef[]> {
-  const names = new Set([...text.matchAll(/(?:^|[\s(])@([0-9a-zA-Z-_.]+)/g)].map((m) => m[1] as string));
+  const names = new Set(
+    [...text.matchAll(/(?:^|[\s(])@([0-9a-zA-Z-_.]+)/g)].map((m) => m[1] as string),
+  );
   const mentions: UserRef[] = [];
   for (const name of names) {
     if (name === "all" || name === "here") {
       mentions.push({ _id: name, username: name });
       continue;
     }
-    const user = await deps.db.users.findOne({ username: name }, { projection: { username: 1, name: 1 } });
+    const user = await deps.db.users.findOne(
+      { username: name },
+      { projection: { username: 1, name: 1 } },
+    );
     if (user && (state.members.has(user._id) || state.room.t === "c")) mentions.push(ref(user));
   }
   return mentions;
 }
 
-async function persistMessage(deps: CommandDeps, state: RoomState, message: Message, countsUnread: boolean): Promise<RoomState> {
+async function persistMessage(
+  deps: CommandDeps,
+  state: RoomState,
+  message: Message,
+  countsUnread: boolean,
+): Promise<RoomState> {
   const { db, hub } = deps;
   try {
     await db.messages.insertOne(message);
   } catch (error) {
     if (error instanceof DuplicateKeyError) {
-      throw new ClientError("error-duplicated-message", "The message is a duplicate", { cause: error });
+      throw new ClientError("error-duplicated-message", "The message is a duplicate", {
+        cause: error,
+      });
     }
     throw error;
   }
@@ -125,7 +153,11 @@ async function persistMessage(deps: CommandDeps, state: RoomState, message: Mess
     { _id: state.room._id },
     {
       $inc: { msgs: 1 },
-      $set: { lm: message.ts, _updatedAt: message.ts, ...(countsUnread && { lastMessage: message }) },
+      $set: {
+        lm: message.ts,
+        _updatedAt: message.ts,
+        ...(countsUnread && { lastMessage: message }),
+      },
     },
   );
   if (!room) throw new ClientError("error-room-not-found", "Room not found");
@@ -182,12 +214,18 @@ async function notifyMembers(deps: CommandDeps, room: Room, message: Message): P
 async function send(deps: CommandDeps, state: RoomState, user: User, draft: MessageDraft) {
   const { room } = state;
   if (!state.members.has(user._id) && !(await deps.authz.canAccessRoom(room, user))) {
-    throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "sendMessage" } });
+    throw new ClientError("error-not-allowed", "Not allowed", {
+      details: { method: "sendMessage" },
+    });
   }
   if (room.archived) throw new ClientError("error-room-archived", "Room is archived");
   if (room.ro && !(await deps.authz.can(user, "post-readonly", room._id))) {
     // Rocket.Chat raises this one as a bare Error: REST shows the sentence alone.
-    throw new ClientError("error-not-allowed", "You can't send messages because the room is readonly.", { plain: true });
+    throw new ClientError(
+      "error-not-allowed",
+      "You can't send messages because the room is readonly.",
+      { plain: true },
+    );
   }
   const text = draft.msg ?? "";
   assertMessageSize(deps.settings, text, "sendMessage");
@@ -223,10 +261,17 @@ async function ownMessage(deps: CommandDeps, state: RoomState, msgId: string): P
   return message;
 }
 
-async function update(deps: CommandDeps, state: RoomState, user: User, msgId: string, text: string) {
+async function update(
+  deps: CommandDeps,
+  state: RoomState,
+  user: User,
+  msgId: string,
+  text: string,
+) {
   const original = await ownMessage(deps, state, msgId);
   const mayEditAny = await deps.authz.can(user, "edit-message", state.room._id);
-  const mayEditOwn = original.u._id === user._id && deps.settings.get<boolean>("Message_AllowEditing") !== false;
+  const mayEditOwn =
+    original.u._id === user._id && deps.settings.get<boolean>("Message_AllowEditing") !== false;
   if (original.t || !(mayEditAny || mayEditOwn)) {
     throw new ClientError("error-action-not-allowed", "Message editing not allowed", {
       details: { method: "updateMessage", action: "Message_editing" },
@@ -234,7 +279,9 @@ async function update(deps: CommandDeps, state: RoomState, user: User, msgId: st
   }
   // Editing is sending again: whoever may no longer post here may not edit either.
   if (!state.members.has(user._id) && !(await deps.authz.canAccessRoom(state.room, user))) {
-    throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "updateMessage" } });
+    throw new ClientError("error-not-allowed", "Not allowed", {
+      details: { method: "updateMessage" },
+    });
   }
   // Unchanged text is not an edit: Rocket.Chat answers with the message as it is.
   if (original.msg === text) return { state, reply: original };
@@ -255,7 +302,11 @@ async function update(deps: CommandDeps, state: RoomState, user: User, msgId: st
   if (!message) throw new ClientError("error-invalid-message", "Invalid message");
   let room = state.room;
   if (room.lastMessage?._id === msgId) {
-    room = (await deps.db.rooms.findOneAndUpdate({ _id: room._id }, { $set: { lastMessage: message } })) ?? room;
+    room =
+      (await deps.db.rooms.findOneAndUpdate(
+        { _id: room._id },
+        { $set: { lastMessage: message } },
+      )) ?? room;
   }
   deps.hub.emit("stream-room-messages", room._id, [message]);
   return { state: { ...state, room }, reply: message };
@@ -264,16 +315,23 @@ async function update(deps: CommandDeps, state: RoomState, user: User, msgId: st
 async function remove(deps: CommandDeps, state: RoomState, user: User, msgId: string) {
   const message = await ownMessage(deps, state, msgId);
   const mayDeleteAny = await deps.authz.can(user, "delete-message", state.room._id);
-  const mayDeleteOwn = message.u._id === user._id && deps.settings.get<boolean>("Message_AllowDeleting") !== false;
-  if (!(mayDeleteAny || mayDeleteOwn)) throw new ClientError("error-action-not-allowed", "Not allowed");
+  const mayDeleteOwn =
+    message.u._id === user._id && deps.settings.get<boolean>("Message_AllowDeleting") !== false;
+  if (!(mayDeleteAny || mayDeleteOwn))
+    throw new ClientError("error-action-not-allowed", "Not allowed");
   await deps.db.messages.deleteOne({ _id: msgId });
-  const [latest] = await deps.db.messages.find({ rid: state.room._id, t: { $exists: false } }, { sort: { ts: -1 }, limit: 1 });
+  const [latest] = await deps.db.messages.find(
+    { rid: state.room._id, t: { $exists: false } },
+    { sort: { ts: -1 }, limit: 1 },
+  );
   const room =
     (await deps.db.rooms.findOneAndUpdate(
       { _id: state.room._id },
       {
         $inc: { msgs: -1 },
-        ...(latest ? { $set: { lastMessage: latest, _updatedAt: deps.clock.now() } } : { $unset: { lastMessage: "" } }),
+        ...(latest
+          ? { $set: { lastMessage: latest, _updatedAt: deps.clock.now() } }
+          : { $unset: { lastMessage: "" } }),
       },
     )) ?? state.room;
   deps.hub.emit("stream-notify-room", `${room._id}/deleteMessage`, [{ _id: msgId }]);
@@ -290,26 +348,46 @@ function nextMessageTime(deps: CommandDeps, room: Room): Date {
   return room.lm && room.lm.getTime() >= now.getTime() ? new Date(room.lm.getTime() + 1) : now;
 }
 
-function systemMessage(deps: CommandDeps, room: Room, t: string, actor: User, text: string): Message {
+function systemMessage(
+  deps: CommandDeps,
+  room: Room,
+  t: string,
+  actor: User,
+  text: string,
+): Message {
   const ts = nextMessageTime(deps, room);
-  return { _id: deps.ids.id(), rid: room._id, t, msg: text, ts, u: ref(actor), _updatedAt: ts, groupable: false };
+  return {
+    _id: deps.ids.id(),
+    rid: room._id,
+    t,
+    msg: text,
+    ts,
+    u: ref(actor),
+    _updatedAt: ts,
+    groupable: false,
+  };
 }
 
 async function subscribe(deps: CommandDeps, state: RoomState, user: User): Promise<RoomState> {
   const sub: Subscription = newSubscription(deps, state.room, user);
   await deps.db.subscriptions.insertOne(sub);
   const room =
-    (await deps.db.rooms.findOneAndUpdate({ _id: state.room._id }, { $inc: { usersCount: 1 } })) ?? state.room;
+    (await deps.db.rooms.findOneAndUpdate({ _id: state.room._id }, { $inc: { usersCount: 1 } })) ??
+    state.room;
   deps.hub.emit("stream-notify-user", `${user._id}/rooms-changed`, ["inserted", room]);
   deps.hub.emit("stream-notify-user", `${user._id}/subscriptions-changed`, ["inserted", sub]);
   return { room, members: new Set([...state.members, user._id]) };
 }
 
 async function unsubscribe(deps: CommandDeps, state: RoomState, user: User): Promise<RoomState> {
-  const sub = await deps.db.subscriptions.findOne({ rid: state.room._id, "u._id": user._id }, { projection: { _id: 1 } });
+  const sub = await deps.db.subscriptions.findOne(
+    { rid: state.room._id, "u._id": user._id },
+    { projection: { _id: 1 } },
+  );
   await deps.db.subscriptions.deleteOne({ rid: state.room._id, "u._id": user._id });
   const room =
-    (await deps.db.rooms.findOneAndUpdate({ _id: state.room._id }, { $inc: { usersCount: -1 } })) ?? state.room;
+    (await deps.db.rooms.findOneAndUpdate({ _id: state.room._id }, { $inc: { usersCount: -1 } })) ??
+    state.room;
   deps.hub.emit("stream-notify-user", `${user._id}/rooms-changed`, ["removed", { _id: room._id }]);
   deps.hub.emit("stream-notify-user", `${user._id}/subscriptions-changed`, [
     "removed",
@@ -322,10 +400,16 @@ async function unsubscribe(deps: CommandDeps, state: RoomState, user: User): Pro
 }
 
 async function assertNotLastOwner(deps: CommandDeps, state: RoomState, user: User): Promise<void> {
-  const owners = await deps.db.subscriptions.find({ rid: state.room._id, roles: "owner" }, { projection: { "u._id": 1 } });
+  const owners = await deps.db.subscriptions.find(
+    { rid: state.room._id, roles: "owner" },
+    { projection: { "u._id": 1 } },
+  );
   const isOwner = owners.some((o) => o.u._id === user._id);
   if (isOwner && owners.length === 1 && state.members.size > 1) {
-    throw new ClientError("error-you-are-last-owner", "You are the last owner. Please set new owner before leaving the room.");
+    throw new ClientError(
+      "error-you-are-last-owner",
+      "You are the last owner. Please set new owner before leaving the room.",
+    );
   }
 }
 
@@ -342,23 +426,44 @@ async function join(
   if (!asDefault && (room.t !== "c" || !(await deps.authz.can(user, "view-c-room")))) {
     throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "joinRoom" } });
   }
-  if (!asDefault && typeof room.joinCode === "string" && room.joinCode !== "" && room.joinCode !== joinCode) {
-    throw new ClientError("error-code-invalid", "Invalid Room Password", { details: { method: "joinRoom" } });
+  if (
+    !asDefault &&
+    typeof room.joinCode === "string" &&
+    room.joinCode !== "" &&
+    room.joinCode !== joinCode
+  ) {
+    throw new ClientError("error-code-invalid", "Invalid Room Password", {
+      details: { method: "joinRoom" },
+    });
   }
   let next = await subscribe(deps, state, user);
-  if (!silent) next = await persistMessage(deps, next, systemMessage(deps, next.room, "uj", user, user.username), false);
+  if (!silent)
+    next = await persistMessage(
+      deps,
+      next,
+      systemMessage(deps, next.room, "uj", user, user.username),
+      false,
+    );
   return { state: next, reply: next.room };
 }
 
 async function leave(deps: CommandDeps, state: RoomState, user: User) {
   if (!state.members.has(user._id)) {
-    throw new ClientError("error-user-not-in-room", "You are not in this room", { details: { method: "leaveRoom" } });
+    throw new ClientError("error-user-not-in-room", "You are not in this room", {
+      details: { method: "leaveRoom" },
+    });
   }
-  if (state.room.t === "d") throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "leaveRoom" } });
+  if (state.room.t === "d")
+    throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "leaveRoom" } });
   await deps.authz.require(user, state.room.t === "c" ? "leave-c" : "leave-p");
   await assertNotLastOwner(deps, state, user);
   let next = await unsubscribe(deps, state, user);
-  next = await persistMessage(deps, next, systemMessage(deps, next.room, "ul", user, user.username), false);
+  next = await persistMessage(
+    deps,
+    next,
+    systemMessage(deps, next.room, "ul", user, user.username),
+    false,
+  );
   return { state: next, reply: next.room };
 }
 
@@ -369,26 +474,42 @@ async function add(deps: CommandDeps, state: RoomState, by: User, users: readonl
     (await deps.authz.can(by, anyRoom)) ||
     (state.members.has(by._id) && (await deps.authz.can(by, "add-user-to-joined-room", room._id)));
   if (!allowed || room.t === "d") {
-    throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "addUsersToRoom" } });
+    throw new ClientError("error-not-allowed", "Not allowed", {
+      details: { method: "addUsersToRoom" },
+    });
   }
   let next = state;
   for (const user of users) {
     if (next.members.has(user._id)) continue;
     next = await subscribe(deps, next, user);
-    next = await persistMessage(deps, next, systemMessage(deps, next.room, "au", by, user.username), false);
+    next = await persistMessage(
+      deps,
+      next,
+      systemMessage(deps, next.room, "au", by, user.username),
+      false,
+    );
   }
   return { state: next, reply: next.room };
 }
 
 async function kick(deps: CommandDeps, state: RoomState, by: User, user: User) {
   if (!(await deps.authz.can(by, "remove-user", state.room._id)) || state.room.t === "d") {
-    throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "removeUserFromRoom" } });
+    throw new ClientError("error-not-allowed", "Not allowed", {
+      details: { method: "removeUserFromRoom" },
+    });
   }
   if (!state.members.has(user._id)) {
-    throw new ClientError("error-user-not-in-room", "User is not in this room", { details: { method: "removeUserFromRoom" } });
+    throw new ClientError("error-user-not-in-room", "User is not in this room", {
+      details: { method: "removeUserFromRoom" },
+    });
   }
   await assertNotLastOwner(deps, state, user);
   let next = await unsubscribe(deps, state, user);
-  next = await persistMessage(deps, next, systemMessage(deps, next.room, "ru", by, user.username), false);
+  next = await persistMessage(
+    deps,
+    next,
+    systemMessage(deps, next.room, "ru", by, user.username),
+    false,
+  );
   return { state: next, reply: next.room };
 }

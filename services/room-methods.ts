@@ -19,7 +19,8 @@ async function roomFor(services: Services, rid: string, method: string): Promise
 
 async function userByUsername(services: Services, username: string, method: string): Promise<User> {
   const user = await services.deps.db.users.findOne({ username: username.replace(/^@/, "") });
-  if (!user) throw new ClientError("error-user-not-found", "User not found", { details: { method } });
+  if (!user)
+    throw new ClientError("error-user-not-found", "User not found", { details: { method } });
   return user;
 }
 
@@ -34,7 +35,8 @@ function createRoom(type: "c" | "p"): Method {
       owner,
       members: members.map(str),
       readOnly,
-      ...(customFields !== undefined && customFields !== null && { customFields: obj(customFields) }),
+      ...(customFields !== undefined &&
+        customFields !== null && { customFields: obj(customFields) }),
     });
     return { rid: room._id, inserted: true, ...roomView(room) };
   };
@@ -71,7 +73,9 @@ export const ROOM_METHODS: Record<string, Method> = {
       const details = { method: "addUsersToRoom" };
       throw new ClientError("error-invalid-arguments", "Invalid arguments", { details });
     }
-    const added = await Promise.all(users.map((u) => userByUsername(services, str(u), "addUsersToRoom")));
+    const added = await Promise.all(
+      users.map((u) => userByUsername(services, str(u), "addUsersToRoom")),
+    );
     await services.deps.rooms.execute(room._id, { kind: "add", by, users: added });
     return true;
   },
@@ -80,7 +84,9 @@ export const ROOM_METHODS: Record<string, Method> = {
     const { rid, username } = obj(data);
     const room = await services.rooms.byId(str(rid));
     if (!room) {
-      throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "removeUserFromRoom" } });
+      throw new ClientError("error-not-allowed", "Not allowed", {
+        details: { method: "removeUserFromRoom" },
+      });
     }
     const user = await userByUsername(services, str(username), "removeUserFromRoom");
     await services.deps.rooms.execute(room._id, { kind: "remove", by, user });

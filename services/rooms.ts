@@ -61,7 +61,11 @@ export function newSubscription(
   return {
     _id: deps.ids.id(),
     rid: room._id,
-    u: { _id: user._id, username: user.username, ...(user.name !== undefined && { name: user.name }) },
+    u: {
+      _id: user._id,
+      username: user.username,
+      ...(user.name !== undefined && { name: user.name }),
+    },
     name: room.name ?? user.username,
     fname: room.fname ?? room.name ?? user.username,
     t: room.t,
@@ -103,12 +107,18 @@ export class Rooms {
     }
     const name = this.validName(input.name);
     if (await db.rooms.findOne({ name }, { projection: { _id: 1 } })) {
-      throw new ClientError("error-duplicate-channel-name", `A channel with name '${name}' exists`, {
-        details: { function: "RocketChat.createRoom", channel_name: name },
-      });
+      throw new ClientError(
+        "error-duplicate-channel-name",
+        `A channel with name '${name}' exists`,
+        {
+          details: { function: "RocketChat.createRoom", channel_name: name },
+        },
+      );
     }
     const members = await this.usersByUsername(input.members ?? []);
-    const everyone = input.excludeSelf ? members : [input.owner, ...members.filter((m) => m._id !== input.owner._id)];
+    const everyone = input.excludeSelf
+      ? members
+      : [input.owner, ...members.filter((m) => m._id !== input.owner._id)];
 
     const now = clock.now();
     const room: Room = {
@@ -130,12 +140,21 @@ export class Rooms {
       await db.rooms.insertOne(room);
     } catch (error) {
       if (error instanceof DuplicateKeyError) {
-        throw new ClientError("error-duplicate-channel-name", `A channel with name '${name}' exists`, { cause: error });
+        throw new ClientError(
+          "error-duplicate-channel-name",
+          `A channel with name '${name}' exists`,
+          { cause: error },
+        );
       }
       throw error;
     }
     const subs = everyone.map((user) =>
-      newSubscription(this.deps, room, user, user._id === input.owner._id ? { roles: ["owner"] } : {}),
+      newSubscription(
+        this.deps,
+        room,
+        user,
+        user._id === input.owner._id ? { roles: ["owner"] } : {},
+      ),
     );
     await db.subscriptions.insertMany(subs);
     for (const sub of subs) {
@@ -152,9 +171,13 @@ export class Rooms {
   async createDirect(me: User, usernames: readonly string[], excludeSelf = false): Promise<Room> {
     const { db, clock, ids, hub } = this.deps;
     if (!(await this.authz.can(me, "create-d"))) {
-      throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "createDirectMessage" } });
+      throw new ClientError("error-not-allowed", "Not allowed", {
+        details: { method: "createDirectMessage" },
+      });
     }
-    const others = await this.usersByUsername(usernames.filter((u) => u !== me.username || usernames.length === 1));
+    const others = await this.usersByUsername(
+      usernames.filter((u) => u !== me.username || usernames.length === 1),
+    );
     const members = excludeSelf ? others : [me, ...others.filter((u) => u._id !== me._id)];
     if (members.length === 0) throw new ClientError("error-invalid-user", "Invalid user");
     const uids = members.map((u) => u._id).sort();
@@ -203,10 +226,16 @@ export class Rooms {
    * Finds a room by id or by name, of the given types. Throws Rocket.Chat's
    * `error-room-not-found` naming the parameters, as channels.* and groups.* do.
    */
-  async find(ref: { roomId?: string; roomName?: string }, types: readonly RoomType[]): Promise<Room> {
+  async find(
+    ref: { roomId?: string; roomName?: string },
+    types: readonly RoomType[],
+  ): Promise<Room> {
     const { roomId, roomName } = ref;
     if (!roomId?.trim() && !roomName?.trim()) {
-      throw new ClientError("error-room-param-not-provided", 'The parameter "roomId" or "roomName" is required');
+      throw new ClientError(
+        "error-room-param-not-provided",
+        'The parameter "roomId" or "roomName" is required',
+      );
     }
     const room = roomId
       ? await this.deps.db.rooms.findOne({ _id: roomId })
@@ -310,7 +339,11 @@ export class Rooms {
   ): Promise<{ rooms: Room[]; total: number }> {
     const query = { t: filter.t, ...(filter.ids && { _id: { $in: [...filter.ids] } }) };
     const [rooms, total] = await Promise.all([
-      this.deps.db.rooms.find(query, { sort: page.sort ?? { name: 1 }, skip: page.offset, limit: page.count }),
+      this.deps.db.rooms.find(query, {
+        sort: page.sort ?? { name: 1 },
+        skip: page.offset,
+        limit: page.count,
+      }),
       this.deps.db.rooms.countDocuments(query),
     ]);
     return { rooms, total };
@@ -332,7 +365,10 @@ export class Rooms {
       active: true,
       ...(page.status && { status: { $in: [...page.status] } }),
       ...(pattern && {
-        $or: [{ username: { $regex: pattern, $options: "i" } }, { name: { $regex: pattern, $options: "i" } }],
+        $or: [
+          { username: { $regex: pattern, $options: "i" } },
+          { name: { $regex: pattern, $options: "i" } },
+        ],
       }),
     };
     const sort = page.sort ?? { statusConnection: -1, username: 1 };
@@ -353,7 +389,8 @@ export class Rooms {
     const users: User[] = [];
     for (const username of new Set(usernames)) {
       const user = await this.deps.db.users.findOne({ username });
-      if (!user) throw new ClientError("error-invalid-user", `Invalid user`, { details: { username } });
+      if (!user)
+        throw new ClientError("error-invalid-user", `Invalid user`, { details: { username } });
       users.push(user);
     }
     return users;
@@ -363,7 +400,11 @@ export class Rooms {
     const name = raw.trim();
     const pattern = this.settings.get<string>("UTF8_Channel_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
     // Names reserved for the system (`admin`, …) are refused like malformed ones.
-    if (!name || !new RegExp(`^${pattern}$`).test(name) || SYSTEM_BLOCKED_NAMES.includes(name.toLowerCase())) {
+    if (
+      !name ||
+      !new RegExp(`^${pattern}$`).test(name) ||
+      SYSTEM_BLOCKED_NAMES.includes(name.toLowerCase())
+    ) {
       throw new ClientError("error-invalid-room-name", `${name} is not a valid room name.`, {
         details: { function: "RocketChat.createRoom", channel_name: name },
       });

@@ -56,7 +56,13 @@ export class Settings {
         { _id },
         {
           $setOnInsert: { value: def.value, createdAt: now },
-          $set: { packageValue: def.value, type: def.type, public: def.public, group: def.group, _updatedAt: now },
+          $set: {
+            packageValue: def.value,
+            type: def.type,
+            public: def.public,
+            group: def.group,
+            _updatedAt: now,
+          },
         },
         { upsert: true },
       );

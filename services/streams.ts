@@ -76,7 +76,10 @@ export async function authorizeListen(
     }
     default: {
       if (eventName === MY_MESSAGES) {
-        const subs = await services.deps.db.subscriptions.find({ "u._id": user._id }, { projection: { rid: 1 } });
+        const subs = await services.deps.db.subscriptions.find(
+          { "u._id": user._id },
+          { projection: { rid: 1 } },
+        );
         return subs.map((s) => myMessagesTopic(s.rid));
       }
       const room = await services.rooms.byId(eventName);
@@ -100,7 +103,12 @@ export async function authorizeEmit(
   args: readonly unknown[],
 ): Promise<ClientEmit[]> {
   const [rid, event] = eventName.split("/");
-  if (stream !== "stream-notify-room" || !user || !rid || (event !== "user-activity" && event !== "typing")) {
+  if (
+    stream !== "stream-notify-room" ||
+    !user ||
+    !rid ||
+    (event !== "user-activity" && event !== "typing")
+  ) {
     throw notAllowed();
   }
   const shownName = services.settings.get<boolean>("UI_Use_Real_Name") ? user.name : user.username;
@@ -114,7 +122,11 @@ export async function authorizeEmit(
     const activities = typing ? ["user-typing"] : [];
     return [
       { topic: typingTopic, eventName: `${rid}/typing`, args: [username, typing] },
-      { topic: activityTopic, eventName: `${rid}/user-activity`, args: [username, activities, extra] },
+      {
+        topic: activityTopic,
+        eventName: `${rid}/user-activity`,
+        args: [username, activities, extra],
+      },
     ];
   }
   if (!Array.isArray(activity) || !activity.every((a) => typeof a === "string")) throw notAllowed();

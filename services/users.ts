@@ -111,7 +111,17 @@ export function userRecordView(user: User, privileged: boolean): Record<string, 
 }
 
 /** What `users.info` shows of anyone. */
-const INFO_FIELDS = ["_id", "name", "username", "nickname", "status", "utcOffset", "type", "active", "bio"];
+const INFO_FIELDS = [
+  "_id",
+  "name",
+  "username",
+  "nickname",
+  "status",
+  "utcOffset",
+  "type",
+  "active",
+  "bio",
+];
 
 /** What `users.info` adds for the user themself and for holders of view-full-other-user-info. */
 const FULL_INFO_FIELDS = [
@@ -128,8 +138,17 @@ const FULL_INFO_FIELDS = [
  * `users.info`'s view of `user`: public fields, the full set when `full`, and for the
  * caller's own record the login services, with the password reduced to `true`.
  */
-export function userInfoView(user: User, opts: { full: boolean; self: boolean }): Record<string, unknown> {
-  const shown = [...INFO_FIELDS, "reason", "statusText", "avatarETag", ...(opts.full ? FULL_INFO_FIELDS : [])];
+export function userInfoView(
+  user: User,
+  opts: { full: boolean; self: boolean },
+): Record<string, unknown> {
+  const shown = [
+    ...INFO_FIELDS,
+    "reason",
+    "statusText",
+    "avatarETag",
+    ...(opts.full ? FULL_INFO_FIELDS : []),
+  ];
   const view = pick(user, shown);
   if (opts.self) {
     const { password, ...services } = user.services ?? {};
@@ -140,7 +159,18 @@ export function userInfoView(user: User, opts: { full: boolean; self: boolean })
 }
 
 /** The fields of a `users.list` row. */
-const LIST_FIELDS = ["_id", "name", "username", "emails", "roles", "status", "active", "avatarETag", "lastLogin", "type"];
+const LIST_FIELDS = [
+  "_id",
+  "name",
+  "username",
+  "emails",
+  "roles",
+  "status",
+  "active",
+  "avatarETag",
+  "lastLogin",
+  "type",
+];
 
 /** A row of `users.list`, with the lower-cased name Rocket.Chat adds for sorting. */
 export function userListView(user: User): Record<string, unknown> {
@@ -151,5 +181,14 @@ export function userListView(user: User): Record<string, unknown> {
 
 /** A row of a room's member list (`channels.members` and alike). */
 export function memberView(user: User): Record<string, unknown> {
-  return pick(user, ["_id", "name", "username", "nickname", "status", "avatarETag", "_updatedAt", "federated"]);
+  return pick(user, [
+    "_id",
+    "name",
+    "username",
+    "nickname",
+    "status",
+    "avatarETag",
+    "_updatedAt",
+    "federated",
+  ]);
 }

@@ -64,7 +64,12 @@ export class EmbeddedCollection<T extends Doc = Doc> implements Collection<T> {
    * many documents were examined. Throws InvalidQueryError for a bad filter.
    */
   explain(filter: Filter, options: FindOptions = {}): Explain {
-    const { index, scanned } = runQuery(this.docs, this.indexes(), compileFilter(filter, this.text), options);
+    const { index, scanned } = runQuery(
+      this.docs,
+      this.indexes(),
+      compileFilter(filter, this.text),
+      options,
+    );
     return { index, scanned };
   }
 
@@ -105,17 +110,29 @@ export class EmbeddedCollection<T extends Doc = Doc> implements Collection<T> {
   }
 
   /** Applies `update` to the first match, or upserts when `options.upsert`; see UpdateResult. */
-  async updateOne(filter: Filter, update: Update, options: UpdateOptions = {}): Promise<UpdateResult> {
+  async updateOne(
+    filter: Filter,
+    update: Update,
+    options: UpdateOptions = {},
+  ): Promise<UpdateResult> {
     return this.update(filter, update, options, 1);
   }
 
   /** Applies `update` to every match, all or nothing on the embedded engine; see UpdateResult. */
-  async updateMany(filter: Filter, update: Update, options: UpdateOptions = {}): Promise<UpdateResult> {
+  async updateMany(
+    filter: Filter,
+    update: Update,
+    options: UpdateOptions = {},
+  ): Promise<UpdateResult> {
     return this.update(filter, update, options, 0);
   }
 
   /** Updates (or upserts) the first match under `options.sort`; returns it "after" (default) or "before". */
-  async findOneAndUpdate(filter: Filter, update: Update, options: FindOneAndUpdateOptions = {}): Promise<T | null> {
+  async findOneAndUpdate(
+    filter: Filter,
+    update: Update,
+    options: FindOneAndUpdateOptions = {},
+  ): Promise<T | null> {
     const parsed = parseUpdate(update);
     const compiled = compileFilter(filter, this.text);
     const sort = options.sort ?? {};
@@ -148,11 +165,16 @@ export class EmbeddedCollection<T extends Doc = Doc> implements Collection<T> {
   async createIndex(spec: IndexSpec): Promise<void> {
     const normalized = validateSpec(spec);
     const same = (s: IndexSpec) =>
-      encodeKey(s.key) === encodeKey(normalized.key) && !!s.unique === !!normalized.unique && !!s.sparse === !!normalized.sparse;
+      encodeKey(s.key) === encodeKey(normalized.key) &&
+      !!s.unique === !!normalized.unique &&
+      !!s.sparse === !!normalized.sparse;
     const existing = [...this.ordered.map((i) => i.spec), ...(this.text ? [this.text.spec] : [])];
-    if (Object.keys(normalized.key).join() === "_id" || existing.some(same)) return this.acked(undefined);
+    if (Object.keys(normalized.key).join() === "_id" || existing.some(same))
+      return this.acked(undefined);
     if (existing.some((s) => s.name === normalized.name)) {
-      throw new InvalidQueryError(`An index named '${normalized.name}' exists with a different definition`);
+      throw new InvalidQueryError(
+        `An index named '${normalized.name}' exists with a different definition`,
+      );
     }
     this.install(normalized);
     await this.storage.putIndex(this.name, normalized.name!, normalized);
@@ -166,10 +188,18 @@ export class EmbeddedCollection<T extends Doc = Doc> implements Collection<T> {
   // Copy before projecting: mingo may share or modify the objects it is given, and then
   // whatever it shares belongs to the private copy, never to the store.
   private present(docs: Doc[], projection: FindOptions["projection"]): T[] {
-    return projectDocs(docs.map((d) => structuredClone(d)), projection) as T[];
+    return projectDocs(
+      docs.map((d) => structuredClone(d)),
+      projection,
+    ) as T[];
   }
 
-  private async update(filter: Filter, update: Update, options: UpdateOptions, limit: number): Promise<UpdateResult> {
+  private async update(
+    filter: Filter,
+    update: Update,
+    options: UpdateOptions,
+    limit: number,
+  ): Promise<UpdateResult> {
     const parsed = parseUpdate(update);
     const compiled = compileFilter(filter, this.text);
     const matched = runQuery(this.docs, this.indexes(), compiled, { limit }).docs;
@@ -195,7 +225,9 @@ export class EmbeddedCollection<T extends Doc = Doc> implements Collection<T> {
   }
 
   private async delete(filter: Filter, limit: number): Promise<number> {
-    const matched = runQuery(this.docs, this.indexes(), compileFilter(filter, this.text), { limit }).docs;
+    const matched = runQuery(this.docs, this.indexes(), compileFilter(filter, this.text), {
+      limit,
+    }).docs;
     await this.commit(matched.map((before) => ({ before, after: null })));
     return matched.length;
   }
@@ -258,7 +290,10 @@ export class EmbeddedCollection<T extends Doc = Doc> implements Collection<T> {
           const key = tupleKey(tuple);
           const owner = owners.has(key) ? owners.get(key) : ix.ownerOf(key);
           if (owner != null && owner !== after._id) {
-            throw new DuplicateKeyError(this.name, Object.fromEntries(ix.fields.map((f, i) => [f, tuple[i] ?? null])));
+            throw new DuplicateKeyError(
+              this.name,
+              Object.fromEntries(ix.fields.map((f, i) => [f, tuple[i] ?? null])),
+            );
           }
           owners.set(key, after._id);
         }
@@ -268,7 +303,8 @@ export class EmbeddedCollection<T extends Doc = Doc> implements Collection<T> {
 
   private install(spec: IndexSpec): void {
     if (Object.values(spec.key).includes("text")) {
-      if (this.text) throw new InvalidQueryError(`Collection ${this.name} already has a text index`);
+      if (this.text)
+        throw new InvalidQueryError(`Collection ${this.name} already has a text index`);
       const text = new TextIndex(spec);
       this.docs.forEach((d) => text.add(d));
       this.text = text;
@@ -290,7 +326,10 @@ export class EmbeddedCollection<T extends Doc = Doc> implements Collection<T> {
         const key = tupleKey(tuple);
         const owner = seen.get(key);
         if (owner !== undefined && owner !== doc._id) {
-          throw new DuplicateKeyError(this.name, Object.fromEntries(ix.fields.map((f, i) => [f, tuple[i] ?? null])));
+          throw new DuplicateKeyError(
+            this.name,
+            Object.fromEntries(ix.fields.map((f, i) => [f, tuple[i] ?? null])),
+          );
         }
         seen.set(key, doc._id);
       }
@@ -302,7 +341,10 @@ function validateSpec(spec: IndexSpec): IndexSpec {
   const entries = Object.entries(spec.key ?? {});
   if (entries.length === 0) throw new InvalidQueryError("An index needs at least one field");
   const text = entries.filter(([, d]) => d === "text").length;
-  if (entries.some(([, d]) => d !== 1 && d !== -1 && d !== "text") || (text > 0 && text < entries.length)) {
+  if (
+    entries.some(([, d]) => d !== 1 && d !== -1 && d !== "text") ||
+    (text > 0 && text < entries.length)
+  ) {
     throw new InvalidQueryError(`Unsupported index key ${JSON.stringify(spec.key)}`);
   }
   return {

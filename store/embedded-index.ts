@@ -76,7 +76,8 @@ export class OrderedIndex {
   private keys(doc: Doc): { tuples: unknown[][]; multikey: boolean[] } {
     const perField = this.fields.map((f) => valuesAtPath(doc, f));
     const multikey = perField.map((p) => p.multikey);
-    if (this.sparse && perField.every((p) => p.values.every((v) => v === undefined))) return { tuples: [], multikey };
+    if (this.sparse && perField.every((p) => p.values.every((v) => v === undefined)))
+      return { tuples: [], multikey };
     let tuples: unknown[][] = [[]];
     for (const p of perField) {
       const next: unknown[][] = [];
@@ -128,7 +129,11 @@ export class OrderedIndex {
       if (!bucket) continue;
       const entry: IndexEntry = { id: doc._id, rest: t.slice(1) };
       const at = this.search(bucket, entry);
-      if (at < bucket.length && bucket[at]!.id === doc._id && this.compare(bucket[at]!, entry) === 0) {
+      if (
+        at < bucket.length &&
+        bucket[at]!.id === doc._id &&
+        this.compare(bucket[at]!, entry) === 0
+      ) {
         bucket.splice(at, 1);
         if (bucket.length === 0) this.buckets.delete(bucketKey);
       }
@@ -157,9 +162,13 @@ export class OrderedIndex {
       const dir = this.order[at + 1]!;
       const v = (e: IndexEntry) => e.rest[at];
       const low = (e: IndexEntry) =>
-        bounds.gt !== undefined ? compareValues(v(e), bounds.gt) > 0 : compareValues(v(e), bounds.gte) >= 0;
+        bounds.gt !== undefined
+          ? compareValues(v(e), bounds.gt) > 0
+          : compareValues(v(e), bounds.gte) >= 0;
       const high = (e: IndexEntry) =>
-        bounds.lt !== undefined ? compareValues(v(e), bounds.lt) < 0 : compareValues(v(e), bounds.lte) <= 0;
+        bounds.lt !== undefined
+          ? compareValues(v(e), bounds.lt) < 0
+          : compareValues(v(e), bounds.lte) <= 0;
       const hasLow = bounds.gt !== undefined || bounds.gte !== undefined;
       const hasHigh = bounds.lt !== undefined || bounds.lte !== undefined;
       // Ascending fields grow along the range, descending ones shrink: flip the predicates.
@@ -235,7 +244,9 @@ export class TextIndex {
 
   /** The indexed string values of `doc` (for phrase matching). */
   textsOf(doc: Doc): string[] {
-    return this.fields.flatMap((f) => valuesAtPath(doc, f).values.filter((v): v is string => typeof v === "string"));
+    return this.fields.flatMap((f) =>
+      valuesAtPath(doc, f).values.filter((v): v is string => typeof v === "string"),
+    );
   }
 
   /** Adds `doc`'s tokens. */

@@ -6,7 +6,12 @@
  */
 import type { Doc, Filter, Sort } from "./types.ts";
 import type { OrderedIndex, RangeBounds, TextIndex } from "./embedded-index.ts";
-import { extractConstraints, sortDocs, type CompiledFilter, type Constraints } from "./embedded-query.ts";
+import {
+  extractConstraints,
+  sortDocs,
+  type CompiledFilter,
+  type Constraints,
+} from "./embedded-query.ts";
 
 /** The indexes of one collection, besides the implicit `_id_`. */
 export interface IndexSet {
@@ -73,7 +78,10 @@ function consider(index: OrderedIndex, c: Constraints, sort: Sort, want: number)
   let reverse = false;
   if (!ordered && combos.length === 1 && keys.length <= index.fields.length - p) {
     const sign = keys[0]![1] * index.order[p]!;
-    ordered = keys.every(([k, d], j) => index.fields[p + j] === k && !index.multikey[p + j] && d === sign * index.order[p + j]!);
+    ordered = keys.every(
+      ([k, d], j) =>
+        index.fields[p + j] === k && !index.multikey[p + j] && d === sign * index.order[p + j]!,
+    );
     reverse = sign === -1;
   }
   const cost = ordered ? Math.min(estimate, want) : estimate * 2;
@@ -133,7 +141,12 @@ export function runQuery(
     let best: Choice | null = null;
     for (const ix of indexes.ordered) {
       const choice = consider(ix, c, sort, skip + limit);
-      if (choice && (!best || choice.cost < best.cost || (choice.cost === best.cost && choice.pinned > best.pinned))) {
+      if (
+        choice &&
+        (!best ||
+          choice.cost < best.cost ||
+          (choice.cost === best.cost && choice.pinned > best.pinned))
+      ) {
         best = choice;
       }
     }

@@ -4,10 +4,23 @@
  * MongoDB's type errors on updates, and the constraint extraction the planner needs.
  */
 import { Query, update as mingoUpdate } from "mingo";
-import { InvalidQueryError, type Doc, type Filter, type Projection, type Sort, type Update } from "./types.ts";
+import {
+  InvalidQueryError,
+  type Doc,
+  type Filter,
+  type Projection,
+  type Sort,
+  type Update,
+} from "./types.ts";
 import type { RangeBounds, TextIndex } from "./embedded-index.ts";
 import { tokenize } from "./embedded-index.ts";
-import { compareValues, encodeKey, isPlainObject, normalizeDoc, sortValue } from "./embedded-values.ts";
+import {
+  compareValues,
+  encodeKey,
+  isPlainObject,
+  normalizeDoc,
+  sortValue,
+} from "./embedded-values.ts";
 
 const MINGO_OPTIONS = { scriptEnabled: false };
 
@@ -67,21 +80,25 @@ export function compileFilter(filter: Filter, textIndex: TextIndex | null): Comp
   for (const [k, v] of Object.entries(filter)) {
     if (k === "$text") textSpec = v;
     else if (k === "$and" && Array.isArray(v)) {
-      const kept = v.filter((c) => !(isPlainObject(c) && "$text" in c && Object.keys(c).length === 1));
+      const kept = v.filter(
+        (c) => !(isPlainObject(c) && "$text" in c && Object.keys(c).length === 1),
+      );
       const found = v.find((c) => isPlainObject(c) && "$text" in c && Object.keys(c).length === 1);
       if (found) textSpec = (found as Record<string, unknown>).$text;
       if (kept.length > 0) rest[k] = kept;
     } else rest[k] = v;
   }
   const query = guard(() => new Query(rest, MINGO_OPTIONS));
-  if (textSpec === undefined) return { rest, text: null, test: (doc) => guard(() => query.test(doc)) };
+  if (textSpec === undefined)
+    return { rest, text: null, test: (doc) => guard(() => query.test(doc)) };
   if (!textIndex) throw new InvalidQueryError("$text needs a text index on the collection");
   const text = parseTextSearch(textSpec);
   const index = textIndex;
   const test = (doc: Doc): boolean => {
     if (text.words.length === 0 && text.phrases.length === 0) return false;
     const tokens = index.tokensOf(doc);
-    if (!text.words.every((w) => tokens.has(w)) || text.excluded.some((w) => tokens.has(w))) return false;
+    if (!text.words.every((w) => tokens.has(w)) || text.excluded.some((w) => tokens.has(w)))
+      return false;
     const texts = index.textsOf(doc).map((s) => tokenize(s).join(" "));
     if (!text.phrases.every((p) => texts.some((s) => ` ${s} `.includes(` ${p} `)))) return false;
     return guard(() => query.test(doc));
@@ -90,7 +107,12 @@ export function compileFilter(filter: Filter, textIndex: TextIndex | null): Comp
 }
 
 function isIndexable(v: unknown): boolean {
-  return typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && !Number.isNaN(v)) || v instanceof Date;
+  return (
+    typeof v === "string" ||
+    typeof v === "boolean" ||
+    (typeof v === "number" && !Number.isNaN(v)) ||
+    v instanceof Date
+  );
 }
 
 function isOperatorObject(v: unknown): v is Record<string, unknown> {
@@ -108,7 +130,10 @@ export interface Constraints {
  * scalar values, from the top level and top-level `$and`. Every document the filter matches
  * satisfies each returned constraint, so an index lookup built from them misses nothing.
  */
-export function extractConstraints(filter: Filter, out: Constraints = { eq: new Map(), ranges: new Map() }): Constraints {
+export function extractConstraints(
+  filter: Filter,
+  out: Constraints = { eq: new Map(), ranges: new Map() },
+): Constraints {
   const setEq = (k: string, vals: unknown[]) => {
     const prev = out.eq.get(k);
     if (!prev || vals.length < prev.length) out.eq.set(k, vals);
@@ -125,7 +150,9 @@ export function extractConstraints(filter: Filter, out: Constraints = { eq: new 
     }
     if ("$eq" in v && isIndexable(v.$eq)) setEq(k, [v.$eq]);
     if (Array.isArray(v.$in) && v.$in.length > 0 && v.$in.every(isIndexable)) setEq(k, v.$in);
-    const bounds: { gt?: unknown; gte?: unknown; lt?: unknown; lte?: unknown } = { ...out.ranges.get(k) };
+    const bounds: { gt?: unknown; gte?: unknown; lt?: unknown; lte?: unknown } = {
+      ...out.ranges.get(k),
+    };
     for (const op of ["gt", "gte", "lt", "lte"] as const) {
       if (isIndexable(v[`$${op}`])) bounds[op] = v[`$${op}`];
     }
@@ -141,8 +168,21 @@ export interface ParsedUpdate {
 }
 
 const UPDATE_OPS = new Set([
-  "$set", "$unset", "$inc", "$mul", "$push", "$pull", "$pullAll", "$pop", "$addToSet",
-  "$setOnInsert", "$min", "$max", "$currentDate", "$rename", "$bit",
+  "$set",
+  "$unset",
+  "$inc",
+  "$mul",
+  "$push",
+  "$pull",
+  "$pullAll",
+  "$pop",
+  "$addToSet",
+  "$setOnInsert",
+  "$min",
+  "$max",
+  "$currentDate",
+  "$rename",
+  "$bit",
 ]);
 
 /**
@@ -159,7 +199,8 @@ export function parseUpdate(update: Update): ParsedUpdate {
   const paths: string[] = [];
   for (const [op, operand] of Object.entries(update)) {
     if (!UPDATE_OPS.has(op)) throw new InvalidQueryError(`Unknown update operator '${op}'`);
-    if (!isPlainObject(operand)) throw new InvalidQueryError(`The operand of ${op} must be a document`);
+    if (!isPlainObject(operand))
+      throw new InvalidQueryError(`The operand of ${op} must be a document`);
     paths.push(...Object.keys(operand));
     if (op === "$rename") paths.push(...Object.values(operand).map(String));
     if (op === "$setOnInsert") setOnInsert = nullForUndefined(operand);
@@ -181,7 +222,9 @@ export function parseUpdate(update: Update): ParsedUpdate {
 
 // The driver sends `undefined` as null; mingo would skip the field instead.
 function nullForUndefined(operand: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(operand).map(([k, v]) => [k, v === undefined ? null : v]));
+  return Object.fromEntries(
+    Object.entries(operand).map(([k, v]) => [k, v === undefined ? null : v]),
+  );
 }
 
 // MongoDB adds each distinct `$each` value once; mingo would add repeats to a missing array.
@@ -190,7 +233,10 @@ function dedupeEach(operand: Record<string, unknown>): Record<string, unknown> {
   for (const [path, v] of Object.entries(operand)) {
     if (isPlainObject(v) && Array.isArray(v.$each)) {
       const seen = new Set<string>();
-      out[path] = { ...v, $each: v.$each.filter((e) => !seen.has(encodeKey(e)) && !!seen.add(encodeKey(e))) };
+      out[path] = {
+        ...v,
+        $each: v.$each.filter((e) => !seen.has(encodeKey(e)) && !!seen.add(encodeKey(e))),
+      };
     } else out[path] = v;
   }
   return out;
@@ -198,7 +244,17 @@ function dedupeEach(operand: Record<string, unknown>): Record<string, unknown> {
 
 const NUMERIC_OPS = new Set(["$inc", "$mul"]);
 const ARRAY_OPS = new Set(["$push", "$addToSet", "$pull", "$pullAll", "$pop"]);
-const CREATING_OPS = new Set(["$set", "$inc", "$mul", "$push", "$addToSet", "$min", "$max", "$currentDate", "$bit"]);
+const CREATING_OPS = new Set([
+  "$set",
+  "$inc",
+  "$mul",
+  "$push",
+  "$addToSet",
+  "$min",
+  "$max",
+  "$currentDate",
+  "$bit",
+]);
 
 // MongoDB refuses what mingo silently skips: $inc on a string, $push to a non-array,
 // creating a field inside a scalar.
@@ -213,12 +269,16 @@ function checkTargets(doc: Doc, mod: ParsedUpdate["mod"]): void {
         if (Array.isArray(cur) && /^\d+$/.test(seg)) cur = cur[Number(seg)];
         else if (isPlainObject(cur)) cur = cur[seg];
         else if (CREATING_OPS.has(op)) {
-          throw new InvalidQueryError(`${op}: cannot create field '${seg}' in '${segs.slice(0, i).join(".")}'`);
+          throw new InvalidQueryError(
+            `${op}: cannot create field '${seg}' in '${segs.slice(0, i).join(".")}'`,
+          );
         } else cur = undefined;
       }
       if (cur === undefined) continue;
-      if (NUMERIC_OPS.has(op) && typeof cur !== "number") throw new InvalidQueryError(`${op} on non-numeric field '${path}'`);
-      if (ARRAY_OPS.has(op) && !Array.isArray(cur)) throw new InvalidQueryError(`${op} on non-array field '${path}'`);
+      if (NUMERIC_OPS.has(op) && typeof cur !== "number")
+        throw new InvalidQueryError(`${op} on non-numeric field '${path}'`);
+      if (ARRAY_OPS.has(op) && !Array.isArray(cur))
+        throw new InvalidQueryError(`${op} on non-array field '${path}'`);
     }
   }
 }
@@ -228,11 +288,17 @@ function checkTargets(doc: Doc, mod: ParsedUpdate["mod"]): void {
  * `$`). Returns the normalized new document and whether anything changed.
  * Throws InvalidQueryError for updates MongoDB refuses.
  */
-export function applyUpdate(doc: Doc, parsed: ParsedUpdate, condition: Filter): { doc: Doc; modified: boolean } {
+export function applyUpdate(
+  doc: Doc,
+  parsed: ParsedUpdate,
+  condition: Filter,
+): { doc: Doc; modified: boolean } {
   checkTargets(doc, parsed.mod);
   if (Object.keys(parsed.mod).length === 0) return { doc, modified: false };
   const work = structuredClone(doc);
-  const fields = guard(() => mingoUpdate(work, parsed.mod, undefined, condition, { cloneMode: "deep" }));
+  const fields = guard(() =>
+    mingoUpdate(work, parsed.mod, undefined, condition, { cloneMode: "deep" }),
+  );
   if (fields.length === 0) return { doc, modified: false };
   return { doc: normalizeDoc(work), modified: true };
 }
@@ -277,7 +343,10 @@ export function buildUpsertDoc(filter: Filter, parsed: ParsedUpdate): Record<str
 export function sortDocs(docs: Doc[], sort: Sort): Doc[] {
   const keys = Object.entries(sort);
   if (keys.length === 0) return docs;
-  const decorated = docs.map((doc) => ({ doc, k: keys.map(([path, dir]) => sortValue(doc, path, dir)) }));
+  const decorated = docs.map((doc) => ({
+    doc,
+    k: keys.map(([path, dir]) => sortValue(doc, path, dir)),
+  }));
   decorated.sort((a, b) => {
     for (let i = 0; i < keys.length; i++) {
       const c = compareValues(a.k[i], b.k[i]) * keys[i]![1];

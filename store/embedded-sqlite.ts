@@ -39,7 +39,10 @@ export class SqliteStorage {
    * Opens (creating if needed) the database file at `path`.
    * `logger` receives flush failures. Throws if the file cannot be opened.
    */
-  constructor(path: string, private readonly logger?: Logger) {
+  constructor(
+    path: string,
+    private readonly logger?: Logger,
+  ) {
     this.db = new Database(path, { create: true, readwrite: true });
     this.db.exec("PRAGMA journal_mode = WAL");
     this.db.exec("PRAGMA synchronous = NORMAL");
@@ -58,13 +61,17 @@ export class SqliteStorage {
 
   /** Every stored document of collection `coll`, decoded (Dates restored). */
   loadDocs(coll: string): Doc[] {
-    const rows = this.db.query<{ body: string }, [string]>("SELECT body FROM docs WHERE coll = ?").all(coll);
+    const rows = this.db
+      .query<{ body: string }, [string]>("SELECT body FROM docs WHERE coll = ?")
+      .all(coll);
     return rows.map((r) => decodeStored(r.body) as Doc);
   }
 
   /** Every stored index definition of collection `coll`. */
   loadIndexes(coll: string): IndexSpec[] {
-    const rows = this.db.query<{ spec: string }, [string]>("SELECT spec FROM indexes WHERE coll = ?").all(coll);
+    const rows = this.db
+      .query<{ spec: string }, [string]>("SELECT spec FROM indexes WHERE coll = ?")
+      .all(coll);
     return rows.map((r) => JSON.parse(r.spec) as IndexSpec);
   }
 
@@ -107,7 +114,8 @@ export class SqliteStorage {
       this.timer = setImmediate(() => this.flush());
     }
     // A later write of the same key supersedes an earlier one in the same transaction.
-    const key = op.kind === "index" ? `i\u0000${op.coll}\u0000${op.name}` : `d\u0000${op.coll}\u0000${op.id}`;
+    const key =
+      op.kind === "index" ? `i\u0000${op.coll}\u0000${op.name}` : `d\u0000${op.coll}\u0000${op.id}`;
     this.batch.ops.delete(key);
     this.batch.ops.set(key, op);
     return this.batch.promise;
@@ -121,7 +129,9 @@ export class SqliteStorage {
     try {
       const put = this.db.query("INSERT OR REPLACE INTO docs (coll, id, body) VALUES (?, ?, ?)");
       const del = this.db.query("DELETE FROM docs WHERE coll = ? AND id = ?");
-      const idx = this.db.query("INSERT OR REPLACE INTO indexes (coll, name, spec) VALUES (?, ?, ?)");
+      const idx = this.db.query(
+        "INSERT OR REPLACE INTO indexes (coll, name, spec) VALUES (?, ?, ?)",
+      );
       this.db.transaction(() => {
         for (const op of batch.ops.values()) {
           if (op.kind === "put") put.run(op.coll, op.id, encodeStored(op.doc));

@@ -58,12 +58,16 @@ export function normalizeValue(value: unknown, path = ""): unknown {
     return out;
   }
   if (!isPlainObject(value)) {
-    throw new InvalidQueryError(`Unsupported value ${Object.prototype.toString.call(value)} at '${path}'`);
+    throw new InvalidQueryError(
+      `Unsupported value ${Object.prototype.toString.call(value)} at '${path}'`,
+    );
   }
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     if (key.startsWith("$")) {
-      throw new InvalidQueryError(`Field names may not start with '$': '${path ? `${path}.` : ""}${key}'`);
+      throw new InvalidQueryError(
+        `Field names may not start with '$': '${path ? `${path}.` : ""}${key}'`,
+      );
     }
     out[key] = normalizeValue(v, path ? `${path}.${key}` : key);
   }
@@ -78,7 +82,8 @@ export function normalizeDoc(doc: unknown): Doc {
   if (!isPlainObject(doc)) throw new InvalidQueryError("A document must be a plain object");
   const out = normalizeValue(doc) as Record<string, unknown>;
   if (typeof out._id === "string") return out as Doc;
-  if (out._id !== undefined && out._id !== null) throw new InvalidQueryError("Document _id must be a string");
+  if (out._id !== undefined && out._id !== null)
+    throw new InvalidQueryError("Document _id must be a string");
   // MongoDB keeps a generated _id as the first field.
   const { _id: _missing, ...rest } = out;
   return { _id: newId(), ...rest };
@@ -110,7 +115,8 @@ export function compareValues(a: unknown, b: unknown): number {
     case 2: {
       const x = a as number;
       const y = b as number;
-      if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : -1) : 1;
+      if (Number.isNaN(x) || Number.isNaN(y))
+        return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : -1) : 1;
       return x < y ? -1 : x > y ? 1 : 0;
     }
     case 3:
@@ -134,7 +140,8 @@ export function compareValues(a: unknown, b: unknown): number {
       for (let i = 0; i < Math.min(x.length, y.length); i++) {
         const [kx, vx] = x[i]!;
         const [ky, vy] = y[i]!;
-        const c = typeRank(vx) - typeRank(vy) || (kx < ky ? -1 : kx > ky ? 1 : 0) || compareValues(vx, vy);
+        const c =
+          typeRank(vx) - typeRank(vy) || (kx < ky ? -1 : kx > ky ? 1 : 0) || compareValues(vx, vy);
         if (c !== 0) return c;
       }
       return x.length - y.length;
@@ -185,7 +192,13 @@ export function valuesAtPath(doc: unknown, path: string): PathValues {
 // Index and sort paths repeat endlessly; splitting each once is measurably cheaper.
 const SEGMENTS = new Map<string, string[]>();
 
-function collect(value: unknown, segs: string[], i: number, out: unknown[], state: { multikey: boolean }): void {
+function collect(
+  value: unknown,
+  segs: string[],
+  i: number,
+  out: unknown[],
+  state: { multikey: boolean },
+): void {
   if (i === segs.length) {
     if (Array.isArray(value)) {
       state.multikey = true;

@@ -34,7 +34,8 @@ export class EmbeddedStore implements Store {
    */
   collection<T extends Doc = Doc>(name: string): EmbeddedCollection<T> {
     if (this.storage.isClosed) throw new Error("The store is closed");
-    if (typeof name !== "string" || name.length === 0) throw new InvalidQueryError("A collection needs a name");
+    if (typeof name !== "string" || name.length === 0)
+      throw new InvalidQueryError("A collection needs a name");
     let coll = this.collections.get(name);
     if (!coll) this.collections.set(name, (coll = new EmbeddedCollection(name, this.storage)));
     return coll as unknown as EmbeddedCollection<T>;
@@ -52,5 +53,7 @@ export class EmbeddedStore implements Store {
  */
 export function openEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStore {
   mkdirSync(options.dataDir, { recursive: true });
-  return new EmbeddedStore(new SqliteStorage(join(options.dataDir, "parley.sqlite"), options.logger));
+  return new EmbeddedStore(
+    new SqliteStorage(join(options.dataDir, "parley.sqlite"), options.logger),
+  );
 }

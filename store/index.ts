@@ -28,5 +28,8 @@ export interface OpenStoreOptions {
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   mkdirSync(options.dataDir, { recursive: true });
   if (options.mongoUrl) return openMongoStore({ url: options.mongoUrl });
-  return openEmbeddedStore({ dataDir: options.dataDir, ...(options.logger ? { logger: options.logger } : {}) });
+  return openEmbeddedStore({
+    dataDir: options.dataDir,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
 }

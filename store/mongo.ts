@@ -37,12 +37,27 @@ export interface MongoStoreOptions {
 }
 
 const UPDATE_OPS = new Set([
-  "$set", "$unset", "$inc", "$mul", "$push", "$pull", "$pullAll", "$pop", "$addToSet",
-  "$setOnInsert", "$min", "$max", "$currentDate", "$rename", "$bit",
+  "$set",
+  "$unset",
+  "$inc",
+  "$mul",
+  "$push",
+  "$pull",
+  "$pullAll",
+  "$pop",
+  "$addToSet",
+  "$setOnInsert",
+  "$min",
+  "$max",
+  "$currentDate",
+  "$rename",
+  "$bit",
 ]);
 
 // Server error codes that mean "your filter, update, projection or index spec is wrong".
-const INVALID_CODES = new Set([2, 9, 14, 15, 16, 17, 20, 22, 27, 28, 30, 40, 52, 54, 55, 56, 57, 66, 67, 72, 85, 86, 197]);
+const INVALID_CODES = new Set([
+  2, 9, 14, 15, 16, 17, 20, 22, 27, 28, 30, 40, 52, 54, 55, 56, 57, 66, 67, 72, 85, 86, 197,
+]);
 
 /** Translates driver errors into the contract's DuplicateKeyError / InvalidQueryError. */
 function mapError(err: unknown, collection: string): unknown {
@@ -58,7 +73,8 @@ function mapError(err: unknown, collection: string): unknown {
       return new InvalidQueryError(err.message, { cause: err });
     }
   }
-  if (err instanceof MongoInvalidArgumentError) return new InvalidQueryError(err.message, { cause: err });
+  if (err instanceof MongoInvalidArgumentError)
+    return new InvalidQueryError(err.message, { cause: err });
   return err;
 }
 
@@ -68,9 +84,11 @@ function checkUpdate(update: Update): void {
   }
   for (const [op, operand] of Object.entries(update)) {
     if (!UPDATE_OPS.has(op)) throw new InvalidQueryError(`Unknown update operator '${op}'`);
-    if (!isPlainObject(operand)) throw new InvalidQueryError(`The operand of ${op} must be a document`);
+    if (!isPlainObject(operand))
+      throw new InvalidQueryError(`The operand of ${op} must be a document`);
     for (const [path, value] of Object.entries(operand)) {
-      if (path.startsWith("$")) throw new InvalidQueryError(`${op}: field paths may not start with '$': '${path}'`);
+      if (path.startsWith("$"))
+        throw new InvalidQueryError(`${op}: field paths may not start with '$': '${path}'`);
       if (op === "$set" || op === "$setOnInsert") checkFieldNames(value, `${path}.`);
     }
   }
@@ -81,7 +99,8 @@ function checkFieldNames(value: unknown, path: string): void {
   if (Array.isArray(value)) value.forEach((v, i) => checkFieldNames(v, `${path}.${i}`));
   else if (isPlainObject(value)) {
     for (const [k, v] of Object.entries(value)) {
-      if (k.startsWith("$")) throw new InvalidQueryError(`Field names may not start with '$': '${path}${k}'`);
+      if (k.startsWith("$"))
+        throw new InvalidQueryError(`Field names may not start with '$': '${path}${k}'`);
       checkFieldNames(v, `${path}${k}.`);
     }
   }
@@ -125,7 +144,9 @@ export class MongoCollection<T extends Doc = Doc> implements Collection<T> {
 
   /** All matches of `filter` under `options` (sort, skip, limit 0 = none, projection), copied. */
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    return this.run(async () => (await this.coll.find(filter, options).toArray()) as unknown as T[]);
+    return this.run(
+      async () => (await this.coll.find(filter, options).toArray()) as unknown as T[],
+    );
   }
 
   /** Number of documents matching `filter` (default: all). */
@@ -147,7 +168,8 @@ export class MongoCollection<T extends Doc = Doc> implements Collection<T> {
         prepared.push(withId(doc));
       } catch (err) {
         // Ordered semantics: the documents before the invalid one are still inserted.
-        if (prepared.length > 0) await this.run(() => this.coll.insertMany(prepared, { ordered: true }));
+        if (prepared.length > 0)
+          await this.run(() => this.coll.insertMany(prepared, { ordered: true }));
         throw err;
       }
     }
@@ -155,15 +177,29 @@ export class MongoCollection<T extends Doc = Doc> implements Collection<T> {
   }
 
   /** Applies `update` to the first match, or upserts when `options.upsert`; see UpdateResult. */
-  async updateOne(filter: Filter, update: Update, options: UpdateOptions = {}): Promise<UpdateResult> {
+  async updateOne(
+    filter: Filter,
+    update: Update,
+    options: UpdateOptions = {},
+  ): Promise<UpdateResult> {
     checkUpdate(update);
     const u = upsertUpdate(filter, update, options.upsert);
-    const r = await this.run(() => this.coll.updateOne(filter, u, { upsert: options.upsert === true }));
-    return { matchedCount: r.matchedCount, modifiedCount: r.modifiedCount, upsertedId: r.upsertedId ? String(r.upsertedId) : null };
+    const r = await this.run(() =>
+      this.coll.updateOne(filter, u, { upsert: options.upsert === true }),
+    );
+    return {
+      matchedCount: r.matchedCount,
+      modifiedCount: r.modifiedCount,
+      upsertedId: r.upsertedId ? String(r.upsertedId) : null,
+    };
   }
 
   /** Applies `update` to every match; atomic only where the deployment has transactions. */
-  async updateMany(filter: Filter, update: Update, options: UpdateOptions = {}): Promise<UpdateResult> {
+  async updateMany(
+    filter: Filter,
+    update: Update,
+    options: UpdateOptions = {},
+  ): Promise<UpdateResult> {
     checkUpdate(update);
     const u = upsertUpdate(filter, update, options.upsert);
     const upsert = options.upsert === true;
@@ -172,16 +208,26 @@ export class MongoCollection<T extends Doc = Doc> implements Collection<T> {
       // A standalone server cannot roll back: there a failing updateMany keeps earlier documents.
       const session = this.client.startSession();
       try {
-        return await session.withTransaction(() => this.coll.updateMany(filter, u, { upsert, session }));
+        return await session.withTransaction(() =>
+          this.coll.updateMany(filter, u, { upsert, session }),
+        );
       } finally {
         await session.endSession();
       }
     });
-    return { matchedCount: r.matchedCount, modifiedCount: r.modifiedCount, upsertedId: r.upsertedId ? String(r.upsertedId) : null };
+    return {
+      matchedCount: r.matchedCount,
+      modifiedCount: r.modifiedCount,
+      upsertedId: r.upsertedId ? String(r.upsertedId) : null,
+    };
   }
 
   /** Updates (or upserts) the first match under `options.sort`; returns it "after" (default) or "before". */
-  async findOneAndUpdate(filter: Filter, update: Update, options: FindOneAndUpdateOptions = {}): Promise<T | null> {
+  async findOneAndUpdate(
+    filter: Filter,
+    update: Update,
+    options: FindOneAndUpdateOptions = {},
+  ): Promise<T | null> {
     checkUpdate(update);
     const u = upsertUpdate(filter, update, options.upsert);
     return this.run(

@@ -51,7 +51,10 @@ export interface RoomSupervisor extends RoomGateway {
 }
 
 /** Starts the room supervisor over `deps`. */
-export function startRoomSupervisor(deps: CommandDeps, options: RoomSupervisorOptions = {}): RoomSupervisor {
+export function startRoomSupervisor(
+  deps: CommandDeps,
+  options: RoomSupervisorOptions = {},
+): RoomSupervisor {
   const effects = options.effects ?? storeRoomEffects(deps);
   const logic = roomMachine.provide({
     actors: {
@@ -79,7 +82,12 @@ export function startRoomSupervisor(deps: CommandDeps, options: RoomSupervisorOp
       ...(options.actorClock && { actorClock: options.actorClock }),
       onEscalate: (rid, failure) => {
         for (const pending of waitingOf(failure.error)) {
-          pending.reply.reject(new ServerFault("room-unavailable", `Room ${rid} is unavailable after repeated failures`));
+          pending.reply.reject(
+            new ServerFault(
+              "room-unavailable",
+              `Room ${rid} is unavailable after repeated failures`,
+            ),
+          );
         }
       },
     },
@@ -90,12 +98,18 @@ export function startRoomSupervisor(deps: CommandDeps, options: RoomSupervisorOp
     execute<C extends RoomCommand>(rid: string, command: C): Promise<RoomReply<C>> {
       return new Promise((resolve, reject) => {
         const reply: Pending["reply"] = { resolve: resolve as (value: unknown) => void, reject };
-        supervisor.send({ type: "deliver", key: rid, event: { type: "command", command, reply } as never, refuse: reject });
+        supervisor.send({
+          type: "deliver",
+          key: rid,
+          event: { type: "command", command, reply } as never,
+          refuse: reject,
+        });
       });
     },
     activeRooms: () =>
-      [...supervisor.getSnapshot().context.children.values()].filter((c) => c.ref.getSnapshot().status === "active")
-        .length,
+      [...supervisor.getSnapshot().context.children.values()].filter(
+        (c) => c.ref.getSnapshot().status === "active",
+      ).length,
     stop: () => supervisor.send({ type: "stop" }),
   };
 }

@@ -3,8 +3,17 @@
  * crashes is restarted with its last known login and subscriptions, on the same socket.
  */
 import { fromPromise } from "xstate";
-import { type SessionContext, type SessionEvent, sessionMachine, type SessionTransport } from "../actors/session.ts";
-import { type HandleInput, sessionEffects, type SessionEffectsOptions } from "../actors/session-effects.ts";
+import {
+  type SessionContext,
+  type SessionEvent,
+  sessionMachine,
+  type SessionTransport,
+} from "../actors/session.ts";
+import {
+  type HandleInput,
+  sessionEffects,
+  type SessionEffectsOptions,
+} from "../actors/session-effects.ts";
 import type { Clock } from "../core/clock.ts";
 import { type SchedulerClock, startSupervisor } from "./supervisor.ts";
 
@@ -54,7 +63,8 @@ export function startSessionSupervisor(options: SessionSupervisorOptions): Sessi
     (error) => log.fatal({ err: error }, "session supervisor failed"),
   );
   return {
-    deliver: (connId, event) => supervisor.send({ type: "deliver", key: connId, event, refuse: () => {} }),
+    deliver: (connId, event) =>
+      supervisor.send({ type: "deliver", key: connId, event, refuse: () => {} }),
     stop: () => supervisor.send({ type: "stop" }),
   };
 }

@@ -6,7 +6,15 @@
  * supervisor escalates to its parent. Every child has an error observer, so a child's
  * failure is an event here and never an uncaught exception.
  */
-import { type Actor, type ActorOptions, type AnyActorLogic, assign, createActor, setup, type Snapshot } from "xstate";
+import {
+  type Actor,
+  type ActorOptions,
+  type AnyActorLogic,
+  assign,
+  createActor,
+  setup,
+  type Snapshot,
+} from "xstate";
 import type { Clock } from "../core/clock.ts";
 import { ServerFault } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
@@ -50,7 +58,12 @@ export type SupervisorEvent =
       /** Called instead of delivering when the child is quarantined. */
       readonly refuse: (error: unknown) => void;
     }
-  | { readonly type: "child.failed"; readonly key: string; readonly generation: number; readonly error: unknown }
+  | {
+      readonly type: "child.failed";
+      readonly key: string;
+      readonly generation: number;
+      readonly error: unknown;
+    }
   | { readonly type: "child.done"; readonly key: string; readonly generation: number }
   | { readonly type: "stop" };
 
@@ -99,7 +112,9 @@ export const supervisorMachine = setup({
     withinIntensity: ({ context, event }) => {
       if (event.type !== "child.failed") return false;
       const now = context.options.clock.now().getTime();
-      const recent = (context.restarts.get(event.key) ?? []).filter((t) => now - t < context.options.windowMs);
+      const recent = (context.restarts.get(event.key) ?? []).filter(
+        (t) => now - t < context.options.windowMs,
+      );
       return recent.length < context.options.maxRestarts;
     },
   },
@@ -121,7 +136,12 @@ export const supervisorMachine = setup({
             assign(({ context, event, self }) => {
               const until = context.quarantine.get(event.key);
               if (until !== undefined && until > context.options.clock.now().getTime()) {
-                event.refuse(new ServerFault("quarantined", `${context.options.name} ${event.key} is unavailable after repeated failures`));
+                event.refuse(
+                  new ServerFault(
+                    "quarantined",
+                    `${context.options.name} ${event.key} is unavailable after repeated failures`,
+                  ),
+                );
                 return {};
               }
               let child = context.children.get(event.key);
@@ -134,25 +154,41 @@ export const supervisorMachine = setup({
         },
         "child.failed": [
           {
-            guard: ({ context, event }) => context.children.get(event.key)?.generation !== event.generation,
+            guard: ({ context, event }) =>
+              context.children.get(event.key)?.generation !== event.generation,
           },
           {
             guard: "withinIntensity",
             actions: assign(({ context, event, self }) => {
               const now = context.options.clock.now().getTime();
-              const snapshot = context.children.get(event.key)?.ref.getSnapshot() as Snapshot<unknown>;
-              context.options.log.warn({ key: event.key, err: event.error }, `${context.options.name} child restarted`);
+              const snapshot = context.children
+                .get(event.key)
+                ?.ref.getSnapshot() as Snapshot<unknown>;
+              context.options.log.warn(
+                { key: event.key, err: event.error },
+                `${context.options.name} child restarted`,
+              );
               const child = startChild(context, self, event.key, { error: event.error, snapshot });
               const restarts = new Map(context.restarts);
-              restarts.set(event.key, [...(restarts.get(event.key) ?? []).filter((t) => now - t < context.options.windowMs), now]);
+              restarts.set(event.key, [
+                ...(restarts.get(event.key) ?? []).filter(
+                  (t) => now - t < context.options.windowMs,
+                ),
+                now,
+              ]);
               return { restarts, generation: child.generation };
             }),
           },
           {
             actions: assign(({ context, event }) => {
               const now = context.options.clock.now().getTime();
-              context.options.log.error({ key: event.key, err: event.error }, `${context.options.name} child quarantined`);
-              const snapshot = context.children.get(event.key)?.ref.getSnapshot() as Snapshot<unknown> | undefined;
+              context.options.log.error(
+                { key: event.key, err: event.error },
+                `${context.options.name} child quarantined`,
+              );
+              const snapshot = context.children.get(event.key)?.ref.getSnapshot() as
+                | Snapshot<unknown>
+                | undefined;
               context.children.delete(event.key);
               const quarantine = new Map(context.quarantine);
               quarantine.set(event.key, now + context.options.cooldownMs);
@@ -190,7 +226,9 @@ export function startSupervisor<TLogic extends AnyActorLogic>(
   options: SupervisorOptions<TLogic>,
   onError: (error: unknown) => void,
 ): Actor<typeof supervisorMachine> {
-  const actor = createActor(supervisorMachine, { input: options as SupervisorOptions<AnyActorLogic> });
+  const actor = createActor(supervisorMachine, {
+    input: options as SupervisorOptions<AnyActorLogic>,
+  });
   actor.subscribe({ error: onError });
   actor.start();
   return actor;

@@ -45,7 +45,10 @@ async function watchedRoom(members: SeededUser[]): Promise<string> {
 
 /** Posts `text` to `rid` as the poster over REST. */
 async function postOverRest(rid: string, text: string): Promise<void> {
-  const posted = await api(server, "chat.postMessage", { auth: poster.credentials, body: { roomId: rid, text } });
+  const posted = await api(server, "chat.postMessage", {
+    auth: poster.credentials,
+    body: { roomId: rid, text },
+  });
   expect(posted.status).toBe(200);
 }
 

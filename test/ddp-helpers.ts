@@ -23,7 +23,12 @@ export async function seedUser(server: TestServer, prefix = "ddp"): Promise<Seed
   const password = `pw-${username}`;
   const email = `${username}@example.com`;
   const user = await server.parley.services.accounts.createUser({ username, password, email });
-  return { _id: user._id, username, password, credentials: await login(server, username, password) };
+  return {
+    _id: user._id,
+    username,
+    password,
+    credentials: await login(server, username, password),
+  };
 }
 
 /** SHA-256 hex digest of `text`, as Meteor clients send passwords. */
@@ -41,13 +46,16 @@ export class Clients {
     this.open.push(client);
     if (user) {
       const answer = await client.resume(user.credentials.authToken);
-      if (answer.error) throw new Error(`login of ${user.username} failed: ${JSON.stringify(answer.error)}`);
+      if (answer.error)
+        throw new Error(`login of ${user.username} failed: ${JSON.stringify(answer.error)}`);
     }
     return client;
   }
 
   /** A raw WebSocket to the DDP endpoint with no handshake, for protocol tests. */
-  async socket(server: TestServer): Promise<{ socket: WebSocket; frames: string[]; next: () => Promise<string> }> {
+  async socket(
+    server: TestServer,
+  ): Promise<{ socket: WebSocket; frames: string[]; next: () => Promise<string> }> {
     const socket = new WebSocket(server.wsUrl);
     const frames: string[] = [];
     const waiting: ((frame: string) => void)[] = [];
@@ -61,7 +69,9 @@ export class Clients {
     this.open.push(socket);
     const next = () => {
       const frame = frames.shift();
-      return frame !== undefined ? Promise.resolve(frame) : new Promise<string>((resolve) => waiting.push(resolve));
+      return frame !== undefined
+        ? Promise.resolve(frame)
+        : new Promise<string>((resolve) => waiting.push(resolve));
     };
     return { socket, frames, next };
   }
@@ -94,7 +104,8 @@ export async function fence(client: RawDdp): Promise<void> {
 
 /** Resolves with the close event of `socket`. */
 export function closed(socket: WebSocket): Promise<CloseEvent> {
-  if (socket.readyState === WebSocket.CLOSED) return Promise.reject(new Error("socket already closed"));
+  if (socket.readyState === WebSocket.CLOSED)
+    return Promise.reject(new Error("socket already closed"));
   return new Promise((resolve) => socket.addEventListener("close", resolve, { once: true }));
 }
 

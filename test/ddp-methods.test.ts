@@ -27,7 +27,11 @@ afterAll(async () => {
 });
 
 /** Calls `method` as `client` and returns its result, failing the test on a method error. */
-async function result<T = Record<string, unknown>>(client: RawDdp, method: string, ...params: unknown[]): Promise<T> {
+async function result<T = Record<string, unknown>>(
+  client: RawDdp,
+  method: string,
+  ...params: unknown[]
+): Promise<T> {
   const answer = await client.call(method, ...params);
   if (answer.error) throw new Error(`${method} failed: ${JSON.stringify(answer.error)}`);
   return answer.result as T;
@@ -40,7 +44,14 @@ async function failure(client: RawDdp, method: string, ...params: unknown[]) {
 
 function meteorError(error: string | number, reason: string, details?: Record<string, unknown>) {
   const message = `${reason} [${error}]`;
-  return { isClientSafe: true, error, reason, message, errorType: "Meteor.Error", ...(details && { details }) };
+  return {
+    isClientSafe: true,
+    error,
+    reason,
+    message,
+    errorType: "Meteor.Error",
+    ...(details && { details }),
+  };
 }
 
 async function privateGroup(owner: RawDdp, members: string[] = []): Promise<string> {
@@ -74,32 +85,56 @@ describe("sendMessage", () => {
 
     const error = await failure(ddpBob, "sendMessage", { rid, msg: "let me in" });
 
-    expect(error).toEqual(meteorError("error-not-allowed", "Not allowed", { method: "sendMessage" }));
+    expect(error).toEqual(
+      meteorError("error-not-allowed", "Not allowed", { method: "sendMessage" }),
+    );
   });
 });
 
 describe("updateMessage and deleteMessage", () => {
   test("updateMessage edits the text and answers no result", async () => {
-    const sent = await result<{ _id: string }>(ddpAlice, "sendMessage", { rid: "GENERAL", msg: "typo" });
+    const sent = await result<{ _id: string }>(ddpAlice, "sendMessage", {
+      rid: "GENERAL",
+      msg: "typo",
+    });
 
-    const answer = await ddpAlice.call("updateMessage", { _id: sent._id, rid: "GENERAL", msg: "fixed" });
+    const answer = await ddpAlice.call("updateMessage", {
+      _id: sent._id,
+      rid: "GENERAL",
+      msg: "fixed",
+    });
     const stored = await server.parley.services.messages.byId(sent._id);
 
     expect(answer).toEqual({ msg: "result", id: answer.id });
-    expect(stored).toMatchObject({ msg: "fixed", editedBy: { _id: alice._id, username: alice.username } });
+    expect(stored).toMatchObject({
+      msg: "fixed",
+      editedBy: { _id: alice._id, username: alice.username },
+    });
   });
 
   test("updateMessage refuses someone else's message", async () => {
-    const sent = await result<{ _id: string }>(ddpAlice, "sendMessage", { rid: "GENERAL", msg: "mine" });
+    const sent = await result<{ _id: string }>(ddpAlice, "sendMessage", {
+      rid: "GENERAL",
+      msg: "mine",
+    });
 
-    const error = await failure(ddpBob, "updateMessage", { _id: sent._id, rid: "GENERAL", msg: "yours now" });
+    const error = await failure(ddpBob, "updateMessage", {
+      _id: sent._id,
+      rid: "GENERAL",
+      msg: "yours now",
+    });
 
     const details = { method: "updateMessage", action: "Message_editing" };
-    expect(error).toEqual(meteorError("error-action-not-allowed", "Message editing not allowed", details));
+    expect(error).toEqual(
+      meteorError("error-action-not-allowed", "Message editing not allowed", details),
+    );
   });
 
   test("deleteMessage removes the message and answers no result", async () => {
-    const sent = await result<{ _id: string }>(ddpAlice, "sendMessage", { rid: "GENERAL", msg: "short-lived" });
+    const sent = await result<{ _id: string }>(ddpAlice, "sendMessage", {
+      rid: "GENERAL",
+      msg: "short-lived",
+    });
 
     const answer = await ddpAlice.call("deleteMessage", { _id: sent._id });
 
@@ -126,7 +161,10 @@ describe("loadHistory", () => {
     const older = await result<Page>(ddpAlice, "loadHistory", rid, third.ts, 20);
 
     expect(latest).toEqual({
-      messages: [expect.objectContaining({ msg: "three" }), expect.objectContaining({ msg: "two" })],
+      messages: [
+        expect.objectContaining({ msg: "three" }),
+        expect.objectContaining({ msg: "two" }),
+      ],
       unreadNotLoaded: 0,
     });
     expect(older.messages.map((m) => m.msg)).toEqual(["two", "one"]);
@@ -140,7 +178,14 @@ describe("loadHistory", () => {
     await result(ddpAlice, "sendMessage", { rid, msg: "unread 2" });
     await result(ddpAlice, "sendMessage", { rid, msg: "unread 3" });
 
-    const page = await result<Record<string, unknown>>(ddpAlice, "loadHistory", rid, null, 1, seen.ts);
+    const page = await result<Record<string, unknown>>(
+      ddpAlice,
+      "loadHistory",
+      rid,
+      null,
+      1,
+      seen.ts,
+    );
 
     expect(page.firstUnread).toMatchObject({ msg: "unread 1" });
     expect(page.unreadNotLoaded).toBe(2);
@@ -253,7 +298,9 @@ describe("read state and sync", () => {
 
   test("rooms/get answers the caller's rooms and never a join code", async () => {
     const rid = await privateGroup(ddpAlice);
-    await server.parley.store.collection("rooms").updateOne({ _id: rid }, { $set: { joinCode: "secret" } });
+    await server.parley.store
+      .collection("rooms")
+      .updateOne({ _id: rid }, { $set: { joinCode: "secret" } });
 
     const rooms = await result<{ _id: string }[]>(ddpAlice, "rooms/get");
     const room = rooms.find((r) => r._id === rid);
@@ -263,6 +310,8 @@ describe("read state and sync", () => {
   });
 
   test("an unknown method is answered with Meteor's 404", async () => {
-    expect(await failure(ddpAlice, "noSuchMethod")).toEqual(meteorError(404, "Method 'noSuchMethod' not found"));
+    expect(await failure(ddpAlice, "noSuchMethod")).toEqual(
+      meteorError(404, "Method 'noSuchMethod' not found"),
+    );
   });
 });

@@ -37,7 +37,11 @@ const NOT_ALLOWED = {
 /** Alice's new private group, with `members` in it; resolves to its id. */
 async function group(members: SeededUser[] = []): Promise<string> {
   const name = `streams-${crypto.randomUUID().slice(0, 8)}`;
-  const answer = await ddpAlice.call("createPrivateGroup", name, members.map((m) => m.username));
+  const answer = await ddpAlice.call(
+    "createPrivateGroup",
+    name,
+    members.map((m) => m.username),
+  );
   return (answer.result as { rid: string }).rid;
 }
 
@@ -59,7 +63,9 @@ describe("stream-room-messages", () => {
 
     const sent = await send(ddpAlice, rid, "frame shape");
     await ddpBob.streamEvent("stream-room-messages", rid, withText("frame shape"));
-    const frame = JSON.parse(raw.find((f) => f.includes('"collection":"stream-room-messages"')) as string);
+    const frame = JSON.parse(
+      raw.find((f) => f.includes('"collection":"stream-room-messages"')) as string,
+    );
 
     expect(frame).toEqual({
       msg: "changed",
@@ -92,7 +98,11 @@ describe("stream-room-messages", () => {
     await ddpAlice.call("updateMessage", { _id: sent._id, rid, msg: "after edit" });
     const [edited] = await ddpBob.streamEvent("stream-room-messages", rid, withText("after edit"));
 
-    expect(edited).toMatchObject({ _id: sent._id, editedAt: expect.any(Date), editedBy: { _id: alice._id } });
+    expect(edited).toMatchObject({
+      _id: sent._id,
+      editedAt: expect.any(Date),
+      editedBy: { _id: alice._id },
+    });
   });
 
   test("a private group the user is not in is refused with nosub not-allowed", async () => {
@@ -128,7 +138,9 @@ describe("stream-room-messages", () => {
     await fence(ddpBob);
 
     expect(ended).toEqual({ msg: "nosub", id });
-    expect(eventsSeen(ddpBob, "stream-room-messages", rid).filter(withText("after the kick"))).toEqual([]);
+    expect(
+      eventsSeen(ddpBob, "stream-room-messages", rid).filter(withText("after the kick")),
+    ).toEqual([]);
   });
 
   test("__my_messages__ carries the rooms the user joins after subscribing", async () => {
@@ -139,7 +151,11 @@ describe("stream-room-messages", () => {
     const rid = await group();
     await ddpAlice.call("addUsersToRoom", { rid, users: [carol.username] });
     await send(ddpAlice, rid, "for the feed");
-    const [message] = await ddpCarol.streamEvent("stream-room-messages", "__my_messages__", withText("for the feed"));
+    const [message] = await ddpCarol.streamEvent(
+      "stream-room-messages",
+      "__my_messages__",
+      withText("for the feed"),
+    );
 
     expect(message).toMatchObject({ rid, msg: "for the feed", u: { _id: alice._id } });
   });
@@ -167,7 +183,9 @@ describe("stream-notify-room", () => {
 
     await ddpAlice.call("deleteMessage", { _id: sent._id });
 
-    expect(await ddpBob.streamEvent("stream-notify-room", `${rid}/deleteMessage`)).toEqual([{ _id: sent._id }]);
+    expect(await ddpBob.streamEvent("stream-notify-room", `${rid}/deleteMessage`)).toEqual([
+      { _id: sent._id },
+    ]);
   });
 
   test("typing reaches the other members and is not echoed to the typist", async () => {
@@ -176,7 +194,13 @@ describe("stream-notify-room", () => {
     await ddpBob.sub("stream-notify-room", `${rid}/user-activity`, false);
 
     const event = `${rid}/user-activity`;
-    const answer = await ddpAlice.call("stream-notify-room", event, alice.username, ["user-typing"], {});
+    const answer = await ddpAlice.call(
+      "stream-notify-room",
+      event,
+      alice.username,
+      ["user-typing"],
+      {},
+    );
     const args = await ddpBob.streamEvent("stream-notify-room", `${rid}/user-activity`);
     await fence(ddpAlice);
 
@@ -189,16 +213,31 @@ describe("stream-notify-room", () => {
     const rid = await group([bob]);
     await ddpBob.sub("stream-notify-room", `${rid}/typing`, false);
 
-    await ddpAlice.call("stream-notify-room", `${rid}/user-activity`, alice.username, ["user-typing"], {});
+    await ddpAlice.call(
+      "stream-notify-room",
+      `${rid}/user-activity`,
+      alice.username,
+      ["user-typing"],
+      {},
+    );
 
-    expect(await ddpBob.streamEvent("stream-notify-room", `${rid}/typing`)).toEqual([alice.username, true]);
+    expect(await ddpBob.streamEvent("stream-notify-room", `${rid}/typing`)).toEqual([
+      alice.username,
+      true,
+    ]);
   });
 
   test("typing under another user's name is refused", async () => {
     const rid = await group([bob]);
 
     const event = `${rid}/user-activity`;
-    const answer = await ddpAlice.call("stream-notify-room", event, bob.username, ["user-typing"], {});
+    const answer = await ddpAlice.call(
+      "stream-notify-room",
+      event,
+      bob.username,
+      ["user-typing"],
+      {},
+    );
 
     expect(answer.error).toEqual(NOT_ALLOWED);
   });
@@ -214,8 +253,16 @@ describe("stream-notify-user", () => {
       const doc = args[1] as { _id?: string; rid?: string };
       return doc._id === rid || doc.rid === rid;
     };
-    const room = await ddpBob.streamEvent("stream-notify-user", `${bob._id}/rooms-changed`, aboutRoom);
-    const sub = await ddpBob.streamEvent("stream-notify-user", `${bob._id}/subscriptions-changed`, aboutRoom);
+    const room = await ddpBob.streamEvent(
+      "stream-notify-user",
+      `${bob._id}/rooms-changed`,
+      aboutRoom,
+    );
+    const sub = await ddpBob.streamEvent(
+      "stream-notify-user",
+      `${bob._id}/subscriptions-changed`,
+      aboutRoom,
+    );
 
     expect(room).toEqual(["inserted", expect.objectContaining({ _id: rid, t: "p" })]);
     const member = expect.objectContaining({ _id: bob._id });
@@ -228,12 +275,20 @@ describe("stream-notify-user", () => {
     const rid = (dm.result as { rid: string }).rid;
 
     const sent = await send(ddpAlice, rid, "psst");
-    const [notification] = await ddpBob.streamEvent("stream-notify-user", `${bob._id}/notification`);
+    const [notification] = await ddpBob.streamEvent(
+      "stream-notify-user",
+      `${bob._id}/notification`,
+    );
 
     expect(notification).toMatchObject({
       title: `@${alice.username}`,
       text: "psst",
-      payload: { _id: sent._id, rid, sender: { _id: alice._id, username: alice.username }, type: "d" },
+      payload: {
+        _id: sent._id,
+        rid,
+        sender: { _id: alice._id, username: alice.username },
+        type: "d",
+      },
     });
   });
 

@@ -233,7 +233,9 @@ describe("DDP logout", () => {
     const sub = await client.sub("stream-notify-user", `${user._id}/rooms-changed`, false);
 
     const answer = await client.call("logout");
-    const nosub = await client.waitFor((f) => f.msg === "nosub" && f.id === (sub.subs as string[])[0]);
+    const nosub = await client.waitFor(
+      (f) => f.msg === "nosub" && f.id === (sub.subs as string[])[0],
+    );
     const rest = await api(server, "me", { auth: user.credentials });
     const after = await client.call("sendMessage", { rid: "GENERAL", msg: "after logout" });
 
@@ -259,7 +261,8 @@ describe("DDP faults", () => {
   test("a handler that throws is answered with an internal error and the session keeps serving", async () => {
     const faulty = await startTestServer({
       sessionHandle: (real) => async (input) => {
-        if (input.work.kind === "message" && input.work.message.method === "explode") throw new TypeError("boom");
+        if (input.work.kind === "message" && input.work.message.method === "explode")
+          throw new TypeError("boom");
         return real(input);
       },
     });

@@ -15,8 +15,11 @@ describe("API documentation", () => {
   test("documents every REST route", async () => {
     const spec = await api(server, "/api/docs/json");
     const documented = new Set(
-      Object.entries(spec.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) =>
-        Object.keys(methods).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`),
+      Object.entries(spec.body.paths as Record<string, Record<string, unknown>>).flatMap(
+        ([path, methods]) =>
+          Object.keys(methods).map(
+            (method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`,
+          ),
       ),
     );
 

@@ -9,7 +9,9 @@ import { api, type Credentials, login, RawDdp } from "./helpers.ts";
 const ROOT = join(import.meta.dir, "..");
 
 /** Starts `bun main.ts` as its own process on `dataDir`; resolves with its URL once it listens. */
-async function spawnParley(dataDir: string): Promise<{ process: Subprocess<"ignore", "pipe", "inherit">; url: string }> {
+async function spawnParley(
+  dataDir: string,
+): Promise<{ process: Subprocess<"ignore", "pipe", "inherit">; url: string }> {
   const child = Bun.spawn([process.execPath, "main.ts"], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", DATA_DIR: dataDir, TEST_MODE: "true", LOG_LEVEL: "warn" },
@@ -46,7 +48,10 @@ describe("durability of the embedded store", () => {
     const first = await spawnParley(dataDir);
     children.push(first.process);
     const admin: Credentials = await login(first.url, TEST_ADMIN, TEST_ADMIN);
-    const created = await api(first.url, "channels.create", { auth: admin, body: { name: `durable-${Date.now()}` } });
+    const created = await api(first.url, "channels.create", {
+      auth: admin,
+      body: { name: `durable-${Date.now()}` },
+    });
     expect(created.status).toBe(200);
     const rid: string = created.body.channel._id;
 
@@ -54,7 +59,10 @@ describe("durability of the embedded store", () => {
     await ddp.resume(admin.authToken);
     const acknowledged: string[] = [];
     const overRest = Array.from({ length: 250 }, async (_, i) => {
-      const res = await api(first.url, "chat.sendMessage", { auth: admin, body: { message: { rid, msg: `rest ${i}` } } });
+      const res = await api(first.url, "chat.sendMessage", {
+        auth: admin,
+        body: { message: { rid, msg: `rest ${i}` } },
+      });
       if (res.status === 200) acknowledged.push(res.body.message._id);
     });
     const overDdp = Array.from({ length: 250 }, async (_, i) => {

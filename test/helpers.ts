@@ -34,9 +34,16 @@ export interface ApiResponse {
 }
 
 /** Starts a TEST_MODE server on a free port over a new (or given) data folder. */
-export async function startTestServer(options: ServerOptions & { dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: ServerOptions & { dataDir?: string } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "parley-test-"));
-  const config = loadConfig({ PORT: "0", DATA_DIR: dataDir, TEST_MODE: "true", LOG_LEVEL: "silent" });
+  const config = loadConfig({
+    PORT: "0",
+    DATA_DIR: dataDir,
+    TEST_MODE: "true",
+    LOG_LEVEL: "silent",
+  });
   const parley = await startServer(config, options);
   const url = parley.url;
   const admin = await login(url, TEST_ADMIN, TEST_ADMIN);
@@ -57,7 +64,12 @@ export async function startTestServer(options: ServerOptions & { dataDir?: strin
 export async function api(
   base: string | TestServer,
   path: string,
-  options: { method?: string; body?: unknown; auth?: Credentials; query?: Record<string, string> } = {},
+  options: {
+    method?: string;
+    body?: unknown;
+    auth?: Credentials;
+    query?: Record<string, string>;
+  } = {},
 ): Promise<ApiResponse> {
   const root = typeof base === "string" ? base : base.url;
   const url = new URL(path.startsWith("/") ? path : `/api/v1/${path}`, root);
@@ -71,7 +83,9 @@ export async function api(
   const response = await fetch(url, {
     method: options.method ?? (options.body === undefined ? "GET" : "POST"),
     headers,
-    ...(options.body !== undefined && { body: typeof options.body === "string" ? options.body : JSON.stringify(options.body) }),
+    ...(options.body !== undefined && {
+      body: typeof options.body === "string" ? options.body : JSON.stringify(options.body),
+    }),
   });
   const text = await response.text();
   let body: unknown = text;
@@ -84,7 +98,11 @@ export async function api(
 }
 
 /** Logs in over REST and returns the credentials. */
-export async function login(base: string | TestServer, user: string, password: string): Promise<Credentials> {
+export async function login(
+  base: string | TestServer,
+  user: string,
+  password: string,
+): Promise<Credentials> {
   const res = await api(base, "login", { body: { user, password } });
   if (res.status !== 200) throw new Error(`login of ${user} failed: ${JSON.stringify(res.body)}`);
   return { userId: res.body.data.userId, authToken: res.body.data.authToken };
@@ -96,7 +114,11 @@ let userCounter = 0;
 export async function createUser(
   server: TestServer,
   overrides: Record<string, unknown> = {},
-): Promise<{ user: { _id: string; username: string }; credentials: Credentials; password: string }> {
+): Promise<{
+  user: { _id: string; username: string };
+  credentials: Credentials;
+  password: string;
+}> {
   userCounter += 1;
   const username = (overrides.username as string) ?? `user.test.${Date.now()}.${userCounter}`;
   const password = (overrides.password as string) ?? "rocket.chat";
@@ -137,7 +159,9 @@ export class RawDdp {
     const socket = new WebSocket(wsUrl);
     await new Promise<void>((resolve, reject) => {
       socket.addEventListener("open", () => resolve(), { once: true });
-      socket.addEventListener("error", () => reject(new Error(`cannot connect to ${wsUrl}`)), { once: true });
+      socket.addEventListener("error", () => reject(new Error(`cannot connect to ${wsUrl}`)), {
+        once: true,
+      });
     });
     const client = new RawDdp(socket);
     const connected = client.waitFor((f) => f.msg === "connected" || f.msg === "failed");
@@ -174,17 +198,28 @@ export class RawDdp {
   async sub(name: string, ...params: unknown[]): Promise<Frame> {
     const id = `s${++this.nextId}`;
     const answer = this.waitFor(
-      (f) => (f.msg === "ready" && (f.subs as string[]).includes(id)) || (f.msg === "nosub" && f.id === id),
+      (f) =>
+        (f.msg === "ready" && (f.subs as string[]).includes(id)) ||
+        (f.msg === "nosub" && f.id === id),
     );
     this.send({ msg: "sub", id, name, params });
     return answer;
   }
 
   /** Resolves with the args of the first stream event (received so far or later) of `collection` named `eventName` that matches. */
-  streamEvent(collection: string, eventName: string, match: (args: unknown[]) => boolean = () => true): Promise<unknown[]> {
+  streamEvent(
+    collection: string,
+    eventName: string,
+    match: (args: unknown[]) => boolean = () => true,
+  ): Promise<unknown[]> {
     return this.waitFor((f) => {
       const fields = f.fields as { eventName?: string; args?: unknown[] } | undefined;
-      return f.msg === "changed" && f.collection === collection && fields?.eventName === eventName && match(fields.args ?? []);
+      return (
+        f.msg === "changed" &&
+        f.collection === collection &&
+        fields?.eventName === eventName &&
+        match(fields.args ?? [])
+      );
     }).then((f) => (f.fields as { args: unknown[] }).args);
   }
 

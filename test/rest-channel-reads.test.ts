@@ -42,7 +42,10 @@ afterAll(async () => {
 
 describe("channels.history", () => {
   test("answers the messages newest first", async () => {
-    const res = await api(server, "channels.history", { auth: bob.credentials, query: { roomId: rid } });
+    const res = await api(server, "channels.history", {
+      auth: bob.credentials,
+      query: { roomId: rid },
+    });
 
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(["messages", "success"]);
@@ -50,13 +53,19 @@ describe("channels.history", () => {
   });
 
   test("pages with count and offset", async () => {
-    const res = await api(server, "channels.history", { auth: bob.credentials, query: { roomId: rid, count: "1", offset: "1" } });
+    const res = await api(server, "channels.history", {
+      auth: bob.credentials,
+      query: { roomId: rid, count: "1", offset: "1" },
+    });
 
     expect(res.body.messages.map((m: { _id: string }) => m._id)).toEqual([sent[1]]);
   });
 
   test("keeps to the window between oldest and latest", async () => {
-    const all = await api(server, "channels.history", { auth: bob.credentials, query: { roomId: rid } });
+    const all = await api(server, "channels.history", {
+      auth: bob.credentials,
+      query: { roomId: rid },
+    });
     const [third, second, first] = all.body.messages as { _id: string; ts: string }[];
 
     const query = { roomId: rid, oldest: first?.ts as string, latest: third?.ts as string };
@@ -68,27 +77,39 @@ describe("channels.history", () => {
   test("is readable by a non-member who may view public channels", async () => {
     const outsider = await createUser(server, { joinDefaultChannels: false });
 
-    const res = await api(server, "channels.history", { auth: outsider.credentials, query: { roomName: "reading-room" } });
+    const res = await api(server, "channels.history", {
+      auth: outsider.credentials,
+      query: { roomName: "reading-room" },
+    });
 
     expect(res.body.messages).toHaveLength(3);
   });
 
   test("answers the bare 403 to a non-member who may not view public channels", async () => {
-    const res = await api(server, "channels.history", { auth: guest.credentials, query: { roomId: rid } });
+    const res = await api(server, "channels.history", {
+      auth: guest.credentials,
+      query: { roomId: rid },
+    });
 
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ success: false, error: "unauthorized" });
   });
 
   test("rejects a flag that is neither true nor false", async () => {
-    const res = await api(server, "channels.history", { auth: bob.credentials, query: { roomId: rid, inclusive: "yes" } });
+    const res = await api(server, "channels.history", {
+      auth: bob.credentials,
+      query: { roomId: rid, inclusive: "yes" },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body.errorType).toBe("invalid-params");
   });
 
   test("rejects a date that does not parse", async () => {
-    const res = await api(server, "channels.history", { auth: bob.credentials, query: { roomId: rid, latest: "soon" } });
+    const res = await api(server, "channels.history", {
+      auth: bob.credentials,
+      query: { roomId: rid, latest: "soon" },
+    });
 
     expect(res.body).toMatchObject({ success: false, errorType: "error-invalid-date" });
   });
@@ -96,26 +117,38 @@ describe("channels.history", () => {
 
 describe("channels.messages", () => {
   test("answers a page with count, offset and total", async () => {
-    const res = await api(server, "channels.messages", { auth: bob.credentials, query: { roomId: rid, count: "2" } });
+    const res = await api(server, "channels.messages", {
+      auth: bob.credentials,
+      query: { roomId: rid, count: "2" },
+    });
 
     expect(res.body).toMatchObject({ success: true, count: 2, offset: 0, total: 3 });
     expect(res.body.messages.map((m: { _id: string }) => m._id)).toEqual([sent[2], sent[1]]);
   });
 
   test("keeps only messages that mention the given users", async () => {
-    const res = await api(server, "channels.messages", { auth: bob.credentials, query: { roomId: rid, mentionIds: alice.user._id } });
+    const res = await api(server, "channels.messages", {
+      auth: bob.credentials,
+      query: { roomId: rid, mentionIds: alice.user._id },
+    });
 
     expect(res.body).toMatchObject({ count: 1, total: 1, messages: [{ _id: sent[1] }] });
   });
 
   test("follows a sort given as JSON", async () => {
-    const res = await api(server, "channels.messages", { auth: bob.credentials, query: { roomId: rid, sort: '{"ts":1}' } });
+    const res = await api(server, "channels.messages", {
+      auth: bob.credentials,
+      query: { roomId: rid, sort: '{"ts":1}' },
+    });
 
     expect(res.body.messages.map((m: { _id: string }) => m._id)).toEqual(sent);
   });
 
   test("requires roomId in ajv's wording", async () => {
-    const res = await api(server, "channels.messages", { auth: bob.credentials, query: { roomName: "reading-room" } });
+    const res = await api(server, "channels.messages", {
+      auth: bob.credentials,
+      query: { roomName: "reading-room" },
+    });
 
     expect(res.body).toEqual({
       success: false,
@@ -125,16 +158,24 @@ describe("channels.messages", () => {
   });
 
   test("refuses a caller without view-c-room", async () => {
-    const res = await api(server, "channels.messages", { auth: guest.credentials, query: { roomId: rid } });
+    const res = await api(server, "channels.messages", {
+      auth: guest.credentials,
+      query: { roomId: rid },
+    });
 
     expect(res.status).toBe(403);
-    expect(res.body.error).toBe("User does not have the permissions required for this action [error-unauthorized]");
+    expect(res.body.error).toBe(
+      "User does not have the permissions required for this action [error-unauthorized]",
+    );
   });
 });
 
 describe("channels.members", () => {
   test("lists the active members with their public fields", async () => {
-    const res = await api(server, "channels.members", { auth: bob.credentials, query: { roomId: rid } });
+    const res = await api(server, "channels.members", {
+      auth: bob.credentials,
+      query: { roomId: rid },
+    });
 
     expect(res.body).toMatchObject({ success: true, count: 3, offset: 0, total: 3 });
     expect(res.body.members).toContainEqual({
@@ -147,19 +188,28 @@ describe("channels.members", () => {
   });
 
   test("keeps members whose name contains the filter, ignoring case", async () => {
-    const res = await api(server, "channels.members", { auth: bob.credentials, query: { roomId: rid, filter: "BUILDER" } });
+    const res = await api(server, "channels.members", {
+      auth: bob.credentials,
+      query: { roomId: rid, filter: "BUILDER" },
+    });
 
     expect(res.body).toMatchObject({ count: 1, total: 1, members: [{ _id: bob.user._id }] });
   });
 
   test("pages through members", async () => {
-    const res = await api(server, "channels.members", { auth: bob.credentials, query: { roomId: rid, count: "1", offset: "2" } });
+    const res = await api(server, "channels.members", {
+      auth: bob.credentials,
+      query: { roomId: rid, count: "1", offset: "2" },
+    });
 
     expect(res.body).toMatchObject({ count: 1, offset: 2, total: 3 });
   });
 
   test("treats a filter as text, not as a pattern", async () => {
-    const res = await api(server, "channels.members", { auth: bob.credentials, query: { roomId: rid, filter: ".*" } });
+    const res = await api(server, "channels.members", {
+      auth: bob.credentials,
+      query: { roomId: rid, filter: ".*" },
+    });
 
     expect(res.body).toMatchObject({ count: 0, total: 0, members: [] });
   });

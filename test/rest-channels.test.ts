@@ -12,7 +12,10 @@ let counter = 0;
 /** Creates a channel owned by the admin and answers its id. */
 async function newChannel(members: string[] = []): Promise<string> {
   counter += 1;
-  const res = await api(server, "channels.create", { auth: server.admin, body: { name: `chan-${counter}`, members } });
+  const res = await api(server, "channels.create", {
+    auth: server.admin,
+    body: { name: `chan-${counter}`, members },
+  });
   if (res.status !== 200) throw new Error(JSON.stringify(res.body));
   return res.body.channel._id;
 }
@@ -62,7 +65,10 @@ describe("channels.create", () => {
   });
 
   test("answers the bare 403 to a caller without create-c", async () => {
-    const res = await api(server, "channels.create", { auth: guest.credentials, body: { name: "guest-room" } });
+    const res = await api(server, "channels.create", {
+      auth: guest.credentials,
+      body: { name: "guest-room" },
+    });
 
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ success: false, error: "unauthorized" });
@@ -76,19 +82,28 @@ describe("channels.create", () => {
   });
 
   test("refuses a name another room has", async () => {
-    const res = await api(server, "channels.create", { auth: server.admin, body: { name: "general" } });
+    const res = await api(server, "channels.create", {
+      auth: server.admin,
+      body: { name: "general" },
+    });
 
     expect(res.body).toMatchObject({ success: false, errorType: "error-duplicate-channel-name" });
   });
 
   test("refuses a name the system reserves", async () => {
-    const res = await api(server, "channels.create", { auth: server.admin, body: { name: "admin" } });
+    const res = await api(server, "channels.create", {
+      auth: server.admin,
+      body: { name: "admin" },
+    });
 
     expect(res.body.error).toBe("admin is not a valid room name. [error-invalid-room-name]");
   });
 
   test("rejects an operator object as the name", async () => {
-    const res = await api(server, "channels.create", { auth: server.admin, body: { name: { $gt: "" } } });
+    const res = await api(server, "channels.create", {
+      auth: server.admin,
+      body: { name: { $gt: "" } },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body.errorType).toBe("invalid-params");
@@ -97,18 +112,28 @@ describe("channels.create", () => {
 
 describe("channels.info", () => {
   test("finds a channel by name", async () => {
-    const res = await api(server, "channels.info", { auth: alice.credentials, query: { roomName: "general" } });
+    const res = await api(server, "channels.info", {
+      auth: alice.credentials,
+      query: { roomName: "general" },
+    });
 
-    expect(res.body).toMatchObject({ success: true, channel: { _id: "GENERAL", name: "general", t: "c" } });
+    expect(res.body).toMatchObject({
+      success: true,
+      channel: { _id: "GENERAL", name: "general", t: "c" },
+    });
   });
 
   test("answers error-room-not-found for an unknown room", async () => {
-    const res = await api(server, "channels.info", { auth: alice.credentials, query: { roomId: "nope" } });
+    const res = await api(server, "channels.info", {
+      auth: alice.credentials,
+      query: { roomId: "nope" },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
       success: false,
-      error: 'The required "roomId" or "roomName" param provided does not match any channel [error-room-not-found]',
+      error:
+        'The required "roomId" or "roomName" param provided does not match any channel [error-room-not-found]',
       errorType: "error-room-not-found",
     });
   });
@@ -131,7 +156,10 @@ describe("membership", () => {
   test("joining adds a uj message and bumps msgs", async () => {
     const rid = await newChannel();
 
-    const res = await api(server, "channels.join", { auth: alice.credentials, body: { roomId: rid } });
+    const res = await api(server, "channels.join", {
+      auth: alice.credentials,
+      body: { roomId: rid },
+    });
 
     expect(res.body.channel).toMatchObject({ _id: rid, msgs: 1, usersCount: 2 });
     expect(await historyTypes(rid)).toEqual(["uj"]);
@@ -140,17 +168,30 @@ describe("membership", () => {
   test("inviting adds an au message naming the invited user", async () => {
     const rid = await newChannel();
 
-    const res = await api(server, "channels.invite", { auth: server.admin, body: { roomId: rid, userId: bob.user._id } });
+    const res = await api(server, "channels.invite", {
+      auth: server.admin,
+      body: { roomId: rid, userId: bob.user._id },
+    });
 
     expect(res.body.channel).toMatchObject({ msgs: 1, usersCount: 2 });
-    const history = await api(server, "channels.history", { auth: server.admin, query: { roomId: rid } });
-    expect(history.body.messages[0]).toMatchObject({ t: "au", msg: bob.user.username, u: { _id: server.admin.userId } });
+    const history = await api(server, "channels.history", {
+      auth: server.admin,
+      query: { roomId: rid },
+    });
+    expect(history.body.messages[0]).toMatchObject({
+      t: "au",
+      msg: bob.user.username,
+      u: { _id: server.admin.userId },
+    });
   });
 
   test("kicking adds an ru message and bumps msgs", async () => {
     const rid = await newChannel([bob.user.username]);
 
-    const res = await api(server, "channels.kick", { auth: server.admin, body: { roomId: rid, userId: bob.user._id } });
+    const res = await api(server, "channels.kick", {
+      auth: server.admin,
+      body: { roomId: rid, userId: bob.user._id },
+    });
 
     expect(res.body.channel).toMatchObject({ msgs: 1, usersCount: 1 });
     expect(await historyTypes(rid)).toEqual(["ru"]);
@@ -159,7 +200,10 @@ describe("membership", () => {
   test("leaving adds a ul message and bumps msgs", async () => {
     const rid = await newChannel([alice.user.username]);
 
-    const res = await api(server, "channels.leave", { auth: alice.credentials, body: { roomName: `chan-${counter}` } });
+    const res = await api(server, "channels.leave", {
+      auth: alice.credentials,
+      body: { roomName: `chan-${counter}` },
+    });
 
     expect(res.body.channel).toMatchObject({ _id: rid, msgs: 1, usersCount: 1 });
     expect(await historyTypes(rid)).toEqual(["ul"]);
@@ -168,7 +212,10 @@ describe("membership", () => {
   test("a member without remove-user cannot kick", async () => {
     const rid = await newChannel([alice.user.username, bob.user.username]);
 
-    const res = await api(server, "channels.kick", { auth: alice.credentials, body: { roomId: rid, userId: bob.user._id } });
+    const res = await api(server, "channels.kick", {
+      auth: alice.credentials,
+      body: { roomId: rid, userId: bob.user._id },
+    });
 
     expect(res.body).toEqual({
       success: false,
@@ -179,7 +226,10 @@ describe("membership", () => {
   });
 
   test("joining an unknown channel answers error-room-not-found", async () => {
-    const res = await api(server, "channels.join", { auth: alice.credentials, body: { roomId: "invalid" } });
+    const res = await api(server, "channels.join", {
+      auth: alice.credentials,
+      body: { roomId: "invalid" },
+    });
 
     expect(res.body.errorType).toBe("error-room-not-found");
   });
@@ -205,7 +255,10 @@ describe("membership", () => {
   test("kicking rejects an operator object as the user id", async () => {
     const rid = await newChannel([bob.user.username]);
 
-    const res = await api(server, "channels.kick", { auth: server.admin, body: { roomId: rid, userId: { $ne: "" } } });
+    const res = await api(server, "channels.kick", {
+      auth: server.admin,
+      body: { roomId: rid, userId: { $ne: "" } },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body.errorType).toBe("invalid-params");
@@ -216,14 +269,29 @@ describe("channels.list and channels.list.joined", () => {
   test("filters channels by _id", async () => {
     const rid = await newChannel();
 
-    const res = await api(server, "channels.list", { auth: alice.credentials, query: { _id: rid } });
+    const res = await api(server, "channels.list", {
+      auth: alice.credentials,
+      query: { _id: rid },
+    });
 
-    expect(res.body).toMatchObject({ success: true, count: 1, offset: 0, total: 1, channels: [{ _id: rid }] });
+    expect(res.body).toMatchObject({
+      success: true,
+      count: 1,
+      offset: 0,
+      total: 1,
+      channels: [{ _id: rid }],
+    });
   });
 
   test("pages through channels by name", async () => {
-    const all = await api(server, "channels.list", { auth: alice.credentials, query: { count: "100" } });
-    const page = await api(server, "channels.list", { auth: alice.credentials, query: { count: "2", offset: "1" } });
+    const all = await api(server, "channels.list", {
+      auth: alice.credentials,
+      query: { count: "100" },
+    });
+    const page = await api(server, "channels.list", {
+      auth: alice.credentials,
+      query: { count: "2", offset: "1" },
+    });
 
     const names = all.body.channels.map((c: { name: string }) => c.name);
     expect(names).toEqual([...names].sort());

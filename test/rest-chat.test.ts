@@ -26,7 +26,10 @@ function ref(person: Person) {
 }
 
 async function sendAs(person: Person, rid: string, msg: string) {
-  const res = await api(server, "chat.sendMessage", { auth: person.credentials, body: { message: { rid, msg } } });
+  const res = await api(server, "chat.sendMessage", {
+    auth: person.credentials,
+    body: { message: { rid, msg } },
+  });
   expect(res.status).toBe(200);
   return res.body.message as { _id: string; rid: string; msg: string };
 }
@@ -60,10 +63,17 @@ describe("chat.postMessage", () => {
   });
 
   test("answers [invalid-channel] when neither channel nor roomId is given", async () => {
-    const res = await api(server, "chat.postMessage", { auth: alice.credentials, body: { text: "lost" } });
+    const res = await api(server, "chat.postMessage", {
+      auth: alice.credentials,
+      body: { text: "lost" },
+    });
 
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ success: false, error: "[invalid-channel]", errorType: "invalid-channel" });
+    expect(res.body).toEqual({
+      success: false,
+      error: "[invalid-channel]",
+      errorType: "invalid-channel",
+    });
   });
 
   test("joins the poster to a public channel named by roomId", async () => {
@@ -71,7 +81,10 @@ describe("chat.postMessage", () => {
       auth: carol.credentials,
       body: { roomId: channel._id, text: "hi all" },
     });
-    const sub = await api(server, "subscriptions.getOne", { auth: carol.credentials, query: { roomId: channel._id } });
+    const sub = await api(server, "subscriptions.getOne", {
+      auth: carol.credentials,
+      query: { roomId: channel._id },
+    });
 
     expect(res.status).toBe(200);
     expect(sub.body.subscription).toMatchObject({ rid: channel._id, u: { _id: carol.user._id } });
@@ -111,7 +124,11 @@ describe("chat.postMessage", () => {
   test("refuses a javascript: link in an attachment", async () => {
     const res = await api(server, "chat.postMessage", {
       auth: alice.credentials,
-      body: { roomId: channel._id, text: "x", attachments: [{ title: "t", title_link: 'javascript:alert("xss")' }] },
+      body: {
+        roomId: channel._id,
+        text: "x",
+        attachments: [{ title: "t", title_link: 'javascript:alert("xss")' }],
+      },
     });
 
     expect(res.status).toBe(400);
@@ -151,15 +168,26 @@ describe("chat.sendMessage", () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       success: true,
-      message: expect.objectContaining({ _id: "client-chosen-id-1", rid: channel._id, msg: "mine", u: ref(alice) }),
+      message: expect.objectContaining({
+        _id: "client-chosen-id-1",
+        rid: channel._id,
+        msg: "mine",
+        u: ref(alice),
+      }),
     });
   });
 
   test("answers Rocket.Chat's sentence when rid is missing", async () => {
-    const res = await api(server, "chat.sendMessage", { auth: alice.credentials, body: { message: { msg: "x" } } });
+    const res = await api(server, "chat.sendMessage", {
+      auth: alice.credentials,
+      body: { message: { msg: "x" } },
+    });
 
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ success: false, error: "The 'rid' property on the message object is missing." });
+    expect(res.body).toEqual({
+      success: false,
+      error: "The 'rid' property on the message object is missing.",
+    });
   });
 
   test("refuses a system message type", async () => {
@@ -169,7 +197,10 @@ describe("chat.sendMessage", () => {
     });
 
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ success: false, error: "Cannot send system messages using 'chat.sendMessage'" });
+    expect(res.body).toEqual({
+      success: false,
+      error: "Cannot send system messages using 'chat.sendMessage'",
+    });
   });
 
   test("answers error-message-size-exceeded with details over the size limit", async () => {
@@ -260,7 +291,10 @@ describe("chat.update", () => {
     });
 
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ success: false, error: 'No message found with the id of "invalid-id".' });
+    expect(res.body).toEqual({
+      success: false,
+      error: 'No message found with the id of "invalid-id".',
+    });
   });
 
   test("refuses a roomId that is not the message's room", async () => {
@@ -301,7 +335,10 @@ describe("chat.delete", () => {
       auth: bob.credentials,
       body: { roomId: channel._id, msgId: original._id },
     });
-    const after = await api(server, "chat.getMessage", { auth: bob.credentials, query: { msgId: original._id } });
+    const after = await api(server, "chat.getMessage", {
+      auth: bob.credentials,
+      query: { msgId: original._id },
+    });
 
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -371,7 +408,10 @@ describe("chat.getMessage", () => {
   test("returns a message of a room the caller can read", async () => {
     const original = await sendAs(alice, group._id, "for members");
 
-    const res = await api(server, "chat.getMessage", { auth: bob.credentials, query: { msgId: original._id } });
+    const res = await api(server, "chat.getMessage", {
+      auth: bob.credentials,
+      query: { msgId: original._id },
+    });
 
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ success: true, message: original });
@@ -380,7 +420,10 @@ describe("chat.getMessage", () => {
   test("a non-member cannot read a private group's message", async () => {
     const original = await sendAs(alice, group._id, "secret");
 
-    const res = await api(server, "chat.getMessage", { auth: carol.credentials, query: { msgId: original._id } });
+    const res = await api(server, "chat.getMessage", {
+      auth: carol.credentials,
+      query: { msgId: original._id },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
@@ -392,14 +435,20 @@ describe("chat.getMessage", () => {
   });
 
   test("answers a bare failure for an unknown id", async () => {
-    const res = await api(server, "chat.getMessage", { auth: alice.credentials, query: { msgId: "nope" } });
+    const res = await api(server, "chat.getMessage", {
+      auth: alice.credentials,
+      query: { msgId: "nope" },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ success: false });
   });
 
   test("rejects a query operator in msgId with 400", async () => {
-    const res = await api(server, "chat.getMessage", { auth: alice.credentials, query: { "msgId[$ne]": "x" } });
+    const res = await api(server, "chat.getMessage", {
+      auth: alice.credentials,
+      query: { "msgId[$ne]": "x" },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({

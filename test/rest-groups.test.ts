@@ -6,7 +6,8 @@ type TestUser = { user: { _id: string; username: string }; credentials: Credenti
 
 const NOT_FOUND = {
   success: false,
-  error: 'The required "roomId" or "roomName" param provided does not match any group [error-room-not-found]',
+  error:
+    'The required "roomId" or "roomName" param provided does not match any group [error-room-not-found]',
   errorType: "error-room-not-found",
 };
 
@@ -28,7 +29,10 @@ async function send(roomId: string, userId: string, msg: string): Promise<void> 
 /** Creates a private group owned by alice, with `members`, and answers its id. */
 async function newGroup(members: string[] = []): Promise<string> {
   counter += 1;
-  const res = await api(server, "groups.create", { auth: alice.credentials, body: { name: `group-${counter}`, members } });
+  const res = await api(server, "groups.create", {
+    auth: alice.credentials,
+    body: { name: `group-${counter}`, members },
+  });
   if (res.status !== 200) throw new Error(JSON.stringify(res.body));
   return res.body.group._id;
 }
@@ -48,7 +52,10 @@ afterAll(async () => {
 
 describe("groups.create", () => {
   test("answers the new private group", async () => {
-    const res = await api(server, "groups.create", { auth: alice.credentials, body: { name: "hideout" } });
+    const res = await api(server, "groups.create", {
+      auth: alice.credentials,
+      body: { name: "hideout" },
+    });
 
     expect(res.body).toEqual({
       success: true,
@@ -70,7 +77,10 @@ describe("groups.create", () => {
   });
 
   test("requires a name with Rocket.Chat's plain message", async () => {
-    const res = await api(server, "groups.create", { auth: alice.credentials, body: { members: [] } });
+    const res = await api(server, "groups.create", {
+      auth: alice.credentials,
+      body: { members: [] },
+    });
 
     expect(res.body).toEqual({ success: false, error: 'Body param "name" is required' });
   });
@@ -78,7 +88,10 @@ describe("groups.create", () => {
   test("refuses a caller without create-p with error-not-allowed", async () => {
     const guest = await createUser(server, { roles: ["guest"] });
 
-    const res = await api(server, "groups.create", { auth: guest.credentials, body: { name: "guest-group" } });
+    const res = await api(server, "groups.create", {
+      auth: guest.credentials,
+      body: { name: "guest-group" },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
@@ -90,7 +103,10 @@ describe("groups.create", () => {
   });
 
   test("rejects an operator object among the members", async () => {
-    const res = await api(server, "groups.create", { auth: alice.credentials, body: { name: "x", members: [{ $ne: 1 }] } });
+    const res = await api(server, "groups.create", {
+      auth: alice.credentials,
+      body: { name: "x", members: [{ $ne: 1 }] },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body.errorType).toBe("invalid-params");
@@ -109,13 +125,19 @@ describe("a non-member reads nothing of a private group", () => {
   );
 
   test("not even an administrator who is not a member", async () => {
-    const res = await api(server, "groups.history", { auth: server.admin, query: { roomName: `group-1` } });
+    const res = await api(server, "groups.history", {
+      auth: server.admin,
+      query: { roomName: `group-1` },
+    });
 
     expect(res.body).toEqual(NOT_FOUND);
   });
 
   test("a non-member cannot invite into the group", async () => {
-    const res = await api(server, "groups.invite", { auth: eve.credentials, body: { roomId: rid, userId: eve.user._id } });
+    const res = await api(server, "groups.invite", {
+      auth: eve.credentials,
+      body: { roomId: rid, userId: eve.user._id },
+    });
 
     expect(res.body).toEqual({
       success: false,
@@ -126,7 +148,10 @@ describe("a non-member reads nothing of a private group", () => {
   });
 
   test("a non-member cannot kick from the group", async () => {
-    const res = await api(server, "groups.kick", { auth: eve.credentials, body: { roomId: rid, userId: bob.user._id } });
+    const res = await api(server, "groups.kick", {
+      auth: eve.credentials,
+      body: { roomId: rid, userId: bob.user._id },
+    });
 
     expect(res.body).toEqual(NOT_FOUND);
   });
@@ -140,13 +165,22 @@ describe("a non-member reads nothing of a private group", () => {
 
 describe("members read their group", () => {
   test("groups.info answers the group by name", async () => {
-    const res = await api(server, "groups.info", { auth: bob.credentials, query: { roomName: "group-1" } });
+    const res = await api(server, "groups.info", {
+      auth: bob.credentials,
+      query: { roomName: "group-1" },
+    });
 
-    expect(res.body).toMatchObject({ success: true, group: { _id: rid, t: "p", msgs: 1, usersCount: 2 } });
+    expect(res.body).toMatchObject({
+      success: true,
+      group: { _id: rid, t: "p", msgs: 1, usersCount: 2 },
+    });
   });
 
   test("groups.history answers the messages", async () => {
-    const res = await api(server, "groups.history", { auth: bob.credentials, query: { roomId: rid } });
+    const res = await api(server, "groups.history", {
+      auth: bob.credentials,
+      query: { roomId: rid },
+    });
 
     expect(res.body.messages.map((m: { msg: string }) => m.msg)).toEqual(["only for members"]);
   });
@@ -155,7 +189,10 @@ describe("members read their group", () => {
     const busy = await newGroup();
     for (let i = 0; i < 22; i++) await send(busy, alice.user._id, `message ${i}`);
 
-    const res = await api(server, "groups.history", { auth: alice.credentials, query: { roomId: busy } });
+    const res = await api(server, "groups.history", {
+      auth: alice.credentials,
+      query: { roomId: busy },
+    });
 
     expect(res.body.messages).toHaveLength(20);
     expect(res.body.messages[0].msg).toBe("message 21");
@@ -171,7 +208,10 @@ describe("members read their group", () => {
   });
 
   test("groups.members lists both members", async () => {
-    const res = await api(server, "groups.members", { auth: bob.credentials, query: { roomId: rid } });
+    const res = await api(server, "groups.members", {
+      auth: bob.credentials,
+      query: { roomId: rid },
+    });
 
     const ids = res.body.members.map((m: { _id: string }) => m._id).sort();
     expect(ids).toEqual([alice.user._id, bob.user._id].sort());
@@ -193,37 +233,64 @@ describe("membership of a group", () => {
   test("inviting adds an au message and bumps msgs", async () => {
     const gid = await newGroup();
 
-    const res = await api(server, "groups.invite", { auth: alice.credentials, body: { roomId: gid, userId: bob.user._id } });
+    const res = await api(server, "groups.invite", {
+      auth: alice.credentials,
+      body: { roomId: gid, userId: bob.user._id },
+    });
 
     expect(res.body.group).toMatchObject({ _id: gid, msgs: 1, usersCount: 2 });
-    const history = await api(server, "groups.history", { auth: bob.credentials, query: { roomId: gid } });
+    const history = await api(server, "groups.history", {
+      auth: bob.credentials,
+      query: { roomId: gid },
+    });
     expect(history.body.messages).toEqual([
-      expect.objectContaining({ t: "au", msg: bob.user.username, u: expect.objectContaining({ _id: alice.user._id }) }),
+      expect.objectContaining({
+        t: "au",
+        msg: bob.user.username,
+        u: expect.objectContaining({ _id: alice.user._id }),
+      }),
     ]);
   });
 
   test("kicking answers success alone and adds an ru message", async () => {
     const gid = await newGroup([bob.user.username]);
 
-    const res = await api(server, "groups.kick", { auth: alice.credentials, body: { roomId: gid, userId: bob.user._id } });
+    const res = await api(server, "groups.kick", {
+      auth: alice.credentials,
+      body: { roomId: gid, userId: bob.user._id },
+    });
 
     expect(res.body).toEqual({ success: true });
-    const history = await api(server, "groups.history", { auth: alice.credentials, query: { roomId: gid } });
+    const history = await api(server, "groups.history", {
+      auth: alice.credentials,
+      query: { roomId: gid },
+    });
     expect(history.body.messages.map((m: { t?: string }) => m.t)).toEqual(["ru"]);
   });
 
   test("a kicked member can no longer read the group", async () => {
     const gid = await newGroup([bob.user.username]);
-    await api(server, "groups.kick", { auth: alice.credentials, body: { roomId: gid, userId: bob.user._id } });
+    await api(server, "groups.kick", {
+      auth: alice.credentials,
+      body: { roomId: gid, userId: bob.user._id },
+    });
 
-    const res = await api(server, "groups.history", { auth: bob.credentials, query: { roomId: gid } });
+    const res = await api(server, "groups.history", {
+      auth: bob.credentials,
+      query: { roomId: gid },
+    });
 
     expect(res.body).toEqual(NOT_FOUND);
   });
 
   test("inviting only unknown users is refused", async () => {
-    const res = await api(server, "groups.invite", { auth: alice.credentials, body: { roomId: rid, userIds: ["nobody"] } });
+    const res = await api(server, "groups.invite", {
+      auth: alice.credentials,
+      body: { roomId: rid, userIds: ["nobody"] },
+    });
 
-    expect(res.body.error).toBe("Cannot invite if no valid users are provided [error-empty-invite-list]");
+    expect(res.body.error).toBe(
+      "Cannot invite if no valid users are provided [error-empty-invite-list]",
+    );
   });
 });

@@ -23,7 +23,10 @@ beforeAll(async () => {
   alice = await createUser(server);
   bob = await createUser(server);
   carol = await createUser(server);
-  const res = await api(server, "im.create", { auth: alice.credentials, body: { username: bob.user.username } });
+  const res = await api(server, "im.create", {
+    auth: alice.credentials,
+    body: { username: bob.user.username },
+  });
   dm = res.body.room._id;
   await send(dm, alice.user._id, "hi bob");
   await send(dm, bob.user._id, `hi @${alice.user.username}`);
@@ -35,7 +38,10 @@ afterAll(async () => {
 
 describe("im.create", () => {
   test("answers the direct message with both _id and rid", async () => {
-    const res = await api(server, "im.create", { auth: carol.credentials, body: { username: alice.user.username } });
+    const res = await api(server, "im.create", {
+      auth: carol.credentials,
+      body: { username: alice.user.username },
+    });
 
     const uids = [alice.user._id, carol.user._id].sort();
     expect(res.body).toEqual({
@@ -55,7 +61,10 @@ describe("im.create", () => {
   });
 
   test("opens the same room again rather than a second one", async () => {
-    const res = await api(server, "im.create", { auth: bob.credentials, body: { username: alice.user.username } });
+    const res = await api(server, "im.create", {
+      auth: bob.credentials,
+      body: { username: alice.user.username },
+    });
 
     expect(res.body.room).toMatchObject({ _id: dm, rid: dm, msgs: 2 });
   });
@@ -79,20 +88,29 @@ describe("im.create", () => {
   });
 
   test("refuses an unknown user", async () => {
-    const res = await api(server, "im.create", { auth: alice.credentials, body: { username: "ghost" } });
+    const res = await api(server, "im.create", {
+      auth: alice.credentials,
+      body: { username: "ghost" },
+    });
 
     expect(res.body).toMatchObject({ success: false, errorType: "error-invalid-user" });
   });
 
   test("rejects an operator object as the username", async () => {
-    const res = await api(server, "im.create", { auth: alice.credentials, body: { username: { $regex: "." } } });
+    const res = await api(server, "im.create", {
+      auth: alice.credentials,
+      body: { username: { $regex: "." } },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body.errorType).toBe("invalid-params");
   });
 
   test("answers under the dm.create alias too", async () => {
-    const res = await api(server, "dm.create", { auth: bob.credentials, body: { username: alice.user.username } });
+    const res = await api(server, "dm.create", {
+      auth: bob.credentials,
+      body: { username: alice.user.username },
+    });
 
     expect(res.body.room._id).toBe(dm);
   });
@@ -113,7 +131,10 @@ describe("im.history and im.messages", () => {
   test("im.history answers the messages newest first", async () => {
     const res = await api(server, "im.history", { auth: alice.credentials, query: { roomId: dm } });
 
-    expect(res.body.messages.map((m: { msg: string }) => m.msg)).toEqual([`hi @${alice.user.username}`, "hi bob"]);
+    expect(res.body.messages.map((m: { msg: string }) => m.msg)).toEqual([
+      `hi @${alice.user.username}`,
+      "hi bob",
+    ]);
   });
 
   test("im.history answers the bare 403 to someone outside the DM", async () => {
@@ -124,9 +145,16 @@ describe("im.history and im.messages", () => {
   });
 
   test("im.history answers invalid-channel for an id that names nothing", async () => {
-    const res = await api(server, "im.history", { auth: alice.credentials, query: { roomId: "GENERAL" } });
+    const res = await api(server, "im.history", {
+      auth: alice.credentials,
+      query: { roomId: "GENERAL" },
+    });
 
-    expect(res.body).toEqual({ success: false, error: "[invalid-channel]", errorType: "invalid-channel" });
+    expect(res.body).toEqual({
+      success: false,
+      error: "[invalid-channel]",
+      errorType: "invalid-channel",
+    });
   });
 
   test("im.history requires roomId in ajv's wording", async () => {
@@ -136,7 +164,10 @@ describe("im.history and im.messages", () => {
   });
 
   test("im.messages finds the DM by the other user's username", async () => {
-    const res = await api(server, "im.messages", { auth: alice.credentials, query: { username: bob.user.username } });
+    const res = await api(server, "im.messages", {
+      auth: alice.credentials,
+      query: { username: bob.user.username },
+    });
 
     expect(res.body).toMatchObject({ success: true, count: 2, offset: 0, total: 2 });
   });
@@ -146,11 +177,18 @@ describe("im.history and im.messages", () => {
 
     const res = await api(server, "im.messages", { auth: bob.credentials, query });
 
-    expect(res.body).toMatchObject({ count: 1, total: 1, messages: [{ msg: `hi @${alice.user.username}` }] });
+    expect(res.body).toMatchObject({
+      count: 1,
+      total: 1,
+      messages: [{ msg: `hi @${alice.user.username}` }],
+    });
   });
 
   test("im.messages answers the bare 403 to someone outside the DM", async () => {
-    const res = await api(server, "im.messages", { auth: carol.credentials, query: { roomId: dm } });
+    const res = await api(server, "im.messages", {
+      auth: carol.credentials,
+      query: { roomId: dm },
+    });
 
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ success: false, error: "unauthorized" });

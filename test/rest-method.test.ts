@@ -18,10 +18,18 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 /** Calls `method` through the tunnel and returns the HTTP answer and the parsed result frame. */
-async function tunnel(path: "method.call" | "method.callAnon", method: string, params: unknown[], auth?: Credentials) {
+async function tunnel(
+  path: "method.call" | "method.callAnon",
+  method: string,
+  params: unknown[],
+  auth?: Credentials,
+) {
   const message = stringifyEJSON({ msg: "method", method, params, id: "42" });
   const res = await api(server, `${path}/${method}`, { body: { message }, ...(auth && { auth }) });
-  return { res, frame: res.body.success === true ? (parseEJSON(res.body.message) as Record<string, any>) : null };
+  return {
+    res,
+    frame: res.body.success === true ? (parseEJSON(res.body.message) as Record<string, any>) : null,
+  };
 }
 
 describe("method.callAnon", () => {
@@ -35,7 +43,12 @@ describe("method.callAnon", () => {
     expect(frame).toEqual({
       msg: "result",
       id: "42",
-      result: { id: alice.user._id, token: expect.any(String), tokenExpires: expect.any(Date), type: "password" },
+      result: {
+        id: alice.user._id,
+        token: expect.any(String),
+        tokenExpires: expect.any(Date),
+        type: "password",
+      },
     });
     expect(res.body.message).toContain('"tokenExpires":{"$date":');
   });
@@ -46,11 +59,20 @@ describe("method.callAnon", () => {
     ]);
 
     expect(res.status).toBe(200);
-    expect(frame?.error).toMatchObject({ isClientSafe: true, errorType: "Meteor.Error", error: 403 });
+    expect(frame?.error).toMatchObject({
+      isClientSafe: true,
+      errorType: "Meteor.Error",
+      error: 403,
+    });
   });
 
   test("runs as nobody: a method that needs a user answers error-invalid-user", async () => {
-    const { frame } = await tunnel("method.callAnon", "sendMessage", [{ rid: group._id, msg: "x" }], alice.credentials);
+    const { frame } = await tunnel(
+      "method.callAnon",
+      "sendMessage",
+      [{ rid: group._id, msg: "x" }],
+      alice.credentials,
+    );
 
     expect(frame?.error).toEqual({
       isClientSafe: true,
@@ -97,7 +119,12 @@ describe("method.call", () => {
   });
 
   test("carries a method's refusal in Meteor's shape: a non-member cannot post to a private group", async () => {
-    const { frame } = await tunnel("method.call", "sendMessage", [{ rid: group._id, msg: "x" }], carol.credentials);
+    const { frame } = await tunnel(
+      "method.call",
+      "sendMessage",
+      [{ rid: group._id, msg: "x" }],
+      carol.credentials,
+    );
 
     expect(frame?.error).toMatchObject({
       error: "error-not-allowed",
@@ -110,18 +137,28 @@ describe("method.call", () => {
     const { res } = await tunnel("method.call", "sendMessage", [{ rid: group._id, msg: "x" }]);
 
     expect(res.status).toBe(401);
-    expect(res.body).toMatchObject({ success: false, status: "error", error: "You must be logged in to do this." });
+    expect(res.body).toMatchObject({
+      success: false,
+      status: "error",
+      error: "You must be logged in to do this.",
+    });
   });
 
   test("refuses a message that is not an EJSON method call", async () => {
-    const res = await api(server, "method.call/login", { auth: alice.credentials, body: { message: "{not json" } });
+    const res = await api(server, "method.call/login", {
+      auth: alice.credentials,
+      body: { message: "{not json" },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ success: false, error: "Invalid method call" });
   });
 
   test("rejects a message that is not a string with 400", async () => {
-    const res = await api(server, "method.call/login", { auth: alice.credentials, body: { message: { $gt: "" } } });
+    const res = await api(server, "method.call/login", {
+      auth: alice.credentials,
+      body: { message: { $gt: "" } },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ success: false, errorType: "invalid-params" });

@@ -15,7 +15,10 @@ beforeAll(async () => {
   channel = await addRoom(server, "c", alice);
   group = await addRoom(server, "p", alice);
   // A join code is a secret: no room listing may show it.
-  await server.parley.services.deps.db.rooms.updateOne({ _id: channel._id }, { $set: { joinCode: "s3cret" } });
+  await server.parley.services.deps.db.rooms.updateOne(
+    { _id: channel._id },
+    { $set: { joinCode: "s3cret" } },
+  );
 });
 
 afterAll(() => server.stop());
@@ -31,12 +34,16 @@ describe("rooms.get", () => {
   });
 
   test("refuses an updatedSince that is not a date", async () => {
-    const res = await api(server, "rooms.get", { auth: alice.credentials, query: { updatedSince: "nope" } });
+    const res = await api(server, "rooms.get", {
+      auth: alice.credentials,
+      query: { updatedSince: "nope" },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
       success: false,
-      error: 'The "updatedSince" query parameter must be a valid date. [error-updatedSince-param-invalid]',
+      error:
+        'The "updatedSince" query parameter must be a valid date. [error-updatedSince-param-invalid]',
       errorType: "error-updatedSince-param-invalid",
     });
   });
@@ -44,7 +51,10 @@ describe("rooms.get", () => {
 
 describe("rooms.info", () => {
   test("returns a room by name to a member", async () => {
-    const res = await api(server, "rooms.info", { auth: alice.credentials, query: { roomName: group.name as string } });
+    const res = await api(server, "rooms.info", {
+      auth: alice.credentials,
+      query: { roomName: group.name as string },
+    });
 
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -54,7 +64,10 @@ describe("rooms.info", () => {
   });
 
   test("returns a public channel to a non-member, without its join code", async () => {
-    const res = await api(server, "rooms.info", { auth: carol.credentials, query: { roomId: channel._id } });
+    const res = await api(server, "rooms.info", {
+      auth: carol.credentials,
+      query: { roomId: channel._id },
+    });
 
     expect(res.status).toBe(200);
     expect(res.body.room._id).toBe(channel._id);
@@ -62,7 +75,10 @@ describe("rooms.info", () => {
   });
 
   test("a non-member cannot read a private group", async () => {
-    const res = await api(server, "rooms.info", { auth: carol.credentials, query: { roomId: group._id } });
+    const res = await api(server, "rooms.info", {
+      auth: carol.credentials,
+      query: { roomId: group._id },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ success: false, error: "not-allowed" });
@@ -80,12 +96,16 @@ describe("rooms.info", () => {
   });
 
   test("answers error-room-not-found for an unknown room", async () => {
-    const res = await api(server, "rooms.info", { auth: alice.credentials, query: { roomId: "missing" } });
+    const res = await api(server, "rooms.info", {
+      auth: alice.credentials,
+      query: { roomId: "missing" },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
       success: false,
-      error: 'The required "roomId" or "roomName" param provided does not match any channel [error-room-not-found]',
+      error:
+        'The required "roomId" or "roomName" param provided does not match any channel [error-room-not-found]',
       errorType: "error-room-not-found",
     });
   });
@@ -112,7 +132,9 @@ describe("settings.public", () => {
   });
 
   test("returns only the ids named in a comma list", async () => {
-    const res = await api(server, "settings.public", { query: { _id: "Site_Name,Message_MaxAllowedSize" } });
+    const res = await api(server, "settings.public", {
+      query: { _id: "Site_Name,Message_MaxAllowedSize" },
+    });
 
     expect(res.body).toEqual({
       success: true,

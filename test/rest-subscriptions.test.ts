@@ -22,13 +22,19 @@ afterAll(() => server.stop());
 const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
 async function subscriptionOf(person: Person, rid: string) {
-  const res = await api(server, "subscriptions.getOne", { auth: person.credentials, query: { roomId: rid } });
+  const res = await api(server, "subscriptions.getOne", {
+    auth: person.credentials,
+    query: { roomId: rid },
+  });
   expect(res.status).toBe(200);
   return res.body.subscription;
 }
 
 async function post(person: Person, rid: string, text: string) {
-  const res = await api(server, "chat.postMessage", { auth: person.credentials, body: { roomId: rid, text } });
+  const res = await api(server, "chat.postMessage", {
+    auth: person.credentials,
+    body: { roomId: rid, text },
+  });
   expect(res.status).toBe(200);
 }
 
@@ -73,7 +79,11 @@ describe("subscriptions.getOne", () => {
     const res = await api(server, "subscriptions.getOne", { query: { roomId: channel._id } });
 
     expect(res.status).toBe(401);
-    expect(res.body).toMatchObject({ success: false, status: "error", message: "You must be logged in to do this." });
+    expect(res.body).toMatchObject({
+      success: false,
+      status: "error",
+      message: "You must be logged in to do this.",
+    });
   });
 });
 
@@ -89,17 +99,28 @@ describe("unread counters", () => {
   test("subscriptions.read clears the reader's unread count", async () => {
     await post(alice, group._id, "read me");
 
-    const res = await api(server, "subscriptions.read", { auth: bob.credentials, body: { rid: group._id } });
+    const res = await api(server, "subscriptions.read", {
+      auth: bob.credentials,
+      body: { rid: group._id },
+    });
 
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ success: true });
-    expect(await subscriptionOf(bob, group._id)).toMatchObject({ unread: 0, alert: false, userMentions: 0, lr: ISO });
+    expect(await subscriptionOf(bob, group._id)).toMatchObject({
+      unread: 0,
+      alert: false,
+      userMentions: 0,
+      lr: ISO,
+    });
   });
 
   test("subscriptions.read also takes the room as roomId", async () => {
     await post(alice, channel._id, "again");
 
-    const res = await api(server, "subscriptions.read", { auth: bob.credentials, body: { roomId: channel._id } });
+    const res = await api(server, "subscriptions.read", {
+      auth: bob.credentials,
+      body: { roomId: channel._id },
+    });
 
     expect(res.body).toEqual({ success: true });
     expect(await subscriptionOf(bob, channel._id)).toMatchObject({ unread: 0 });
@@ -118,7 +139,10 @@ describe("subscriptions.read errors", () => {
   });
 
   test("answers error-invalid-subscription for a room the caller has not joined", async () => {
-    const res = await api(server, "subscriptions.read", { auth: carol.credentials, body: { rid: group._id } });
+    const res = await api(server, "subscriptions.read", {
+      auth: carol.credentials,
+      body: { rid: group._id },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ success: false, error: "error-invalid-subscription" });
@@ -142,7 +166,10 @@ describe("subscriptions.read errors", () => {
   });
 
   test("rejects a non-string rid, such as an operator object, with 400", async () => {
-    const res = await api(server, "subscriptions.read", { auth: bob.credentials, body: { rid: { $ne: null } } });
+    const res = await api(server, "subscriptions.read", {
+      auth: bob.credentials,
+      body: { rid: { $ne: null } },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ success: false, errorType: "invalid-params" });
@@ -155,13 +182,18 @@ describe("subscriptions.get", () => {
 
     expect(res.status).toBe(200);
     expect(res.body.remove).toEqual([]);
-    expect(res.body.update.map((s: { rid: string }) => s.rid).sort()).toEqual([channel._id, group._id].sort());
+    expect(res.body.update.map((s: { rid: string }) => s.rid).sort()).toEqual(
+      [channel._id, group._id].sort(),
+    );
   });
 
   test("returns nothing changed since a date in the future", async () => {
     const future = new Date(Date.now() + 60_000).toISOString();
 
-    const res = await api(server, "subscriptions.get", { auth: bob.credentials, query: { updatedSince: future } });
+    const res = await api(server, "subscriptions.get", {
+      auth: bob.credentials,
+      query: { updatedSince: future },
+    });
 
     expect(res.body).toEqual({ success: true, update: [], remove: [] });
   });

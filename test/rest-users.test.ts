@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { api, type Credentials, createUser, login, startTestServer, type TestServer } from "./helpers.ts";
+import {
+  api,
+  type Credentials,
+  createUser,
+  login,
+  startTestServer,
+  type TestServer,
+} from "./helpers.ts";
 
 let server: TestServer;
 let member: { user: { _id: string; username: string }; credentials: Credentials };
@@ -17,7 +24,13 @@ describe("users.create", () => {
   test("answers the new user's record without secrets", async () => {
     const res = await api(server, "users.create", {
       auth: server.admin,
-      body: { email: "Ada@Example.com", name: "Ada", username: "ada", password: "pw-ada", roles: ["user"] },
+      body: {
+        email: "Ada@Example.com",
+        name: "Ada",
+        username: "ada",
+        password: "pw-ada",
+        roles: ["user"],
+      },
     });
 
     expect(res.status).toBe(200);
@@ -57,13 +70,21 @@ describe("users.create", () => {
   test("subscribes a new guest to the default rooms, as Rocket.Chat does unconditionally", async () => {
     const guest = await createUser(server, { roles: ["guest"] });
 
-    const res = await api(server, "users.info", { auth: guest.credentials, query: { userId: guest.user._id, includeUserRooms: "true" } });
+    const res = await api(server, "users.info", {
+      auth: guest.credentials,
+      query: { userId: guest.user._id, includeUserRooms: "true" },
+    });
 
-    expect(res.body.user.rooms).toEqual([{ _id: expect.any(String), rid: "GENERAL", name: "general", t: "c", unread: 0 }]);
+    expect(res.body.user.rooms).toEqual([
+      { _id: expect.any(String), rid: "GENERAL", name: "general", t: "c", unread: 0 },
+    ]);
   });
 
   test("names the first missing required field in ajv's wording", async () => {
-    const res = await api(server, "users.create", { auth: server.admin, body: { name: "No Email", username: "nomail" } });
+    const res = await api(server, "users.create", {
+      auth: server.admin,
+      body: { name: "No Email", username: "nomail" },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
@@ -74,23 +95,33 @@ describe("users.create", () => {
   });
 
   test("refuses a username that is already taken", async () => {
-    const body = { email: "other@example.com", name: "Other", username: member.user.username, password: "x" };
+    const body = {
+      email: "other@example.com",
+      name: "Other",
+      username: member.user.username,
+      password: "x",
+    };
 
     const res = await api(server, "users.create", { auth: server.admin, body });
 
     expect(res.status).toBe(400);
-    expect(res.body.error).toBe(`${member.user.username} is already in use :( [error-field-unavailable]`);
+    expect(res.body.error).toBe(
+      `${member.user.username} is already in use :( [error-field-unavailable]`,
+    );
     expect(res.body.errorType).toBe("error-field-unavailable");
   });
 
-  test.each(["admin", "administrator", "system", "user"])("refuses the reserved username %s", async (name) => {
-    const body = { email: `${name}@example.com`, name, username: name, password: "x" };
+  test.each(["admin", "administrator", "system", "user"])(
+    "refuses the reserved username %s",
+    async (name) => {
+      const body = { email: `${name}@example.com`, name, username: name, password: "x" };
 
-    const res = await api(server, "users.create", { auth: server.admin, body });
+      const res = await api(server, "users.create", { auth: server.admin, body });
 
-    expect(res.status).toBe(400);
-    expect(res.body.error).toBe(`${name} is blocked and can't be used! [error-blocked-username]`);
-  });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe(`${name} is blocked and can't be used! [error-blocked-username]`);
+    },
+  );
 
   test("refuses a caller without the create-user permission", async () => {
     const body = { email: "eve@example.com", name: "Eve", username: "eve", password: "x" };
@@ -116,7 +147,9 @@ describe("users.create", () => {
   });
 
   test("answers 401 to a caller who is not logged in", async () => {
-    const res = await api(server, "users.create", { body: { email: "a@b.co", name: "A", username: "a", password: "x" } });
+    const res = await api(server, "users.create", {
+      body: { email: "a@b.co", name: "A", username: "a", password: "x" },
+    });
 
     expect(res.status).toBe(401);
     expect(res.body).toEqual({
@@ -130,20 +163,38 @@ describe("users.create", () => {
 
 describe("users.register", () => {
   test("creates an account without authentication and shows only public fields", async () => {
-    const body = { username: "visitor", email: "visitor@example.com", pass: "pw-visitor", name: "Visitor" };
+    const body = {
+      username: "visitor",
+      email: "visitor@example.com",
+      pass: "pw-visitor",
+      name: "Visitor",
+    };
 
     const res = await api(server, "users.register", { body });
 
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       success: true,
-      user: { _id: expect.any(String), username: "visitor", name: "Visitor", type: "user", active: true, status: "offline", utcOffset: 0 },
+      user: {
+        _id: expect.any(String),
+        username: "visitor",
+        name: "Visitor",
+        type: "user",
+        active: true,
+        status: "offline",
+        utcOffset: 0,
+      },
     });
     expect((await login(server, "visitor", "pw-visitor")).userId).toBe(res.body.user._id);
   });
 
   test("refuses a username that is taken with Rocket.Chat's plain message", async () => {
-    const body = { username: member.user.username, email: "again@example.com", pass: "x", name: "Again" };
+    const body = {
+      username: member.user.username,
+      email: "again@example.com",
+      pass: "x",
+      name: "Again",
+    };
 
     const res = await api(server, "users.register", { body });
 
@@ -188,7 +239,9 @@ describe("users.register", () => {
   });
 
   test("names the missing password in ajv's wording", async () => {
-    const res = await api(server, "users.register", { body: { username: "nopass", email: "nopass@example.com" } });
+    const res = await api(server, "users.register", {
+      body: { username: "nopass", email: "nopass@example.com" },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body.error).toBe("must have required property 'pass' [invalid-params]");
@@ -197,16 +250,28 @@ describe("users.register", () => {
 
 describe("users.info", () => {
   test("shows another user's public and full fields to an administrator", async () => {
-    const res = await api(server, "users.info", { auth: server.admin, query: { username: member.user.username } });
+    const res = await api(server, "users.info", {
+      auth: server.admin,
+      query: { username: member.user.username },
+    });
 
     expect(res.status).toBe(200);
-    expect(res.body.user).toMatchObject({ _id: member.user._id, username: member.user.username, canViewAllInfo: true });
-    expect(res.body.user.emails).toEqual([{ address: `${member.user.username}@example.com`, verified: false }]);
+    expect(res.body.user).toMatchObject({
+      _id: member.user._id,
+      username: member.user.username,
+      canViewAllInfo: true,
+    });
+    expect(res.body.user.emails).toEqual([
+      { address: `${member.user.username}@example.com`, verified: false },
+    ]);
     expect(res.body.user.services).toBeUndefined();
   });
 
   test("hides e-mails and roles of others from a regular user", async () => {
-    const res = await api(server, "users.info", { auth: member.credentials, query: { userId: "rocket.cat" } });
+    const res = await api(server, "users.info", {
+      auth: member.credentials,
+      query: { userId: "rocket.cat" },
+    });
 
     expect(res.body.user).toEqual({
       _id: "rocket.cat",
@@ -221,7 +286,10 @@ describe("users.info", () => {
   });
 
   test("shows the caller's own login services with the password reduced to true", async () => {
-    const res = await api(server, "users.info", { auth: member.credentials, query: { userId: member.user._id } });
+    const res = await api(server, "users.info", {
+      auth: member.credentials,
+      query: { userId: member.user._id },
+    });
 
     expect(res.body.user.services.password).toBe(true);
     expect(res.body.user.services.resume.loginTokens.length).toBeGreaterThan(0);
@@ -232,11 +300,16 @@ describe("users.info", () => {
 
     const res = await api(server, "users.info", { auth: server.admin, query });
 
-    expect(res.body.user.rooms).toContainEqual(expect.objectContaining({ rid: "GENERAL", t: "c", unread: 0 }));
+    expect(res.body.user.rooms).toContainEqual(
+      expect.objectContaining({ rid: "GENERAL", t: "c", unread: 0 }),
+    );
   });
 
   test("answers a plain error for an unknown user", async () => {
-    const res = await api(server, "users.info", { auth: server.admin, query: { username: "nobody-here" } });
+    const res = await api(server, "users.info", {
+      auth: server.admin,
+      query: { username: "nobody-here" },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ success: false, error: "User not found." });
@@ -254,11 +327,21 @@ describe("users.info", () => {
 describe("users.list", () => {
   test("pages through users sorted by username", async () => {
     const first = await api(server, "users.list", { auth: server.admin, query: { count: "2" } });
-    const second = await api(server, "users.list", { auth: server.admin, query: { count: "2", offset: "2" } });
+    const second = await api(server, "users.list", {
+      auth: server.admin,
+      query: { count: "2", offset: "2" },
+    });
 
-    expect(first.body).toMatchObject({ success: true, count: 2, offset: 0, total: expect.any(Number) });
+    expect(first.body).toMatchObject({
+      success: true,
+      count: 2,
+      offset: 0,
+      total: expect.any(Number),
+    });
     expect(second.body).toMatchObject({ count: 2, offset: 2, total: first.body.total });
-    const names = [...first.body.users, ...second.body.users].map((u: { username: string }) => u.username);
+    const names = [...first.body.users, ...second.body.users].map(
+      (u: { username: string }) => u.username,
+    );
     expect(names).toEqual([...names].sort());
   });
 
@@ -279,14 +362,20 @@ describe("users.list", () => {
   });
 
   test("follows a sort given as JSON", async () => {
-    const res = await api(server, "users.list", { auth: server.admin, query: { sort: '{"username":-1}' } });
+    const res = await api(server, "users.list", {
+      auth: server.admin,
+      query: { sort: '{"username":-1}' },
+    });
 
     const names = res.body.users.map((u: { username: string }) => u.username);
     expect(names).toEqual([...names].sort().reverse());
   });
 
   test("rejects a sort that is not a field-to-direction object", async () => {
-    const res = await api(server, "users.list", { auth: server.admin, query: { sort: '{"$where":1}' } });
+    const res = await api(server, "users.list", {
+      auth: server.admin,
+      query: { sort: '{"$where":1}' },
+    });
 
     expect(res.status).toBe(400);
     expect(res.body.errorType).toBe("error-invalid-sort");

@@ -13,7 +13,9 @@ function memoryEffects() {
   const effects: RoomEffects = {
     load: async (rid) => {
       loads += 1;
-      return rid === "missing" ? null : ({ room: { _id: rid }, members: new Set() } as unknown as RoomState);
+      return rid === "missing"
+        ? null
+        : ({ room: { _id: rid }, members: new Set() } as unknown as RoomState);
     },
     execute: async (state, command: RoomCommand) => {
       const text = command.kind === "send" ? (command.draft.msg ?? "") : command.kind;

@@ -1,6 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { createActor, fromPromise, SimulatedClock } from "xstate";
-import { type SessionData, sessionMachine, type SessionTransport, type SessionWork } from "../actors/session.ts";
+import {
+  type SessionData,
+  sessionMachine,
+  type SessionTransport,
+  type SessionWork,
+} from "../actors/session.ts";
 
 /** A transport that records what the session does to its socket. */
 function recordingTransport() {
@@ -41,7 +46,10 @@ function startSession(clock: SimulatedClock, handler = controlledHandler()) {
   return { actor, sent, closed, handler };
 }
 
-const connect = { type: "message", message: { msg: "connect", version: "1", support: ["1"] } } as const;
+const connect = {
+  type: "message",
+  message: { msg: "connect", version: "1", support: ["1"] },
+} as const;
 
 describe("session actor", () => {
   test("answers connect with connected and its session id", () => {
@@ -91,7 +99,10 @@ describe("session actor", () => {
   test("answers a ping at once even while a method is running", () => {
     const { actor, sent, handler } = startSession(new SimulatedClock());
     actor.send(connect);
-    actor.send({ type: "message", message: { msg: "method", id: "1", method: "slow", params: [] } });
+    actor.send({
+      type: "message",
+      message: { msg: "method", id: "1", method: "slow", params: [] },
+    });
 
     actor.send({ type: "message", message: { msg: "ping", id: "p" } });
 

@@ -46,22 +46,39 @@ describe("embedded engine: durability", () => {
     const first = open(dir);
     const users = first.collection("users");
     await users.createIndex({ key: { username: 1 }, unique: true });
-    await users.insertMany([{ _id: "a", username: "ann", n: 1 }, { _id: "b", username: "bob" }, { _id: "c", username: "cy" }]);
+    await users.insertMany([
+      { _id: "a", username: "ann", n: 1 },
+      { _id: "b", username: "bob" },
+      { _id: "c", username: "cy" },
+    ]);
     await users.updateOne({ _id: "a" }, { $inc: { n: 1 } });
     await users.deleteOne({ _id: "b" });
     await first.close();
     const users2 = open(dir).collection("users");
-    expect(await users2.find({}, { sort: { _id: 1 } })).toEqual([{ _id: "a", username: "ann", n: 2 }, { _id: "c", username: "cy" }]);
-    expect(await users2.insertOne({ _id: "d", username: "ann" }).catch((e: unknown) => e)).toBeInstanceOf(DuplicateKeyError);
+    expect(await users2.find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: "a", username: "ann", n: 2 },
+      { _id: "c", username: "cy" },
+    ]);
+    expect(
+      await users2.insertOne({ _id: "d", username: "ann" }).catch((e: unknown) => e),
+    ).toBeInstanceOf(DuplicateKeyError);
     expect(users2.explain({ username: "cy" })).toEqual({ index: "username_1", scanned: 1 });
   });
 
   test("Dates round-trip as Date objects, nested and in arrays; `$` field names are refused", async () => {
     const dir = tempDir();
     const first = open(dir);
-    const doc = { _id: "a", ts: new Date(1), nested: { at: new Date(2), list: [new Date(3), { deep: new Date(4) }] }, n: Infinity };
+    const doc = {
+      _id: "a",
+      ts: new Date(1),
+      nested: { at: new Date(2), list: [new Date(3), { deep: new Date(4) }] },
+      n: Infinity,
+    };
     await first.collection("d").insertOne(doc);
-    const err = await first.collection("d").insertOne({ _id: "b", x: { $date: 5 } }).catch((e: unknown) => e);
+    const err = await first
+      .collection("d")
+      .insertOne({ _id: "b", x: { $date: 5 } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidQueryError);
     await first.close();
     const back = (await open(dir).collection("d").findOne({ _id: "a" }))!;
@@ -75,10 +92,13 @@ describe("embedded engine: durability", () => {
 
   test("every write acknowledged before kill -9 is present after reopening", async () => {
     const dir = tempDir();
-    const child = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "store-writer.ts"), dir], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const child = Bun.spawn(
+      [process.execPath, join(import.meta.dir, "fixtures", "store-writer.ts"), dir],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     const acked: string[] = [];
     const reader = child.stdout.getReader();
     const decoder = new TextDecoder();
@@ -109,7 +129,8 @@ describe("embedded engine: durability", () => {
     const coll = open(dir).collection("g");
     await coll.insertOne({ _id: "first" });
     const file = new Database(join(dir, "parley.sqlite"), { readonly: true });
-    const rows = () => file.query<{ n: number }, []>("SELECT count(*) AS n FROM docs WHERE coll = 'g'").get()!.n;
+    const rows = () =>
+      file.query<{ n: number }, []>("SELECT count(*) AS n FROM docs WHERE coll = 'g'").get()!.n;
     const writes = Array.from({ length: 50 }, (_, i) => coll.insertOne({ _id: `d${i}` }));
     expect(await coll.countDocuments()).toBe(51);
     expect(rows()).toBe(1);
@@ -121,7 +142,9 @@ describe("embedded engine: durability", () => {
   test("a failed flush rejects the waiting writes and is logged", async () => {
     const dir = tempDir();
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => (lines.push(String(chunk)), done()),
+    });
     const coll = open(dir, pino({ level: "error" }, sink)).collection("f");
     await coll.insertOne({ _id: "ok" });
     const other = new Database(join(dir, "parley.sqlite"));
@@ -144,9 +167,28 @@ describe("embedded engine: indexes", () => {
     await subs.createIndex({ key: { "u._id": 1 } });
     await msgs.createIndex({ key: { rid: 1, ts: -1 } });
     const tokens = (i: number) => [{ hashedToken: `h${i}a` }, { hashedToken: `h${i}b` }];
-    await users.insertMany(Array.from({ length: 200 }, (_, i) => ({ _id: `U${i}`, username: `u${i}`, services: { resume: { loginTokens: tokens(i) } } })));
-    await subs.insertMany(Array.from({ length: 1000 }, (_, i) => ({ _id: `S${i}`, rid: `r${i % 5}`, u: { _id: `U${Math.floor(i / 5)}` } })));
-    await msgs.insertMany(Array.from({ length: 3000 }, (_, i) => ({ _id: `M${i}`, rid: `r${i % 10}`, ts: new Date(1_000_000 + i * 1000), msg: `m-${i}` })));
+    await users.insertMany(
+      Array.from({ length: 200 }, (_, i) => ({
+        _id: `U${i}`,
+        username: `u${i}`,
+        services: { resume: { loginTokens: tokens(i) } },
+      })),
+    );
+    await subs.insertMany(
+      Array.from({ length: 1000 }, (_, i) => ({
+        _id: `S${i}`,
+        rid: `r${i % 5}`,
+        u: { _id: `U${Math.floor(i / 5)}` },
+      })),
+    );
+    await msgs.insertMany(
+      Array.from({ length: 3000 }, (_, i) => ({
+        _id: `M${i}`,
+        rid: `r${i % 10}`,
+        ts: new Date(1_000_000 + i * 1000),
+        msg: `m-${i}`,
+      })),
+    );
     return { users, subs, msgs };
   }
 
@@ -155,18 +197,36 @@ describe("embedded engine: indexes", () => {
     const latest = { sort: { ts: -1 as const }, limit: 50 };
     expect(msgs.explain({ rid: "r3" }, latest)).toEqual({ index: "rid_1_ts_-1", scanned: 50 });
     const page = await msgs.find({ rid: "r3" }, latest);
-    expect(page.map((m) => m._id)).toEqual(Array.from({ length: 50 }, (_, k) => `M${2993 - k * 10}`));
+    expect(page.map((m) => m._id)).toEqual(
+      Array.from({ length: 50 }, (_, k) => `M${2993 - k * 10}`),
+    );
     const before = new Date(1_000_000 + 1503 * 1000);
-    expect(msgs.explain({ rid: "r3", ts: { $lt: before } }, { sort: { ts: -1 }, limit: 20 })).toEqual({ index: "rid_1_ts_-1", scanned: 20 });
-    expect((await msgs.findOne({ rid: "r3", ts: { $lt: before } }, { sort: { ts: -1 } }))?._id).toBe("M1493");
-    expect(msgs.explain({ rid: "r3", ts: { $gte: before } }, { sort: { ts: 1 } })).toEqual({ index: "rid_1_ts_-1", scanned: 150 });
-    expect(msgs.explain({ rid: "r3", _hidden: { $ne: true } }, latest)).toEqual({ index: "rid_1_ts_-1", scanned: 50 });
+    expect(
+      msgs.explain({ rid: "r3", ts: { $lt: before } }, { sort: { ts: -1 }, limit: 20 }),
+    ).toEqual({ index: "rid_1_ts_-1", scanned: 20 });
+    expect(
+      (await msgs.findOne({ rid: "r3", ts: { $lt: before } }, { sort: { ts: -1 } }))?._id,
+    ).toBe("M1493");
+    expect(msgs.explain({ rid: "r3", ts: { $gte: before } }, { sort: { ts: 1 } })).toEqual({
+      index: "rid_1_ts_-1",
+      scanned: 150,
+    });
+    expect(msgs.explain({ rid: "r3", _hidden: { $ne: true } }, latest)).toEqual({
+      index: "rid_1_ts_-1",
+      scanned: 50,
+    });
     expect(subs.explain({ "u._id": "U7" })).toEqual({ index: "u._id_1", scanned: 5 });
-    expect(subs.explain({ rid: "r2", "u._id": "U7" })).toEqual({ index: "rid_1_u._id_1", scanned: 1 });
+    expect(subs.explain({ rid: "r2", "u._id": "U7" })).toEqual({
+      index: "rid_1_u._id_1",
+      scanned: 1,
+    });
     expect((await subs.findOne({ rid: "r2", "u._id": "U7" }))?._id).toBe("S37");
     expect(users.explain({ username: "u42" })).toEqual({ index: "username_1", scanned: 1 });
     const byToken = { "services.resume.loginTokens.hashedToken": "h42b" };
-    expect(users.explain(byToken)).toEqual({ index: "services.resume.loginTokens.hashedToken_1", scanned: 1 });
+    expect(users.explain(byToken)).toEqual({
+      index: "services.resume.loginTokens.hashedToken_1",
+      scanned: 1,
+    });
     expect((await users.findOne(byToken))?._id).toBe("U42");
     expect(users.explain({ _id: { $in: ["U1", "U2"] } })).toEqual({ index: "_id_", scanned: 2 });
     // The control: a filter no index covers is reported as a full scan.
@@ -187,10 +247,15 @@ describe("embedded engine: indexes", () => {
       const op = rand(6);
       // Each ts is distinct, so sorted results have one right order.
       const run = async (c: typeof plain) => {
-        if (op === 0) await c.insertOne({ _id: id, k: rand(4), ts: new Date(step), tags: [], sub: { x: rand(3) } }).catch(() => undefined);
-        else if (op === 1) await c.updateOne({ _id: id }, { $set: { k: step % 4, ts: new Date(step) } });
+        if (op === 0)
+          await c
+            .insertOne({ _id: id, k: rand(4), ts: new Date(step), tags: [], sub: { x: rand(3) } })
+            .catch(() => undefined);
+        else if (op === 1)
+          await c.updateOne({ _id: id }, { $set: { k: step % 4, ts: new Date(step) } });
         else if (op === 2) await c.updateOne({ _id: id }, { $push: { tags: `t${step % 5}` } });
-        else if (op === 3) await c.updateMany({ tags: `t${step % 5}` }, { $pull: { tags: `t${step % 5}` } });
+        else if (op === 3)
+          await c.updateMany({ tags: `t${step % 5}` }, { $pull: { tags: `t${step % 5}` } });
         else if (op === 4) await c.updateOne({ _id: id }, { $unset: { sub: "" } });
         else await c.deleteOne({ _id: id });
       };
@@ -199,13 +264,14 @@ describe("embedded engine: indexes", () => {
       seed = saved;
       await run(plain);
     }
-    const queries: [Record<string, unknown>, { sort?: Record<string, 1 | -1>; limit?: number }][] = [
-      [{ k: 1 }, { sort: { ts: -1 }, limit: 5 }],
-      [{ k: 2, ts: { $gte: new Date(300) } }, { sort: { ts: 1 } }],
-      [{ k: { $in: [0, 3] } }, { sort: { ts: -1 } }],
-      [{ tags: "t2" }, { sort: { _id: 1 } }],
-      [{ "sub.x": 1 }, { sort: { _id: 1 } }],
-    ];
+    const queries: [Record<string, unknown>, { sort?: Record<string, 1 | -1>; limit?: number }][] =
+      [
+        [{ k: 1 }, { sort: { ts: -1 }, limit: 5 }],
+        [{ k: 2, ts: { $gte: new Date(300) } }, { sort: { ts: 1 } }],
+        [{ k: { $in: [0, 3] } }, { sort: { ts: -1 } }],
+        [{ tags: "t2" }, { sort: { _id: 1 } }],
+        [{ "sub.x": 1 }, { sort: { _id: 1 } }],
+      ];
     expect(await plain.countDocuments()).toBeGreaterThan(5);
     for (const [filter, options] of queries) {
       expect(indexed.explain(filter, options).index).not.toBeNull();

@@ -9,7 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openEmbeddedStore } from "../store/embedded.ts";
 import { openMongoStore, type MongoStore } from "../store/mongo.ts";
-import { DuplicateKeyError, InvalidQueryError, type Collection, type Doc, type Store } from "../store/types.ts";
+import {
+  DuplicateKeyError,
+  InvalidQueryError,
+  type Collection,
+  type Doc,
+  type Store,
+} from "../store/types.ts";
 
 const mongoUrl = process.env.MONGO_URL;
 const day = (n: number) => new Date(Date.UTC(2024, 0, n));
@@ -24,17 +30,24 @@ interface Harness {
 function contract(h: Harness): void {
   let store: Store;
   let n = 0;
-  const fresh = <T extends Doc = Doc>(): Collection<T> => store.collection<T>(`c${++n}_${Date.now()}`);
+  const fresh = <T extends Doc = Doc>(): Collection<T> =>
+    store.collection<T>(`c${++n}_${Date.now()}`);
   beforeAll(async () => void (store = await h.open()));
   afterAll(async () => h.close(store));
 
   test("insert, find, count and delete", async () => {
     const c = fresh();
     await c.insertOne({ _id: "a", n: 1 });
-    await c.insertMany([{ _id: "b", n: 2 }, { _id: "c", n: 3 }]);
+    await c.insertMany([
+      { _id: "b", n: 2 },
+      { _id: "c", n: 3 },
+    ]);
     expect(await c.findOne({ _id: "a" })).toEqual({ _id: "a", n: 1 });
     expect(await c.findOne({ _id: "zz" })).toBeNull();
-    expect((await c.find({ n: { $gte: 2 } }, { sort: { n: 1 } })).map((d) => d._id)).toEqual(["b", "c"]);
+    expect((await c.find({ n: { $gte: 2 } }, { sort: { n: 1 } })).map((d) => d._id)).toEqual([
+      "b",
+      "c",
+    ]);
     expect(await c.countDocuments()).toBe(3);
     expect(await c.countDocuments({ n: { $lt: 3 } })).toBe(2);
     expect(await c.deleteOne({ n: { $gt: 1 } })).toBe(1);
@@ -63,7 +76,17 @@ function contract(h: Harness): void {
 
   test("$set, $unset, $inc, $rename, $min, $max, $currentDate and dotted paths", async () => {
     const c = fresh();
-    await c.insertOne({ _id: "a", name: "x", n: 5, lo: 10, hi: 10, when: day(10), old: 1, gone: true, s: { t: 1 } });
+    await c.insertOne({
+      _id: "a",
+      name: "x",
+      n: 5,
+      lo: 10,
+      hi: 10,
+      when: day(10),
+      old: 1,
+      gone: true,
+      s: { t: 1 },
+    });
     const before = Date.now();
     const r = await c.updateOne(
       { _id: "a" },
@@ -80,18 +103,41 @@ function contract(h: Harness): void {
     expect(r).toEqual({ matchedCount: 1, modifiedCount: 1, upsertedId: null });
     const doc = (await c.findOne({ _id: "a" }))!;
     expect(doc.s).toEqual({ t: 1, u: { v: 2 } });
-    expect(doc).toMatchObject({ name: "y", n: 7, counts: { x: 1 }, renamed: 1, lo: 3, hi: 10, when: day(5) });
+    expect(doc).toMatchObject({
+      name: "y",
+      n: 7,
+      counts: { x: 1 },
+      renamed: 1,
+      lo: 3,
+      hi: 10,
+      when: day(5),
+    });
     expect(doc.gone).toBeUndefined();
     expect(doc.old).toBeUndefined();
     expect(doc.at).toBeInstanceOf(Date);
     expect((doc.at as Date).getTime()).toBeGreaterThanOrEqual(before - 1000);
-    expect(await c.updateOne({ _id: "a" }, { $set: { name: "y" } })).toEqual({ matchedCount: 1, modifiedCount: 0, upsertedId: null });
+    expect(await c.updateOne({ _id: "a" }, { $set: { name: "y" } })).toEqual({
+      matchedCount: 1,
+      modifiedCount: 0,
+      upsertedId: null,
+    });
   });
 
   test("$push, $pull, $addToSet and the positional $", async () => {
     const c = fresh();
-    await c.insertOne({ _id: "a", tags: ["x"], nums: [1, 2, 3, 4], items: [{ k: 1, v: 1 }, { k: 2, v: 2 }] });
-    await c.updateOne({ _id: "a" }, { $push: { tags: { $each: ["y", "z"] } }, $pull: { nums: { $gte: 3 } } });
+    await c.insertOne({
+      _id: "a",
+      tags: ["x"],
+      nums: [1, 2, 3, 4],
+      items: [
+        { k: 1, v: 1 },
+        { k: 2, v: 2 },
+      ],
+    });
+    await c.updateOne(
+      { _id: "a" },
+      { $push: { tags: { $each: ["y", "z"] } }, $pull: { nums: { $gte: 3 } } },
+    );
     await c.updateOne({ _id: "a" }, { $addToSet: { tags: "x", set: { $each: [1, 1, 2] } } });
     await c.updateOne({ _id: "a", "items.k": 2 }, { $set: { "items.$.v": 20 } });
     await c.updateOne({ _id: "a" }, { $pull: { items: { k: 1 } } });
@@ -112,9 +158,21 @@ function contract(h: Harness): void {
     expect(first.matchedCount).toBe(0);
     expect(first.upsertedId).toMatch(/^.{17}$/);
     const doc = await c.findOne({ _id: first.upsertedId! });
-    expect(doc).toEqual({ _id: first.upsertedId!, rid: "r1", u: { _id: "u1" }, t: "d", open: true, created: day(2), n: 1 });
+    expect(doc).toEqual({
+      _id: first.upsertedId!,
+      rid: "r1",
+      u: { _id: "u1" },
+      t: "d",
+      open: true,
+      created: day(2),
+      n: 1,
+    });
     await c.updateOne({ _id: first.upsertedId! }, { $set: { ts: day(3) } });
-    const second = await c.updateOne(filter, { ...update, $setOnInsert: { created: day(9) } }, { upsert: true });
+    const second = await c.updateOne(
+      filter,
+      { ...update, $setOnInsert: { created: day(9) } },
+      { upsert: true },
+    );
     expect(second).toEqual({ matchedCount: 1, modifiedCount: 1, upsertedId: null });
     expect(await c.findOne({ _id: first.upsertedId! })).toMatchObject({ created: day(2), n: 2 });
     expect(await c.countDocuments()).toBe(1);
@@ -125,8 +183,16 @@ function contract(h: Harness): void {
   test("an upsert's $setOnInsert may choose the new document's _id", async () => {
     const c = fresh();
 
-    const first = await c.updateOne({ rid: "r1" }, { $setOnInsert: { _id: "chosen", n: 1 }, $set: { open: true } }, { upsert: true });
-    const second = await c.updateOne({ rid: "r1" }, { $setOnInsert: { _id: "other", n: 2 }, $set: { open: false } }, { upsert: true });
+    const first = await c.updateOne(
+      { rid: "r1" },
+      { $setOnInsert: { _id: "chosen", n: 1 }, $set: { open: true } },
+      { upsert: true },
+    );
+    const second = await c.updateOne(
+      { rid: "r1" },
+      { $setOnInsert: { _id: "other", n: 2 }, $set: { open: false } },
+      { upsert: true },
+    );
 
     expect(first.upsertedId).toBe("chosen");
     expect(second).toEqual({ matchedCount: 1, modifiedCount: 1, upsertedId: null });
@@ -136,11 +202,19 @@ function contract(h: Harness): void {
   test("array queries: $elemMatch, $in, $all, $size and multikey equality", async () => {
     const c = fresh();
     await c.insertMany([
-      { _id: "a", tags: ["x", "y"], items: [{ k: 1, v: 5 }, { k: 2, v: 1 }] },
+      {
+        _id: "a",
+        tags: ["x", "y"],
+        items: [
+          { k: 1, v: 5 },
+          { k: 2, v: 1 },
+        ],
+      },
       { _id: "b", tags: ["y"], items: [{ k: 1, v: 1 }] },
       { _id: "c", tags: [], items: [] },
     ]);
-    const ids = async (f: Record<string, unknown>) => (await c.find(f, { sort: { _id: 1 } })).map((d) => d._id);
+    const ids = async (f: Record<string, unknown>) =>
+      (await c.find(f, { sort: { _id: 1 } })).map((d) => d._id);
     expect(await ids({ tags: "x" })).toEqual(["a"]);
     expect(await ids({ tags: { $in: ["x", "y"] } })).toEqual(["a", "b"]);
     expect(await ids({ tags: { $all: ["y", "x"] } })).toEqual(["a"]);
@@ -157,13 +231,16 @@ function contract(h: Harness): void {
       { _id: "b", name: "bob", ts: day(2) },
       { _id: "c", name: "Carol", ts: day(3), role: null },
     ]);
-    const ids = async (f: Record<string, unknown>) => (await c.find(f, { sort: { _id: 1 } })).map((d) => d._id);
+    const ids = async (f: Record<string, unknown>) =>
+      (await c.find(f, { sort: { _id: 1 } })).map((d) => d._id);
     expect(await ids({ ts: { $gt: day(1) } })).toEqual(["b", "c"]);
     expect(await ids({ ts: { $gte: day(1), $lt: day(3) } })).toEqual(["a", "b"]);
     expect(await ids({ ts: { $lte: day(2), $ne: day(1) } })).toEqual(["b"]);
     expect(await ids({ ts: day(2) })).toEqual(["b"]);
     expect(await ids({ $or: [{ name: "bob" }, { ts: day(3) }] })).toEqual(["b", "c"]);
-    expect(await ids({ $and: [{ ts: { $gt: day(1) } }, { name: { $regex: "^c", $options: "i" } }] })).toEqual(["c"]);
+    expect(
+      await ids({ $and: [{ ts: { $gt: day(1) } }, { name: { $regex: "^c", $options: "i" } }] }),
+    ).toEqual(["c"]);
     expect(await ids({ $nor: [{ name: "bob" }, { role: "admin" }] })).toEqual(["c"]);
     expect(await ids({ ts: { $not: { $gt: day(1) } } })).toEqual(["a"]);
     expect(await ids({ role: { $exists: true } })).toEqual(["a", "c"]);
@@ -180,29 +257,53 @@ function contract(h: Harness): void {
       { _id: "c", g: 2, ts: day(1), x: 3, y: 3 },
       { _id: "d", g: 1, ts: day(2), x: 4, y: 4 },
     ]);
-    const ids = async (o: Parameters<Collection["find"]>[1]) => (await c.find({}, o)).map((d) => d._id);
+    const ids = async (o: Parameters<Collection["find"]>[1]) =>
+      (await c.find({}, o)).map((d) => d._id);
     expect(await ids({ sort: { ts: 1, _id: 1 } })).toEqual(["b", "c", "d", "a"]);
     expect(await ids({ sort: { ts: -1, _id: 1 } })).toEqual(["a", "d", "b", "c"]);
     expect(await ids({ sort: { g: 1, ts: -1 } })).toEqual(["d", "b", "a", "c"]);
     expect(await ids({ sort: { g: -1, ts: 1 }, skip: 1, limit: 2 })).toEqual(["a", "b"]);
     expect(await ids({ sort: { x: 1 }, limit: 0 })).toEqual(["a", "b", "c", "d"]);
     expect(await c.find({ _id: "a" }, { projection: { x: 1 } })).toEqual([{ _id: "a", x: 1 }]);
-    expect(await c.find({ _id: "a" }, { projection: { x: 1, _id: 0 } })).toEqual([{ x: 1 } as unknown as Doc]);
-    expect(await c.findOne({ _id: "a" }, { projection: { x: 0, y: 0 } })).toEqual({ _id: "a", g: 2, ts: day(3) });
+    expect(await c.find({ _id: "a" }, { projection: { x: 1, _id: 0 } })).toEqual([
+      { x: 1 } as unknown as Doc,
+    ]);
+    expect(await c.findOne({ _id: "a" }, { projection: { x: 0, y: 0 } })).toEqual({
+      _id: "a",
+      g: 2,
+      ts: day(3),
+    });
     expect(await c.findOne({}, { sort: { x: -1 } })).toMatchObject({ _id: "d" });
   });
 
   test("findOneAndUpdate returns before or after, honours sort, projection and upsert", async () => {
     const c = fresh();
-    await c.insertMany([{ _id: "a", q: 1, n: 0 }, { _id: "b", q: 1, n: 5 }]);
+    await c.insertMany([
+      { _id: "a", q: 1, n: 0 },
+      { _id: "b", q: 1, n: 5 },
+    ]);
     const after = await c.findOneAndUpdate({ q: 1 }, { $inc: { n: 1 } }, { sort: { n: -1 } });
     expect(after).toEqual({ _id: "b", q: 1, n: 6 });
-    const before = await c.findOneAndUpdate({ _id: "a" }, { $inc: { n: 1 } }, { returnDocument: "before", projection: { n: 1 } });
+    const before = await c.findOneAndUpdate(
+      { _id: "a" },
+      { $inc: { n: 1 } },
+      { returnDocument: "before", projection: { n: 1 } },
+    );
     expect(before).toEqual({ _id: "a", n: 0 });
     expect(await c.findOneAndUpdate({ _id: "none" }, { $set: { n: 1 } })).toBeNull();
-    const up = await c.findOneAndUpdate({ _id: "new" }, { $set: { n: 9 }, $setOnInsert: { q: 2 } }, { upsert: true });
+    const up = await c.findOneAndUpdate(
+      { _id: "new" },
+      { $set: { n: 9 }, $setOnInsert: { q: 2 } },
+      { upsert: true },
+    );
     expect(up).toEqual({ _id: "new", n: 9, q: 2 });
-    expect(await c.findOneAndUpdate({ _id: "new2" }, { $set: { n: 1 } }, { upsert: true, returnDocument: "before" })).toBeNull();
+    expect(
+      await c.findOneAndUpdate(
+        { _id: "new2" },
+        { $set: { n: 1 } },
+        { upsert: true, returnDocument: "before" },
+      ),
+    ).toBeNull();
     expect(await c.countDocuments()).toBe(4);
   });
 
@@ -215,15 +316,24 @@ function contract(h: Harness): void {
     const e1 = await c.insertOne({ _id: "c", username: "ann" }).catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(DuplicateKeyError);
     expect((e1 as DuplicateKeyError).keyValue).toEqual({ username: "ann" });
-    const e2 = await c.updateOne({ _id: "b" }, { $set: { username: "ann", x: 1 } }).catch((e: unknown) => e);
+    const e2 = await c
+      .updateOne({ _id: "b" }, { $set: { username: "ann", x: 1 } })
+      .catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(DuplicateKeyError);
-    expect(await c.find({}, { sort: { _id: 1 } })).toEqual([{ _id: "a", username: "ann" }, { _id: "b", username: "bob" }]);
-    const e3 = await c.updateOne({ username: "ann2" }, { $set: { username: "bob" } }, { upsert: true }).catch((e: unknown) => e);
+    expect(await c.find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: "a", username: "ann" },
+      { _id: "b", username: "bob" },
+    ]);
+    const e3 = await c
+      .updateOne({ username: "ann2" }, { $set: { username: "bob" } }, { upsert: true })
+      .catch((e: unknown) => e);
     expect(e3).toBeInstanceOf(DuplicateKeyError);
     expect(await c.countDocuments()).toBe(2);
     // Without sparse, documents lacking the field all index null and collide.
     await c.insertOne({ _id: "n1" });
-    expect(await c.insertOne({ _id: "n2" }).catch((e: unknown) => e)).toBeInstanceOf(DuplicateKeyError);
+    expect(await c.insertOne({ _id: "n2" }).catch((e: unknown) => e)).toBeInstanceOf(
+      DuplicateKeyError,
+    );
   });
 
   test("a sparse unique index ignores documents without the field", async () => {
@@ -239,7 +349,9 @@ function contract(h: Harness): void {
     const c = fresh();
     await c.createIndex({ key: { "emails.address": 1 }, unique: true, sparse: true });
     await c.insertOne({ _id: "a", emails: [{ address: "a@x" }, { address: "a2@x" }] });
-    const err = await c.insertOne({ _id: "b", emails: [{ address: "b@x" }, { address: "a2@x" }] }).catch((e: unknown) => e);
+    const err = await c
+      .insertOne({ _id: "b", emails: [{ address: "b@x" }, { address: "a2@x" }] })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DuplicateKeyError);
     await c.insertOne({ _id: "b", emails: [{ address: "b@x" }] });
     expect((await c.find({ "emails.address": "a2@x" })).map((d) => d._id)).toEqual(["a"]);
@@ -247,8 +359,13 @@ function contract(h: Harness): void {
 
   test("creating a unique index over duplicate data fails", async () => {
     const c = fresh();
-    await c.insertMany([{ _id: "a", k: 1 }, { _id: "b", k: 1 }]);
-    expect(await c.createIndex({ key: { k: 1 }, unique: true }).catch((e: unknown) => e)).toBeInstanceOf(DuplicateKeyError);
+    await c.insertMany([
+      { _id: "a", k: 1 },
+      { _id: "b", k: 1 },
+    ]);
+    expect(
+      await c.createIndex({ key: { k: 1 }, unique: true }).catch((e: unknown) => e),
+    ).toBeInstanceOf(DuplicateKeyError);
     await c.insertOne({ _id: "c", k: 1 });
     expect(await c.countDocuments({ k: 1 })).toBe(3);
   });
@@ -256,7 +373,11 @@ function contract(h: Harness): void {
   test("updateMany that hits a unique violation writes nothing", async () => {
     const c = fresh();
     await c.createIndex({ key: { n: 1 }, unique: true });
-    await c.insertMany([{ _id: "a", g: 1, n: 1 }, { _id: "b", g: 1, n: 5 }, { _id: "c", n: 10 }]);
+    await c.insertMany([
+      { _id: "a", g: 1, n: 1 },
+      { _id: "b", g: 1, n: 5 },
+      { _id: "c", n: 10 },
+    ]);
     // "a" alone would succeed (1 -> 6); "b" then collides with "c" (5 -> 10).
     const err = await c.updateMany({ g: 1 }, { $inc: { n: 5 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DuplicateKeyError);
@@ -288,9 +409,17 @@ function contract(h: Harness): void {
     await c.updateOne({ _id: "a" }, { $set: { operand } });
     operand.deep.v = 2;
     const fresh1 = (await c.find({ _id: "a" }))[0]!;
-    expect(fresh1).toEqual({ _id: "a", nested: { list: [1, 2] }, when: day(1), operand: { deep: { v: 1 } } });
+    expect(fresh1).toEqual({
+      _id: "a",
+      nested: { list: [1, 2] },
+      when: day(1),
+      operand: { deep: { v: 1 } },
+    });
     (fresh1.operand as { deep: { v: number } }).deep.v = 3;
-    expect(await c.findOne({ _id: "a" }, { projection: { operand: 1 } })).toEqual({ _id: "a", operand: { deep: { v: 1 } } });
+    expect(await c.findOne({ _id: "a" }, { projection: { operand: 1 } })).toEqual({
+      _id: "a",
+      operand: { deep: { v: 1 } },
+    });
   });
 
   test("invalid updates and filters are rejected and change nothing", async () => {
@@ -312,9 +441,15 @@ function contract(h: Harness): void {
       expect(err, JSON.stringify(update)).toBeInstanceOf(InvalidQueryError);
       expect(await c.findOne({ _id: "a" })).toEqual({ _id: "a", name: "x", list: [1], n: 1 });
     }
-    expect(await c.updateMany({}, { name: 1 }).catch((e: unknown) => e)).toBeInstanceOf(InvalidQueryError);
-    expect(await c.find({ n: { $foo: 1 } }).catch((e: unknown) => e)).toBeInstanceOf(InvalidQueryError);
-    expect(await c.insertOne({ _id: "b", $top: 1 }).catch((e: unknown) => e)).toBeInstanceOf(InvalidQueryError);
+    expect(await c.updateMany({}, { name: 1 }).catch((e: unknown) => e)).toBeInstanceOf(
+      InvalidQueryError,
+    );
+    expect(await c.find({ n: { $foo: 1 } }).catch((e: unknown) => e)).toBeInstanceOf(
+      InvalidQueryError,
+    );
+    expect(await c.insertOne({ _id: "b", $top: 1 }).catch((e: unknown) => e)).toBeInstanceOf(
+      InvalidQueryError,
+    );
     expect(await c.countDocuments()).toBe(1);
   });
 
@@ -326,7 +461,8 @@ function contract(h: Harness): void {
       { _id: "b", msg: "hello there" },
       { _id: "c", msg: "goodbye" },
     ]);
-    const ids = async (s: string) => (await c.find({ $text: { $search: s } }, { sort: { _id: 1 } })).map((d) => d._id);
+    const ids = async (s: string) =>
+      (await c.find({ $text: { $search: s } }, { sort: { _id: 1 } })).map((d) => d._id);
     expect(await ids("HELLO")).toEqual(["a", "b"]);
     expect(await ids("brave world")).toEqual(["a"]);
     expect(await ids("goodbye")).toEqual(["c"]);
@@ -351,10 +487,13 @@ describe("store contract: embedded engine", () => {
 });
 
 describe.skipIf(!mongoUrl)(
-  mongoUrl ? "store contract: mongodb engine" : "store contract: mongodb engine (skipped: MONGO_URL is not set)",
+  mongoUrl
+    ? "store contract: mongodb engine"
+    : "store contract: mongodb engine (skipped: MONGO_URL is not set)",
   () => {
     contract({
-      open: () => openMongoStore({ url: mongoUrl!, dbName: `parley_test_${process.pid}_${Date.now()}` }),
+      open: () =>
+        openMongoStore({ url: mongoUrl!, dbName: `parley_test_${process.pid}_${Date.now()}` }),
       close: async (store) => {
         await (store as MongoStore).db.dropDatabase();
         await store.close();

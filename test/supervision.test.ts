@@ -65,10 +65,16 @@ describe("room supervision", () => {
       if (i % 10 === 0) sends.push(admin.call("sendMessage", { rid: faultyRoom, msg: FAULT }));
     }
     await Promise.all(sends);
-    await listener.streamEvent("stream-room-messages", healthyRoom, (args) => (args[0] as { msg: string }).msg === `healthy ${total - 1}`);
+    await listener.streamEvent(
+      "stream-room-messages",
+      healthyRoom,
+      (args) => (args[0] as { msg: string }).msg === `healthy ${total - 1}`,
+    );
 
     const delivered = listener.frames
-      .filter((f) => f.msg === "changed" && (f.fields as { eventName: string }).eventName === healthyRoom)
+      .filter(
+        (f) => f.msg === "changed" && (f.fields as { eventName: string }).eventName === healthyRoom,
+      )
       .map((f) => ((f.fields as { args: { msg: string }[] }).args[0] as { msg: string }).msg);
     expect(delivered).toEqual(Array.from({ length: total }, (_, i) => `healthy ${i}`));
     listener.close();
@@ -76,7 +82,8 @@ describe("room supervision", () => {
 
   test("a room actor over its restart intensity is quarantined while other rooms serve", async () => {
     const results = [];
-    for (let i = 0; i < 7; i++) results.push(await admin.call("sendMessage", { rid: faultyRoom, msg: FAULT }));
+    for (let i = 0; i < 7; i++)
+      results.push(await admin.call("sendMessage", { rid: faultyRoom, msg: FAULT }));
     const refused = await admin.call("sendMessage", { rid: faultyRoom, msg: "while quarantined" });
     expect(refused.error).toMatchObject({ error: 500 });
 
@@ -92,9 +99,13 @@ describe("room actor ordering", () => {
     const server = await startTestServer({ clock: { now: () => new Date(frozen) } });
     const ddp = await RawDdp.connect(server.wsUrl);
     await ddp.resume(server.admin.authToken);
-    const rid = ((await ddp.call("createChannel", `same-ms-${Date.now()}`, [])).result as { rid: string }).rid;
+    const rid = (
+      (await ddp.call("createChannel", `same-ms-${Date.now()}`, [])).result as { rid: string }
+    ).rid;
 
-    const sent = await Promise.all(["a", "b", "c"].map((msg) => ddp.call("sendMessage", { rid, msg })));
+    const sent = await Promise.all(
+      ["a", "b", "c"].map((msg) => ddp.call("sendMessage", { rid, msg })),
+    );
 
     const times = sent.map((s) => (s.result as { ts: Date }).ts.getTime());
     expect(times).toEqual([frozen.getTime(), frozen.getTime() + 1, frozen.getTime() + 2]);
