@@ -1,28 +1,28 @@
 /**
  * Entry point: reads the configuration from the environment once, starts Parley, and
- * stops it cleanly on SIGINT/SIGTERM. A bad configuration value stops start-up with a
+ * stops it cleanly on SIGINT/SIGTERM. A configuration value Parley cannot use, at
+ * reading time or when starting (a store that does not open, a port that is taken, a
+ * first administrator that cannot be created), stops start-up with exit code 2 and a
  * message naming the variable.
  */
 import { ConfigError, loadConfig } from "./core/config.ts";
 import { startServer } from "./server.ts";
 
-let config;
 try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`Parley cannot start: ${error.message}`);
-    process.exit(2);
+  const config = loadConfig(process.env);
+  const parley = await startServer(config);
+  console.log(
+    `Parley is listening on ${config.host} port ${parley.port} (ROOT_URL ${config.rootUrl})`,
+  );
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, async () => {
+      await parley.stop();
+      process.exit(0);
+    });
   }
-  throw error;
-}
-
-const parley = await startServer(config);
-console.log(`Parley is listening on ${config.rootUrl} (port ${parley.port})`);
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, async () => {
-    await parley.stop();
-    process.exit(0);
-  });
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`Parley cannot start: ${error.message}`);
+  process.exit(2);
 }

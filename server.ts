@@ -7,7 +7,7 @@ import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { SessionHandle } from "./actors/session-effects.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
-import type { Config } from "./core/config.ts";
+import { type Config, ConfigError } from "./core/config.ts";
 import { LocalHub } from "./core/hub.ts";
 import { randomIds } from "./core/ids.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
@@ -62,7 +62,15 @@ export interface ParleyServer {
   stop(): Promise<void>;
 }
 
-/** Starts Parley with `config`; resolves once it accepts connections. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Starts Parley with `config`; resolves once it accepts connections. Throws ConfigError,
+ * naming the variable, when the store cannot be opened, the port cannot be bound or the
+ * first administrator cannot be created.
+ */
 export async function startServer(
   config: Config,
   options: ServerOptions = {},
@@ -71,6 +79,9 @@ export async function startServer(
   const store = await openStore({
     dataDir: config.dataDir,
     ...(config.mongoUrl && { mongoUrl: config.mongoUrl }),
+  }).catch((error: unknown) => {
+    const variable = config.mongoUrl ? "MONGO_URL" : "DATA_DIR";
+    throw new ConfigError(variable, `cannot open the store: ${messageOf(error)}`);
   });
   const db = await openCollections(store);
   const registry = new ConnectionRegistry();
@@ -111,19 +122,30 @@ export async function startServer(
   const app = new Elysia().use(docsRoutes()).use(apiRoutes(services, log));
 
   const activeSessions = sessions;
-  server = Bun.serve<SocketData, never>({
-    port: config.port,
-    fetch(request, bunServer) {
-      if (upgradeDdp(request, bunServer, randomIds.id)) return undefined;
-      return app.handle(request);
-    },
-    websocket: ddpHandlers(registry, () => activeSessions, log),
-  });
+  try {
+    server = Bun.serve<SocketData, never>({
+      port: config.port,
+      hostname: config.host,
+      fetch(request, bunServer) {
+        if (upgradeDdp(request, bunServer, randomIds.id)) return undefined;
+        return app.handle(request);
+      },
+      websocket: ddpHandlers(registry, () => activeSessions, log),
+    });
+  } catch (error) {
+    activeSessions.stop();
+    rooms.stop();
+    await store.close();
+    throw new ConfigError(
+      "PORT",
+      `cannot listen on ${config.host}:${config.port}: ${messageOf(error)}`,
+    );
+  }
   const port = server.port as number;
-  log.info({ port, engine: store.engine }, "parley started");
+  log.info({ host: config.host, port, engine: store.engine }, "parley started");
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`,
     port,
     services,
     rooms,

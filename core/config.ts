@@ -3,6 +3,8 @@
  * and passed to whatever needs it. Nothing else reads the environment.
  */
 
+import { isEmailAddress } from "./models.ts";
+
 /** Pino's level names; `silent` turns logging off. */
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -10,6 +12,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface Config {
   /** HTTP and WebSocket port (`PORT`, default 3000; 0 picks a free port). */
   readonly port: number;
+  /** Address to listen on (`HOST`, default `0.0.0.0`: every interface). */
+  readonly host: string;
   /** Public URL of the server (`ROOT_URL`, default `http://localhost:<port>`). */
   readonly rootUrl: string;
   /** MongoDB connection string (`MONGO_URL`); absent means the embedded store. */
@@ -47,6 +51,14 @@ function readPort(value: string | undefined): number {
   return port;
 }
 
+function readHost(value: string | undefined): string {
+  if (value === undefined || value === "") return "0.0.0.0";
+  if (!/^[A-Za-z0-9.:-]+$/.test(value) && !/^\[[0-9A-Fa-f:]+\]$/.test(value)) {
+    throw new ConfigError("HOST", `expected an IP address or host name, got "${value}"`);
+  }
+  return value;
+}
+
 function readUrl(variable: string, value: string, protocols: readonly string[]): string {
   let url: URL;
   try {
@@ -76,8 +88,9 @@ function readAdmin(env: Record<string, string | undefined>): Config["admin"] {
       `expected letters, digits, ".", "_" or "-", got "${username}"`,
     );
   }
-  const email = env.ADMIN_EMAIL || `${username}@localhost`;
-  if (!/^[^\s@]+@[^\s@]+$/.test(email)) {
+  // `.localhost` is reserved (RFC 6761), so the default can never reach anybody.
+  const email = env.ADMIN_EMAIL || `${username}@parley.localhost`;
+  if (!isEmailAddress(email)) {
     throw new ConfigError("ADMIN_EMAIL", `expected an e-mail address, got "${email}"`);
   }
   return { username, password, email };
@@ -101,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     : undefined;
   return Object.freeze({
     port,
+    host: readHost(env.HOST),
     rootUrl: env.ROOT_URL
       ? readUrl("ROOT_URL", env.ROOT_URL, ["http:", "https:"])
       : `http://localhost:${port}`,

@@ -3,6 +3,11 @@
  * database can be shared with Rocket.Chat's tooling and its test suite's direct queries.
  */
 
+/** Whether `text` looks like an e-mail address Rocket.Chat accepts: a dot in the domain. */
+export function isEmailAddress(text: string): boolean {
+  return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(text);
+}
+
 /** The short user reference embedded in rooms, subscriptions and messages. */
 export interface UserRef {
   readonly _id: string;

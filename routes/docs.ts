@@ -44,8 +44,16 @@ export function docsRoutes() {
             title: "Parley REST API",
             version: COMPATIBLE_VERSION,
             description:
-              "Rocket.Chat-compatible REST v1. Authenticate with the X-User-Id and X-Auth-Token headers.",
+              "Rocket.Chat-compatible REST v1. Log in with POST /api/v1/login, then send " +
+              "data.userId as X-User-Id and data.authToken as X-Auth-Token (Authorize button).",
           },
+          components: {
+            securitySchemes: {
+              userId: { type: "apiKey", in: "header", name: "X-User-Id" },
+              authToken: { type: "apiKey", in: "header", name: "X-Auth-Token" },
+            },
+          },
+          security: [{ userId: [], authToken: [] }],
         },
       }),
     )

@@ -3,7 +3,7 @@
  * authenticating REST calls, logging out, and seeding the accounts every workspace has.
  */
 import { ClientError } from "../core/errors.ts";
-import type { User } from "../core/models.ts";
+import { isEmailAddress, type User } from "../core/models.ts";
 import { hashDigest, hashLoginToken, passwordDigest, verifyDigest } from "../core/password.ts";
 import { DuplicateKeyError, type Sort } from "../store/types.ts";
 import type { Deps } from "./context.ts";
@@ -86,7 +86,7 @@ export class Accounts {
       );
     }
     const email = input.email?.trim().toLowerCase();
-    if (email !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+    if (email !== undefined && !isEmailAddress(email)) {
       throw new ClientError("error-invalid-email", `Invalid email ${email}`, {
         details: { method: "insertOrUpdateUser", email },
       });

@@ -3,7 +3,8 @@
  * starts with: the `GENERAL` room, the `rocket.cat` bot, the first administrator, and in
  * test mode Rocket.Chat's test administrator.
  */
-import type { Config } from "../core/config.ts";
+import { type Config, ConfigError } from "../core/config.ts";
+import { ClientError } from "../core/errors.ts";
 import type { User } from "../core/models.ts";
 import { Accounts } from "./accounts.ts";
 import { Authz } from "./authz.ts";
@@ -42,11 +43,29 @@ export function createServices(deps: Deps): Services {
   };
 }
 
+/**
+ * Deletes a user and their subscriptions, keeping each room's member count right. Only
+ * for start-up, before room actors hold member lists. Resolves whether the user existed.
+ */
+async function removeUser(deps: Deps, uid: string): Promise<boolean> {
+  const subs = await deps.db.subscriptions.find({ "u._id": uid }, { projection: { rid: 1 } });
+  for (const sub of subs) {
+    await deps.db.rooms.updateOne({ _id: sub.rid }, { $inc: { usersCount: -1 } });
+  }
+  await deps.db.subscriptions.deleteMany({ "u._id": uid });
+  return (await deps.db.users.deleteOne({ _id: uid })) > 0;
+}
+
 /** Loads settings and permissions and creates the data a new workspace needs. */
 export async function initServices(services: Services, config: Config): Promise<void> {
   const { deps, settings, authz, accounts, rooms } = services;
   await settings.init(config.rootUrl);
   await authz.init();
+  // Before any room actor runs, so that no actor caches the old account as a member. Test
+  // mode seeds a fresh copy below; otherwise its public password must not outlive test mode.
+  if (await removeUser(deps, TEST_ADMIN)) {
+    if (!config.testMode) deps.log.warn("test administrator removed: TEST_MODE is off");
+  }
 
   if (!(await deps.db.users.findOne({ _id: "rocket.cat" }))) {
     await accounts.createUser({
@@ -74,22 +93,28 @@ export async function initServices(services: Services, config: Config): Promise<
     });
   }
 
-  const humans = await deps.db.users.countDocuments({ type: "user" });
-  if (config.admin && humans === 0) {
-    await accounts.createUser({
-      username: config.admin.username,
-      email: config.admin.email,
-      password: config.admin.password,
-      name: "Administrator",
-      roles: ["admin"],
-      verified: true,
-    });
+  const humans = await deps.db.users.countDocuments({ type: "user", _id: { $ne: TEST_ADMIN } });
+  if (config.admin && humans > 0) {
+    deps.log.info("ADMIN_PASS ignored: the database already has users");
+  } else if (config.admin) {
+    await accounts
+      .createUser({
+        username: config.admin.username,
+        email: config.admin.email,
+        password: config.admin.password,
+        name: "Administrator",
+        roles: ["admin"],
+        verified: true,
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof ClientError)) throw error;
+        const aboutEmail = String(error.reason).includes(config.admin?.email ?? "@");
+        throw new ConfigError(aboutEmail ? "ADMIN_EMAIL" : "ADMIN_USERNAME", String(error.reason));
+      });
     deps.log.info({ username: config.admin.username }, "first administrator created");
   }
 
   if (config.testMode) {
-    await deps.db.users.deleteOne({ _id: TEST_ADMIN });
-    await deps.db.subscriptions.deleteMany({ "u._id": TEST_ADMIN });
     await accounts.createUser({
       _id: TEST_ADMIN,
       username: TEST_ADMIN,

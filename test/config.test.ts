@@ -1,10 +1,14 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConfigError, loadConfig } from "../core/config.ts";
 
 describe("configuration", () => {
   test("has documented defaults for an empty environment", () => {
     expect(loadConfig({})).toEqual({
       port: 3000,
+      host: "0.0.0.0",
       rootUrl: "http://localhost:3000",
       mongoUrl: undefined,
       dataDir: "./data",
@@ -17,6 +21,7 @@ describe("configuration", () => {
   test("reads every variable", () => {
     const config = loadConfig({
       PORT: "4000",
+      HOST: "127.0.0.1",
       ROOT_URL: "https://chat.example.com",
       MONGO_URL: "mongodb://db:27017/parley",
       DATA_DIR: "/var/lib/parley",
@@ -29,6 +34,7 @@ describe("configuration", () => {
 
     expect(config).toEqual({
       port: 4000,
+      host: "127.0.0.1",
       rootUrl: "https://chat.example.com",
       mongoUrl: "mongodb://db:27017/parley",
       dataDir: "/var/lib/parley",
@@ -45,12 +51,14 @@ describe("configuration", () => {
   test.each([
     ["PORT", "abc"],
     ["PORT", "70000"],
+    ["HOST", "not a host"],
     ["ROOT_URL", "not a url"],
     ["ROOT_URL", "ftp://example.com"],
     ["MONGO_URL", "postgres://db"],
     ["TEST_MODE", "yes"],
     ["LOG_LEVEL", "loud"],
     ["ADMIN_EMAIL", "nobody"],
+    ["ADMIN_EMAIL", "root@localhost"],
   ])("refuses %s=%s with an error naming the variable", (variable, value) => {
     const env = { [variable]: value, ...(variable === "ADMIN_EMAIL" && { ADMIN_PASS: "x" }) };
 
@@ -67,17 +75,56 @@ describe("configuration", () => {
     expect((error as ConfigError).message).toStartWith(`${variable}: `);
   });
 
-  test("stops the server process with a message naming the bad variable", async () => {
-    const child = Bun.spawn([process.execPath, "main.ts"], {
-      cwd: `${import.meta.dir}/..`,
-      env: { ...process.env, PORT: "not-a-port" },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+  test("defaults the first administrator's e-mail to an address Parley accepts", () => {
+    expect(loadConfig({ ADMIN_USERNAME: "boss", ADMIN_PASS: "x" }).admin?.email).toBe(
+      "boss@parley.localhost",
+    );
+  });
+});
 
-    const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+/** Runs `bun main.ts` with `env`; resolves with its exit code and standard error. */
+async function startMain(env: Record<string, string>) {
+  const dataDir = mkdtempSync(join(tmpdir(), "parley-config-"));
+  const child = Bun.spawn([process.execPath, "main.ts"], {
+    cwd: join(import.meta.dir, ".."),
+    env: { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+  rmSync(dataDir, { recursive: true, force: true });
+  return { code, stderr };
+}
+
+describe("start-up with a value Parley cannot use", () => {
+  test("a malformed value exits with code 2 and names the variable", async () => {
+    const { code, stderr } = await startMain({ PORT: "not-a-port" });
 
     expect(code).toBe(2);
-    expect(stderr).toContain("PORT");
+    expect(stderr).toStartWith("Parley cannot start: PORT: ");
+  });
+
+  test("a data folder that cannot be created exits with code 2 naming DATA_DIR", async () => {
+    const { code, stderr } = await startMain({ DATA_DIR: "/proc/parley-cannot-be-here" });
+
+    expect(code).toBe(2);
+    expect(stderr).toStartWith("Parley cannot start: DATA_DIR: ");
+  });
+
+  test("a first administrator whose name is taken exits with code 2 naming ADMIN_USERNAME", async () => {
+    const { code, stderr } = await startMain({ ADMIN_USERNAME: "rocket.cat", ADMIN_PASS: "pw" });
+
+    expect(code).toBe(2);
+    expect(stderr).toStartWith("Parley cannot start: ADMIN_USERNAME: ");
+  });
+
+  test("a port that is taken exits with code 2 naming PORT", async () => {
+    const taken = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+
+    const { code, stderr } = await startMain({ PORT: String(taken.port) });
+
+    taken.stop(true);
+    expect(code).toBe(2);
+    expect(stderr).toStartWith("Parley cannot start: PORT: ");
   });
 });

@@ -31,6 +31,16 @@ describe("API documentation", () => {
     expect(served.filter((route) => !documented.has(route))).toEqual([]);
   });
 
+  test("declares the X-User-Id and X-Auth-Token headers as the way to authenticate", async () => {
+    const spec = await api(server, "/api/docs/json");
+
+    expect(spec.body.components.securitySchemes).toEqual({
+      userId: { type: "apiKey", in: "header", name: "X-User-Id" },
+      authToken: { type: "apiKey", in: "header", name: "X-Auth-Token" },
+    });
+    expect(spec.body.security).toEqual([{ userId: [], authToken: [] }]);
+  });
+
   test("renders the docs page from local assets only", async () => {
     const page = await fetch(`${server.url}/api/docs`);
     const html = await page.text();

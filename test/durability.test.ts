@@ -23,7 +23,7 @@ async function spawnParley(
   let output = "";
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
     output += decoder.decode(chunk.value);
-    const port = /\(port (\d+)\)/.exec(output)?.[1];
+    const port = / port (\d+) /.exec(output)?.[1];
     if (port) {
       // Keep draining its output so the child never blocks on a full pipe.
       void (async () => {
