@@ -6,20 +6,24 @@ import { ClientError } from "../core/errors.ts";
 import { isEmailAddress, type User } from "../core/models.ts";
 import { hashDigest, hashLoginToken, passwordDigest, verifyDigest } from "../core/password.ts";
 import { DuplicateKeyError, type Sort } from "../store/types.ts";
+import {
+  assertCreationRequest,
+  assertNotBlocked,
+  assertPasswordPolicy,
+  CREATE_CONFLICTS,
+  type Conflicts,
+  type CreationRequest,
+  REGISTER_CONFLICTS,
+  RESERVED_USERNAMES,
+  SerialQueue,
+} from "./account-rules.ts";
 import type { Deps } from "./context.ts";
 import type { Settings } from "./settings.ts";
 
+export { SYSTEM_BLOCKED_NAMES } from "./account-rules.ts";
+
 /** How long a login token lives, as Rocket.Chat's default `Accounts_LoginExpiration` (90 days). */
 const TOKEN_LIFETIME_MS = 90 * 24 * 60 * 60 * 1000;
-
-/** Usernames nobody may take, because mentions give them a meaning. */
-const RESERVED_USERNAMES = new Set(["all", "here"]);
-
-/**
- * Names the system keeps for itself, as Rocket.Chat's `Accounts_SystemBlockedUsernameList`
- * default: refused as usernames of new accounts and as room names, ignoring case.
- */
-export const SYSTEM_BLOCKED_NAMES: readonly string[] = ["admin", "administrator", "system", "user"];
 
 /** What a visitor sends to `users.register`. */
 export interface Registration {
@@ -63,17 +67,29 @@ export interface LoginResult {
 export type LoginSelector = { readonly username: string } | { readonly email: string };
 
 export class Accounts {
+  /**
+   * Serializes the last availability check and the insert of every new account.
+   *
+   * Limitation: the queue lives in this process. Usernames are unique ignoring case only
+   * through that check (the store's unique index compares them exactly), so two Parley
+   * processes sharing one MongoDB can still each create `Reg123` and `reg123` at the same
+   * moment. E-mails are stored lower-cased under a unique index, so they stay unique.
+   */
+  private readonly creations = new SerialQueue();
+
   constructor(
     private readonly deps: Deps,
     private readonly settings: Settings,
   ) {}
 
   /**
-   * Creates a user after Rocket.Chat's validation. Throws ClientError for an invalid or
-   * taken username or e-mail; nothing is written then.
+   * Creates a user after Rocket.Chat's validation and joins them to the default rooms.
+   * Throws ClientError for an invalid username, e-mail or password, and `conflicts`' error
+   * (Rocket.Chat's `insertOrUpdateUser` wording by default) for a username or e-mail that
+   * another account holds, ignoring case; nothing is written then.
    */
-  async createUser(input: NewUser): Promise<User> {
-    const { db, clock, ids } = this.deps;
+  async createUser(input: NewUser, conflicts: Conflicts = CREATE_CONFLICTS): Promise<User> {
+    const { clock, ids } = this.deps;
     const username = input.username.trim();
     const pattern = this.settings.get<string>("UTF8_User_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
     if (!new RegExp(`^${pattern}$`).test(username)) {
@@ -91,19 +107,9 @@ export class Accounts {
         details: { method: "insertOrUpdateUser", email },
       });
     }
-    if (!(await this.usernameAvailable(username))) {
-      throw new ClientError("error-field-unavailable", `${username} is already in use :(`, {
-        details: { method: "insertOrUpdateUser", field: username },
-      });
-    }
-    if (
-      email &&
-      (await db.users.findOne({ "emails.address": email }, { projection: { _id: 1 } }))
-    ) {
-      throw new ClientError("error-field-unavailable", `${email} is already in use :(`, {
-        details: { method: "insertOrUpdateUser", field: email },
-      });
-    }
+    if (input.password !== undefined) assertPasswordPolicy(input.password);
+    // Checked once before hashing, so a taken name costs no bcrypt round, and again below.
+    await this.assertAvailable(username, email, conflicts);
 
     const now = clock.now();
     const user: User = {
@@ -127,18 +133,33 @@ export class Accounts {
       },
       ...(email && { emails: [{ address: email, verified: input.verified ?? false }] }),
     };
-    try {
-      await db.users.insertOne(user);
-    } catch (error) {
-      if (error instanceof DuplicateKeyError) {
-        throw new ClientError("error-field-unavailable", `${username} is already in use :(`, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
+    await this.creations.run(async () => {
+      await this.assertAvailable(username, email, conflicts);
+      await this.insertUser(user, email, conflicts);
+    });
     if (input.joinDefaultChannels ?? true) await this.joinDefaultRooms(user);
     return user;
+  }
+
+  /** Throws the conflict for a username or e-mail another account holds, ignoring case. */
+  private async assertAvailable(username: string, email: string | undefined, c: Conflicts) {
+    if (!(await this.usernameAvailable(username))) throw c.username(username);
+    const users = this.deps.db.users;
+    if (email && (await users.findOne({ "emails.address": email }, { projection: { _id: 1 } }))) {
+      throw c.email(email);
+    }
+  }
+
+  /** Inserts `user`; the store's unique indexes answer with the conflict of the right field. */
+  private async insertUser(user: User, email: string | undefined, c: Conflicts) {
+    try {
+      await this.deps.db.users.insertOne(user);
+    } catch (error) {
+      if (!(error instanceof DuplicateKeyError)) throw error;
+      const conflict =
+        email && "emails.address" in error.keyValue ? c.email(email) : c.username(user.username);
+      throw Object.assign(conflict, { cause: error });
+    }
   }
 
   /**
@@ -146,15 +167,7 @@ export class Accounts {
    * register: `all`, `here`, the system's names, or the `Accounts_BlockedUsernameList`.
    */
   assertUsernameNotBlocked(username: string): void {
-    const configured = (this.settings.get<string>("Accounts_BlockedUsernameList") ?? "").split(",");
-    const blocked = [...RESERVED_USERNAMES, ...SYSTEM_BLOCKED_NAMES, ...configured]
-      .map((name) => name.trim().toLowerCase())
-      .filter(Boolean);
-    if (blocked.includes(username.trim().toLowerCase())) {
-      throw new ClientError("error-blocked-username", `${username} is blocked and can't be used!`, {
-        details: { method: "checkUsernameAvailability", field: username },
-      });
-    }
+    assertNotBlocked(username, this.settings.get<string>("Accounts_BlockedUsernameList") ?? "");
   }
 
   /**
@@ -162,36 +175,13 @@ export class Accounts {
    * account: known roles, a name (when `Accounts_RequireNameForSignUp`), a username and a
    * password, and a username nobody blocked. Throws the first failure as a ClientError.
    */
-  async assertCreatable(input: {
-    name: string;
-    username: string;
-    password: string;
-    roles?: readonly string[];
-  }) {
-    const fail = (
-      reason: string,
-      details: Record<string, unknown>,
-      code = "error-the-field-is-required",
-    ) => new ClientError(code, reason, { details: { method: "insertOrUpdateUser", ...details } });
-    const known = new Set(
-      (await this.deps.db.roles.find({}, { projection: { _id: 1 } })).map((r) => r._id),
-    );
-    if (input.roles?.some((role) => !known.has(role))) {
-      throw fail(
-        "The field Roles consist invalid role id",
-        { action: "Assign_role" },
-        "error-action-not-allowed",
-      );
-    }
-    if (
-      this.settings.get<boolean>("Accounts_RequireNameForSignUp") !== false &&
-      !input.name.trim()
-    ) {
-      throw fail("The field Name is required", { field: "Name" });
-    }
-    if (!input.username.trim()) throw fail("The field Username is required", { field: "Username" });
-    if (!input.password) throw fail("The field Password is required", { field: "Password" });
-    this.assertUsernameNotBlocked(input.username);
+  async assertCreatable(input: CreationRequest): Promise<void> {
+    const roles = await this.deps.db.roles.find({}, { projection: { _id: 1 } });
+    assertCreationRequest(input, {
+      knownRoles: new Set(roles.map((r) => r._id)),
+      requireName: this.settings.get<boolean>("Accounts_RequireNameForSignUp") !== false,
+      blockedList: this.settings.get<string>("Accounts_BlockedUsernameList") ?? "",
+    });
   }
 
   /**
@@ -214,9 +204,7 @@ export class Accounts {
     }
     this.assertUsernameNotBlocked(input.username);
     if (!(await this.usernameAvailable(input.username))) {
-      throw new ClientError("error-field-unavailable", "Username is already in use", {
-        plain: true,
-      });
+      throw REGISTER_CONFLICTS.username(input.username);
     }
     const form = this.settings.get<string>("Accounts_RegistrationForm") ?? "Public";
     if (form === "Disabled") {
@@ -236,21 +224,19 @@ export class Accounts {
     }
     // Meteor's check() refuses a registration without a name before anything is written.
     if (input.name === undefined) throw new ClientError(400, "Match failed");
+    assertPasswordPolicy(input.pass);
     const email = input.email.trim().toLowerCase();
     if (await this.deps.db.users.findOne({ "emails.address": email }, { projection: { _id: 1 } })) {
-      throw new ClientError(403, "Email already exists.");
+      throw REGISTER_CONFLICTS.email(email);
     }
     const roles = (this.settings.get<string>("Accounts_Registration_Users_Default_Roles") ?? "user")
       .split(",")
       .map((role) => role.trim())
       .filter(Boolean);
-    return this.createUser({
-      username: input.username,
-      email,
-      password: input.pass,
-      name: input.name.trim(),
-      roles,
-    });
+    return this.createUser(
+      { username: input.username, email, password: input.pass, name: input.name.trim(), roles },
+      REGISTER_CONFLICTS,
+    );
   }
 
   /** The user whose id or username is `value`, or null. */
@@ -389,15 +375,24 @@ export class Accounts {
     return this.deps.clock.now().getTime() - when.getTime() > TOKEN_LIFETIME_MS;
   }
 
+  /**
+   * Subscribes a new account to every default room. A room that cannot take the join (its
+   * actor failing or quarantined) is logged and skipped rather than failing the creation:
+   * the account is written by then, so an error would tell the caller it was not, and a
+   * retry would find the username taken.
+   *
+   * Limitation: nothing retries a skipped room, so a user created while a default room was
+   * failing stays outside it until they join it or someone adds them.
+   */
   private async joinDefaultRooms(user: User): Promise<void> {
     const rooms = await this.deps.db.rooms.find({ default: true }, { projection: { _id: 1 } });
     for (const room of rooms) {
-      await this.deps.rooms.execute(room._id, {
-        kind: "join",
-        user,
-        silent: false,
-        asDefault: true,
-      });
+      await this.deps.rooms
+        .execute(room._id, { kind: "join", user, silent: false, asDefault: true })
+        .catch((error: unknown) => {
+          const fields = { err: error, uid: user._id, rid: room._id };
+          this.deps.log.warn(fields, "new account not joined to a default room");
+        });
     }
   }
 }

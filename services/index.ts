@@ -109,7 +109,13 @@ export async function initServices(services: Services, config: Config): Promise<
       .catch((error: unknown) => {
         if (!(error instanceof ClientError)) throw error;
         const aboutEmail = String(error.reason).includes(config.admin?.email ?? "@");
-        throw new ConfigError(aboutEmail ? "ADMIN_EMAIL" : "ADMIN_USERNAME", String(error.reason));
+        const aboutPassword = error.error === "error-password-policy-not-met";
+        const variable = aboutPassword
+          ? "ADMIN_PASS"
+          : aboutEmail
+            ? "ADMIN_EMAIL"
+            : "ADMIN_USERNAME";
+        throw new ConfigError(variable, String(error.reason));
       });
     deps.log.info({ username: config.admin.username }, "first administrator created");
   }

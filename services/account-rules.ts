@@ -1,0 +1,122 @@
+/**
+ * The rules an account must meet, apart from the store: names nobody may take, the
+ * password policy, the errors for a username or e-mail already in use, and the queue that
+ * makes "is it free?" and "take it" one step.
+ */
+import { ClientError } from "../core/errors.ts";
+
+/** Usernames nobody may take, because mentions give them a meaning. */
+export const RESERVED_USERNAMES: ReadonlySet<string> = new Set(["all", "here"]);
+
+/**
+ * Names the system keeps for itself, as Rocket.Chat's `Accounts_SystemBlockedUsernameList`
+ * default: refused as usernames of new accounts and as room names, ignoring case.
+ */
+export const SYSTEM_BLOCKED_NAMES: readonly string[] = ["admin", "administrator", "system", "user"];
+
+/**
+ * Throws Rocket.Chat's `error-blocked-username` when `username` is reserved, one of the
+ * system's names, or in `blockedList` (a comma-separated list), ignoring case.
+ */
+export function assertNotBlocked(username: string, blockedList: string): void {
+  const blocked = [...RESERVED_USERNAMES, ...SYSTEM_BLOCKED_NAMES, ...blockedList.split(",")]
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  if (blocked.includes(username.trim().toLowerCase())) {
+    throw new ClientError("error-blocked-username", `${username} is blocked and can't be used!`, {
+      details: { method: "checkUsernameAvailability", field: username },
+    });
+  }
+}
+
+/** What an administrator asks for when creating an account. */
+export interface CreationRequest {
+  readonly name: string;
+  readonly username: string;
+  readonly password: string;
+  readonly roles?: readonly string[];
+}
+
+/**
+ * Throws the first of Rocket.Chat's `insertOrUpdateUser` refusals that `input` meets, in
+ * its order: an unknown role, a missing name (when `requireName`), username or password,
+ * and a blocked username.
+ */
+export function assertCreationRequest(
+  input: CreationRequest,
+  rules: { knownRoles: ReadonlySet<string>; requireName: boolean; blockedList: string },
+): void {
+  const fail = (reason: string, details: Record<string, unknown>, code: string) =>
+    new ClientError(code, reason, { details: { method: "insertOrUpdateUser", ...details } });
+  const required = "error-the-field-is-required";
+  if (input.roles?.some((role) => !rules.knownRoles.has(role))) {
+    const details = { action: "Assign_role" };
+    throw fail("The field Roles consist invalid role id", details, "error-action-not-allowed");
+  }
+  if (rules.requireName && !input.name.trim()) {
+    throw fail("The field Name is required", { field: "Name" }, required);
+  }
+  if (!input.username.trim()) {
+    throw fail("The field Username is required", { field: "Username" }, required);
+  }
+  if (!input.password)
+    throw fail("The field Password is required", { field: "Password" }, required);
+  assertNotBlocked(input.username, rules.blockedList);
+}
+
+/**
+ * The errors for a username or e-mail that another account holds; each entry point
+ * words them as Rocket.Chat does there.
+ */
+export interface Conflicts {
+  username(username: string): ClientError;
+  email(email: string): ClientError;
+}
+
+/** How `insertOrUpdateUser` (users.create, seeded accounts) words a taken name or e-mail. */
+export const CREATE_CONFLICTS: Conflicts = {
+  username: (username) =>
+    new ClientError("error-field-unavailable", `${username} is already in use :(`, {
+      details: { method: "insertOrUpdateUser", field: username },
+    }),
+  email: (email) =>
+    new ClientError("error-field-unavailable", `${email} is already in use :(`, {
+      details: { method: "insertOrUpdateUser", field: email },
+    }),
+};
+
+/** How `users.register` words them: a plain sentence, and Meteor accounts' 403 for e-mails. */
+export const REGISTER_CONFLICTS: Conflicts = {
+  username: () =>
+    new ClientError("error-field-unavailable", "Username is already in use", { plain: true }),
+  email: () => new ClientError(403, "Email already exists."),
+};
+
+/**
+ * Throws Rocket.Chat's `error-password-policy-not-met` for a password that is empty or
+ * only blanks, which its password policy refuses whether or not the policy is enabled.
+ */
+export function assertPasswordPolicy(password: string): void {
+  if (!password.trim()) {
+    throw new ClientError(
+      "error-password-policy-not-met",
+      "The password provided does not meet the server's password policy.",
+    );
+  }
+}
+
+/**
+ * Runs tasks one at a time in call order; a task that fails does not stop the next.
+ * Account creation runs its availability check and its insert as one such task, so two
+ * registrations of `Reg123` and `reg123` cannot both pass the check before either inserts.
+ */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Runs `task` after every task queued before it; resolves or rejects as `task` does. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
