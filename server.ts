@@ -62,6 +62,14 @@ export interface ParleyServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Largest HTTP request body Bun accepts (it answers 413 beyond). A JSON call stays far
+ * below: a message is at most Message_MaxAllowedSize (5,000 by default) characters plus
+ * 64 KiB of attachments, which JSON escaping can at worst make six times longer. Uploads,
+ * when they come, stream through their own route rather than raising this.
+ */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -126,6 +134,7 @@ export async function startServer(
     server = Bun.serve<SocketData, never>({
       port: config.port,
       hostname: config.host,
+      maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
       fetch(request, bunServer) {
         if (upgradeDdp(request, bunServer, randomIds.id)) return undefined;
         return app.handle(request);

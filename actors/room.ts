@@ -3,12 +3,13 @@
  * commands in arrival order, runs them one at a time against the room's state (loaded
  * from the store when the actor starts), replies to each caller, and passivates after a
  * quiet period. A command that fails with a client error is answered and the actor
- * carries on; any other failure is answered and then crashes the actor, so that its
- * supervisor restarts it from the store with the commands still waiting.
+ * carries on (reloading its state first when the store refused a write); any other
+ * failure is answered and then crashes the actor, so that its supervisor restarts it
+ * from the store with the commands still waiting.
  */
 import { assign, fromPromise, setup } from "xstate";
 import { ClientError, ServerFault } from "../core/errors.ts";
-import type { RoomCommand, RoomState } from "../services/room-commands.ts";
+import { type RoomCommand, type RoomState, StoreRefusal } from "../services/room-commands.ts";
 
 /** How a caller is answered. */
 export interface Reply {
@@ -161,6 +162,16 @@ export const roomMachine = setup({
           ],
         },
         onError: [
+          {
+            // The store refused a write: answer it as bad input, then reload the state,
+            // which a command refused halfway may have left behind the store's.
+            guard: ({ event }) => event.error instanceof StoreRefusal,
+            target: "loading",
+            actions: [
+              ({ context, event }) => (context.queue[0] as Pending).reply.reject(event.error),
+              assign({ queue: ({ context }) => context.queue.slice(1) }),
+            ],
+          },
           {
             guard: ({ event }) => event.error instanceof ClientError,
             target: "idle",

@@ -8,7 +8,11 @@ import { ClientError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
-import { assertCustomFields, assertMessageSize } from "../services/message-validation.ts";
+import {
+  assertCustomFields,
+  assertMessageShape,
+  assertMessageSize,
+} from "../services/message-validation.ts";
 import { postMessage } from "../services/post-message.ts";
 import type { MessageDraft } from "../services/room-commands.ts";
 import { apiBase, ok, requireUser } from "./http.ts";
@@ -110,6 +114,8 @@ export function chatRoutes(services: Services, log: Logger) {
         if (tooLong(body.text) || body.attachments?.some((a) => tooLong(a.text))) {
           throw failure("error-message-size-exceeded");
         }
+        // Before a channel is joined or a direct message opened on the way.
+        assertMessageShape(body, "sendMessage");
         const [first] = await postMessage(services, me, body).catch((error) => {
           throw restSendError(error);
         });
@@ -141,6 +147,7 @@ export function chatRoutes(services: Services, log: Logger) {
           throw new ClientError("invalid-params", "tshow provided but missing tmid", { details });
         }
         assertMessageSize(services.settings, m.msg, "sendMessage");
+        assertMessageShape(m, "sendMessage");
 
         // A reply to a reply joins the first message's thread, in that message's room.
         const parent = m.tmid ? await services.messages.byId(m.tmid) : null;

@@ -10,7 +10,33 @@
 import { ClientError } from "../core/errors.ts";
 import type { User } from "../core/models.ts";
 import type { Authz } from "./authz.ts";
+import { assertClientValue, measureClientValue } from "./client-values.ts";
 import type { Settings } from "./settings.ts";
+
+/** Longest `_id` or `tmid` a client may give; Rocket.Chat's ids have 17 characters, UUIDs 36. */
+export const MESSAGE_ID_MAX_LENGTH = 64;
+
+/** Longest `alias`, the display name shown instead of the sender's. */
+export const ALIAS_MAX_LENGTH = 256;
+
+/** Longest `emoji`: a `:shortcode:` or a Unicode emoji sequence. */
+export const EMOJI_MAX_LENGTH = 64;
+
+/** Longest `avatar` URL; 2048 characters is what browsers and proxies reliably carry. */
+export const AVATAR_MAX_LENGTH = 2048;
+
+/**
+ * Largest `attachments` of one message, in characters of JSON. The message is stored,
+ * copied into the room's `lastMessage` and sent to every member and every session.
+ */
+export const ATTACHMENTS_MAX_CHARS = 65_536;
+
+/** Largest `customFields` of a message or a room, in characters of JSON. */
+export const CUSTOM_FIELDS_MAX_CHARS = 16_384;
+
+/** Control characters, and UTF-16 surrogates without their pair (not encodable as UTF-8). */
+const UNSAFE_IN_ID =
+  /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** What the checks need: permissions and settings. */
 export interface ValidationDeps {
@@ -20,9 +46,12 @@ export interface ValidationDeps {
 
 /** The client-settable parts of a message that these checks look at. */
 export interface CheckedMessage {
+  readonly _id?: string;
   readonly msg?: string;
   readonly alias?: string;
+  readonly emoji?: string;
   readonly avatar?: string;
+  readonly tmid?: string;
   readonly attachments?: readonly Record<string, unknown>[];
   readonly customFields?: Record<string, unknown>;
 }
@@ -186,10 +215,60 @@ export function assertCustomFields(settings: Settings, customFields: unknown): v
   }
 }
 
+function invalidField(field: string, reason: string, method: string): ClientError {
+  return new ClientError("error-invalid-params", reason, { details: { method, field } });
+}
+
+function assertMaxLength(value: unknown, field: string, max: number, method: string): void {
+  if (typeof value === "string" && value.length > max) {
+    throw invalidField(field, `${field} is longer than ${max} characters`, method);
+  }
+}
+
+/** Throws unless `id` is 1 to MESSAGE_ID_MAX_LENGTH characters of well-formed, printable text. */
+function assertMessageId(id: unknown, field: string, method: string): void {
+  if (typeof id !== "string") return;
+  if (id.length === 0 || id.length > MESSAGE_ID_MAX_LENGTH || UNSAFE_IN_ID.test(id)) {
+    const reason = `${field} must be 1 to ${MESSAGE_ID_MAX_LENGTH} characters without control characters`;
+    throw invalidField(field, reason, method);
+  }
+}
+
 /**
- * Validates `message` sent by `user` into room `rid`. Throws a plain ClientError with
- * Rocket.Chat's text: a bad link or field type, "Not enough permission" for `alias` or
- * `avatar` without `message-impersonate`, or "Custom fields not enabled".
+ * The checks of a message's shape that need neither the room nor the sender: ids and
+ * short fields within their limits, and attachments and custom fields the store can hold
+ * (see client-values.ts) within ATTACHMENTS_MAX_CHARS and CUSTOM_FIELDS_MAX_CHARS. Routes
+ * run it before anything is looked up or joined; the room actor runs it again for every
+ * transport. Throws `error-invalid-params`, or `error-message-size-exceeded` for
+ * attachments that are too large; `method` names the caller in the details.
+ */
+export function assertMessageShape(message: CheckedMessage, method: string): void {
+  assertMessageId(message._id, "_id", method);
+  // An empty `tmid` means no thread, as in Rocket.Chat; any other must look like an id.
+  if (message.tmid !== "") assertMessageId(message.tmid, "tmid", method);
+  assertMaxLength(message.alias, "alias", ALIAS_MAX_LENGTH, method);
+  assertMaxLength(message.emoji, "emoji", EMOJI_MAX_LENGTH, method);
+  assertMaxLength(message.avatar, "avatar", AVATAR_MAX_LENGTH, method);
+  if (message.attachments !== undefined) {
+    const size = measureClientValue(message.attachments, "attachments", ATTACHMENTS_MAX_CHARS);
+    if (size > ATTACHMENTS_MAX_CHARS) {
+      throw new ClientError(
+        "error-message-size-exceeded",
+        `Message attachments exceed ${ATTACHMENTS_MAX_CHARS} characters`,
+        { details: { method, field: "attachments" } },
+      );
+    }
+  }
+  if (message.customFields !== undefined && message.customFields !== null) {
+    assertClientValue(message.customFields, "customFields", CUSTOM_FIELDS_MAX_CHARS);
+  }
+}
+
+/**
+ * Validates `message` sent by `user` into room `rid`: its shape (assertMessageShape),
+ * then a plain ClientError with Rocket.Chat's text for a bad link or field type, "Not
+ * enough permission" for `alias` or `avatar` without `message-impersonate`, or "Custom
+ * fields not enabled".
  */
 export async function validateMessage(
   deps: ValidationDeps,
@@ -197,6 +276,7 @@ export async function validateMessage(
   user: User,
   rid: string,
 ) {
+  assertMessageShape(message, "sendMessage");
   if (message.avatar !== undefined) partialUrl(message.avatar, "avatar");
   if (message.alias || message.avatar) {
     if (!(await deps.authz.can(user, "message-impersonate", rid))) {

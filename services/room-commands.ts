@@ -4,7 +4,9 @@
  * state, persists, then fans the change out through the hub. The actor keeps the
  * returned state between commands so that membership checks need no query.
  */
+import { ClientError } from "../core/errors.ts";
 import type { Message, Room, User } from "../core/models.ts";
+import { InvalidQueryError } from "../store/types.ts";
 import type { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
 import { addMembers, joinRoom, leaveRoom, removeMember } from "./membership-commands.ts";
@@ -71,12 +73,46 @@ export async function loadRoomState(
   return { room, members: new Set(subs.map((s) => s.u._id)) };
 }
 
-/** Runs one command against `state`; resolves to the new state and the reply. */
+/**
+ * A write of a command that the store refused as invalid (its InvalidQueryError is the
+ * `cause`). The caller is answered as for bad input, and the room actor reloads its state
+ * from the store instead of crashing, since a command refused halfway may have written
+ * part of its change.
+ */
+export class StoreRefusal extends ClientError {
+  constructor(cause: InvalidQueryError) {
+    super("error-invalid-params", "The request carries a value that cannot be stored", {
+      cause,
+    });
+  }
+}
+
+/**
+ * Runs one command against `state`; resolves to the new state and the reply. A store
+ * refusal (InvalidQueryError) is logged and rethrown as a StoreRefusal.
+ *
+ * Why a client error and not a crash: the store refuses a write before applying it, so a
+ * refusal means the command carried a value the boundary checks let through, or built a
+ * query wrongly. Crashing would let any member quarantine a room for everyone with a few
+ * such messages, and a restart would not fix either cause. Logged at error level, a
+ * boundary gap or a bug still shows; only its caller's request fails.
+ */
 export async function executeRoomCommand(
   deps: CommandDeps,
   state: RoomState,
   command: RoomCommand,
 ): Promise<{ state: RoomState; reply: Message | Room }> {
+  try {
+    return await runCommand(deps, state, command);
+  } catch (error) {
+    if (!(error instanceof InvalidQueryError)) throw error;
+    const fields = { err: error, rid: state.room._id, command: command.kind };
+    deps.log.error(fields, "store refused a room command");
+    throw new StoreRefusal(error);
+  }
+}
+
+function runCommand(deps: CommandDeps, state: RoomState, command: RoomCommand) {
   switch (command.kind) {
     case "send":
       return sendMessage(deps, state, command.user, command.draft);

@@ -7,9 +7,11 @@
 import { ClientError } from "../core/errors.ts";
 import type { Room, RoomType, Subscription, User } from "../core/models.ts";
 import { DuplicateKeyError, type Sort } from "../store/types.ts";
-import { SYSTEM_BLOCKED_NAMES } from "./accounts.ts";
 import type { Authz } from "./authz.ts";
+import { assertClientValue } from "./client-values.ts";
 import type { Deps } from "./context.ts";
+import { CUSTOM_FIELDS_MAX_CHARS } from "./message-validation.ts";
+import { validRoomName } from "./room-names.ts";
 import type { Settings } from "./settings.ts";
 
 export interface NewRoom {
@@ -105,7 +107,11 @@ export class Rooms {
       const method = input.type === "c" ? "createChannel" : "createPrivateGroup";
       throw new ClientError("error-not-allowed", "Not allowed", { details: { method } });
     }
-    const name = this.validName(input.name);
+    const pattern = this.settings.get<string>("UTF8_Channel_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
+    const name = validRoomName(input.name, pattern);
+    if (input.customFields) {
+      assertClientValue(input.customFields, "customFields", CUSTOM_FIELDS_MAX_CHARS);
+    }
     if (await db.rooms.findOne({ name }, { projection: { _id: 1 } })) {
       throw new ClientError(
         "error-duplicate-channel-name",
@@ -394,21 +400,5 @@ export class Rooms {
       users.push(user);
     }
     return users;
-  }
-
-  private validName(raw: string): string {
-    const name = raw.trim();
-    const pattern = this.settings.get<string>("UTF8_Channel_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
-    // Names reserved for the system (`admin`, …) are refused like malformed ones.
-    if (
-      !name ||
-      !new RegExp(`^${pattern}$`).test(name) ||
-      SYSTEM_BLOCKED_NAMES.includes(name.toLowerCase())
-    ) {
-      throw new ClientError("error-invalid-room-name", `${name} is not a valid room name.`, {
-        details: { function: "RocketChat.createRoom", channel_name: name },
-      });
-    }
-    return name;
   }
 }

@@ -29,14 +29,18 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+/** How deeply objects and arrays may nest in a stored value: MongoDB's BSON limit. */
+const MAX_DEPTH = 100;
+
 /**
  * Deep-copies `value` into the shape the engine stores: `undefined` becomes `null` (as the
  * MongoDB driver serializes it), Dates are copied, field names starting with `$` are refused
  * (so the storage encoding's `$date` marker can never be confused with user data).
- * Throws InvalidQueryError for `$` field names and for unsupported types (functions,
- * bigint, Map, RegExp, class instances, invalid Dates).
+ * Throws InvalidQueryError for `$` field names, for nesting deeper than MAX_DEPTH (before
+ * the walk could exhaust the stack) and for unsupported types (functions, bigint, Map,
+ * RegExp, class instances, invalid Dates).
  */
-export function normalizeValue(value: unknown, path = ""): unknown {
+export function normalizeValue(value: unknown, path = "", depth = 0): unknown {
   if (value === undefined || value === null) return null;
   switch (typeof value) {
     case "string":
@@ -52,9 +56,13 @@ export function normalizeValue(value: unknown, path = ""): unknown {
     if (Number.isNaN(value.getTime())) throw new InvalidQueryError(`Invalid Date at '${path}'`);
     return new Date(value.getTime());
   }
+  if (depth >= MAX_DEPTH) {
+    throw new InvalidQueryError(`Value nests deeper than ${MAX_DEPTH} levels at '${path}'`);
+  }
   if (Array.isArray(value)) {
     const out: unknown[] = new Array(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = normalizeValue(value[i], `${path}.${i}`);
+    for (let i = 0; i < value.length; i++)
+      out[i] = normalizeValue(value[i], `${path}.${i}`, depth + 1);
     return out;
   }
   if (!isPlainObject(value)) {
@@ -69,7 +77,7 @@ export function normalizeValue(value: unknown, path = ""): unknown {
         `Field names may not start with '$': '${path ? `${path}.` : ""}${key}'`,
       );
     }
-    out[key] = normalizeValue(v, path ? `${path}.${key}` : key);
+    out[key] = normalizeValue(v, path ? `${path}.${key}` : key, depth + 1);
   }
   return out;
 }

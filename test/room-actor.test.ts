@@ -3,7 +3,13 @@ import { SimulatedClock } from "xstate";
 import { systemClock } from "../core/clock.ts";
 import { ClientError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
-import type { CommandDeps, RoomCommand, RoomState } from "../services/room-commands.ts";
+import {
+  type CommandDeps,
+  type RoomCommand,
+  type RoomState,
+  StoreRefusal,
+} from "../services/room-commands.ts";
+import { InvalidQueryError } from "../store/types.ts";
 import { type RoomEffects, startRoomSupervisor } from "../supervisors/rooms.ts";
 
 /** Effects over an in-memory log of executed commands, so the actor's ordering is visible. */
@@ -20,6 +26,7 @@ function memoryEffects() {
     execute: async (state, command: RoomCommand) => {
       const text = command.kind === "send" ? (command.draft.msg ?? "") : command.kind;
       if (text === "invalid") throw new ClientError("error-invalid", "Invalid");
+      if (text === "unstorable") throw new StoreRefusal(new InvalidQueryError("refused"));
       executed.push(`${state.room._id}:${text}`);
       return { state, reply: text };
     },
@@ -54,6 +61,34 @@ describe("room actor", () => {
     expect(await failed).toBeInstanceOf(ClientError);
     expect((await next) as unknown).toBe("next");
     expect(executed).toEqual(["r1:next"]);
+    rooms.stop();
+  });
+
+  test("answers a store refusal as a client error and reloads the room's state", async () => {
+    const { effects, executed, loads } = memoryEffects();
+    const rooms = startRoomSupervisor(deps, { effects });
+
+    const failed = rooms.execute("r1", send("unstorable")).catch((e: unknown) => e);
+    const next = rooms.execute("r1", send("next"));
+
+    expect(await failed).toBeInstanceOf(ClientError);
+    expect((await next) as unknown).toBe("next");
+    expect(executed).toEqual(["r1:next"]);
+    expect(loads()).toBe(2);
+    rooms.stop();
+  });
+
+  test("keeps serving a room after more store refusals than its restart limit", async () => {
+    const { effects } = memoryEffects();
+    const rooms = startRoomSupervisor(deps, { effects });
+    const refusals = Array.from({ length: 7 }, () =>
+      rooms.execute("r1", send("unstorable")).catch((e: unknown) => e),
+    );
+
+    const next = rooms.execute("r1", send("next"));
+
+    for (const refusal of await Promise.all(refusals)) expect(refusal).toBeInstanceOf(StoreRefusal);
+    expect((await next) as unknown).toBe("next");
     rooms.stop();
   });
 

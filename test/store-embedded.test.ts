@@ -90,6 +90,18 @@ describe("embedded engine: durability", () => {
     expect(nested.list[1].deep.getTime()).toBe(4);
   });
 
+  test("a value nested deeper than 100 levels is refused as an invalid query, not a stack overflow", async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = { a: deep };
+    const docs = open(tempDir()).collection("d");
+
+    const err = await docs.insertOne({ _id: "deep", deep }).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(InvalidQueryError);
+    expect((err as Error).message).toStartWith("Value nests deeper than 100 levels");
+    expect(await docs.countDocuments({})).toBe(0);
+  });
+
   test("every write acknowledged before kill -9 is present after reopening", async () => {
     const dir = tempDir();
     const child = Bun.spawn(
