@@ -91,6 +91,16 @@ async function namedMessage(services: Services, roomId: string, msgId: string) {
   return message;
 }
 
+/**
+ * The message `msgId` if `user` may read its room, else null: a message the caller
+ * cannot read is treated as one that does not exist.
+ */
+async function readableMessage(services: Services, user: User, msgId: string) {
+  const message = await services.messages.byId(msgId);
+  const room = message && (await services.rooms.byId(message.rid));
+  return room && (await services.authz.canAccessRoom(room, user)) ? message : null;
+}
+
 /** Sends `draft` as `user` to room `rid` through the room's actor. */
 async function send(services: Services, rid: string, user: User, draft: MessageDraft) {
   try {
@@ -149,10 +159,11 @@ export function chatRoutes(services: Services, log: Logger) {
         assertMessageSize(services.settings, m.msg, "sendMessage");
         assertMessageShape(m, "sendMessage");
 
-        // A reply to a reply joins the first message's thread, in that message's room.
-        const parent = m.tmid ? await services.messages.byId(m.tmid) : null;
+        // A reply goes to its parent's room, as in Rocket.Chat, when the caller can read it;
+        // the room actor then puts it in the parent's thread.
+        const parent = m.tmid ? await readableMessage(services, me, m.tmid) : null;
         const rid = parent?.rid ?? m.rid;
-        const tmid = parent?.tmid ?? m.tmid;
+        const tmid = m.tmid;
         if (!rid) throw failure("The 'rid' property on the message object is missing.");
         if (!(await services.rooms.byId(rid))) throw failure("error-invalid-room");
 

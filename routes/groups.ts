@@ -180,8 +180,12 @@ function groupWrites(services: Services, log: Logger) {
       "/groups.invite",
       async ({ user, body }) => {
         const me = requireUser(user);
-        // The actor refuses callers who may not add members, before the group is revealed.
         const room = await services.rooms.find(body, ["p"]);
+        // Whoever can neither read the group nor add to any group learns nothing of it.
+        const mayAddAnywhere = await services.authz.can(me, "add-user-to-any-p-room");
+        if (!mayAddAnywhere && !(await services.authz.canAccessRoom(room, me))) {
+          throw new ClientError("error-room-not-found", NOT_FOUND);
+        }
         const users = await usersFromParams(services, body);
         if (users.length === 0) {
           throw new ClientError(

@@ -5,7 +5,7 @@
 import { Elysia, t } from "elysia";
 import { ClientError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
-import type { Room } from "../core/models.ts";
+import type { Room, User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { callMethod } from "../services/methods.ts";
 import { roomView } from "../services/rooms.ts";
@@ -13,11 +13,14 @@ import { apiBase, ok, requireUser } from "./http.ts";
 import { asSync, sinceDate } from "./subscriptions.ts";
 
 /**
- * The room a `roomId` or `roomName` parameter names, with Rocket.Chat's errors for
- * neither given, no such room, and an archived room. `roomId` wins when both are given.
+ * The room a `roomId` or `roomName` parameter names that `user` may read, with
+ * Rocket.Chat's errors for neither given, no such room, and an archived room. A room the
+ * user may not read answers as one that does not exist, archived or not, so that nobody
+ * learns a private group's name from it. `roomId` wins when both are given.
  */
-async function roomByIdOrName(
+async function readableRoom(
   services: Services,
+  user: User,
   query: { roomId?: string; roomName?: string },
 ): Promise<Room> {
   const { roomId, roomName } = query;
@@ -34,7 +37,7 @@ async function roomByIdOrName(
     roomId !== undefined
       ? await rooms.findOne({ _id: roomId })
       : await rooms.findOne({ name: roomName });
-  if (!room) {
+  if (!room || !(await services.authz.canAccessRoom(room, user))) {
     throw new ClientError(
       "error-room-not-found",
       'The required "roomId" or "roomName" param provided does not match any channel',
@@ -75,12 +78,9 @@ export function roomRoutes(services: Services, log: Logger) {
       "/rooms.info",
       async ({ user, query }) => {
         const me = requireUser(user);
-        const room = await roomByIdOrName(services, query);
-        // Limitation: Rocket.Chat also sends `errorType: "Not Allowed"` here; a plain
-        // ClientError carries no errorType, so clients see `error: "not-allowed"` alone.
-        if (!(await services.authz.canAccessRoom(room, me))) {
-          throw new ClientError("not-allowed", "not-allowed", { plain: true });
-        }
+        // Rocket.Chat answers `not-allowed` for a room the caller may not read, which tells
+        // a non-member that a private group of that name exists; Parley answers not found.
+        const room = await readableRoom(services, me, query);
         return ok({ room: roomView(room) });
       },
       {

@@ -139,6 +139,7 @@ export async function sendMessage(
   const text = draft.msg ?? "";
   assertMessageSize(deps.settings, text, "sendMessage");
   await validateMessage(deps, draft, user, room._id);
+  const tmid = await threadOf(deps, room, draft.tmid);
 
   const ts = nextMessageTime(deps, room);
   const message: Message = {
@@ -155,11 +156,31 @@ export async function sendMessage(
     ...(draft.emoji !== undefined && { emoji: draft.emoji }),
     ...(draft.avatar !== undefined && { avatar: draft.avatar }),
     ...(draft.attachments !== undefined && { attachments: [...draft.attachments] }),
-    ...(draft.tmid !== undefined && { tmid: draft.tmid }),
+    ...(tmid !== undefined && { tmid }),
     ...(draft.customFields !== undefined && { customFields: draft.customFields }),
   };
   const next = await persistMessage(deps, state, message, true);
   return { state: next, reply: message };
+}
+
+/**
+ * The thread a reply to `tmid` joins in `room`: the parent's own thread when the parent is
+ * itself a reply, else the parent. An empty `tmid` means no thread. Throws Rocket.Chat's
+ * `error-invalid-message` when the parent is not a message of this room, so that a
+ * message of another room, readable or not, answers like one that does not exist.
+ */
+async function threadOf(deps: CommandDeps, room: Room, tmid: string | undefined) {
+  if (tmid === undefined || tmid === "") return undefined;
+  const parent = await deps.db.messages.findOne(
+    { _id: tmid, rid: room._id },
+    { projection: { _id: 1, tmid: 1 } },
+  );
+  if (!parent) {
+    throw new ClientError("error-invalid-message", "Invalid Message", {
+      details: { method: "sendMessage", tmid },
+    });
+  }
+  return parent.tmid ?? parent._id;
 }
 
 async function ownMessage(deps: CommandDeps, state: RoomState, msgId: string): Promise<Message> {
@@ -233,6 +254,17 @@ export async function deleteMessage(
     message.u._id === user._id && deps.settings.get<boolean>("Message_AllowDeleting") !== false;
   if (!(mayDeleteAny || mayDeleteOwn))
     throw new ClientError("error-action-not-allowed", "Not allowed");
+  // As for editing, whoever may no longer read the room may not delete in it; only a
+  // holder of force-delete-message deletes regardless, as Rocket.Chat lets them.
+  if (
+    !state.members.has(user._id) &&
+    !(await deps.authz.can(user, "force-delete-message", state.room._id)) &&
+    !(await deps.authz.canAccessRoom(state.room, user))
+  ) {
+    throw new ClientError("error-not-allowed", "Not allowed", {
+      details: { method: "deleteMessage" },
+    });
+  }
   await deps.db.messages.deleteOne({ _id: msgId });
   const [latest] = await deps.db.messages.find(
     { rid: state.room._id, t: { $exists: false } },

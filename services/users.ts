@@ -136,7 +136,8 @@ const FULL_INFO_FIELDS = [
 
 /**
  * `users.info`'s view of `user`: public fields, the full set when `full`, and for the
- * caller's own record the login services, with the password reduced to `true`.
+ * caller's own record whether it has a password (as `me` shows it). Rocket.Chat sends
+ * its own record's whole `services` here, login token hashes included; Parley never does.
  */
 export function userInfoView(
   user: User,
@@ -150,10 +151,7 @@ export function userInfoView(
     ...(opts.full ? FULL_INFO_FIELDS : []),
   ];
   const view = pick(user, shown);
-  if (opts.self) {
-    const { password, ...services } = user.services ?? {};
-    view.services = { ...services, ...(password && { password: true }) };
-  }
+  if (opts.self) view.services = { password: { exists: Boolean(user.services?.password?.bcrypt) } };
   view.canViewAllInfo = opts.full;
   return view;
 }

@@ -139,12 +139,16 @@ describe("a non-member reads nothing of a private group", () => {
       body: { roomId: rid, userId: eve.user._id },
     });
 
-    expect(res.body).toEqual({
-      success: false,
-      error: "Not allowed [error-not-allowed]",
-      errorType: "error-not-allowed",
-      details: { method: "addUsersToRoom" },
+    expect(res.body).toEqual(NOT_FOUND);
+  });
+
+  test("a non-member inviting only unknown users learns nothing of the group", async () => {
+    const res = await api(server, "groups.invite", {
+      auth: eve.credentials,
+      body: { roomName: "group-1", usernames: ["nobody-at-all"] },
     });
+
+    expect(res.body).toEqual(NOT_FOUND);
   });
 
   test("a non-member cannot kick from the group", async () => {

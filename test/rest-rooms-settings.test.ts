@@ -74,14 +74,38 @@ describe("rooms.info", () => {
     expect(res.body.room).not.toHaveProperty("joinCode");
   });
 
-  test("a non-member cannot read a private group", async () => {
+  test("a non-member is answered about a private group as about a room that does not exist", async () => {
+    const missing = await api(server, "rooms.info", {
+      auth: carol.credentials,
+      query: { roomName: "no-such-room" },
+    });
+
     const res = await api(server, "rooms.info", {
       auth: carol.credentials,
-      query: { roomId: group._id },
+      query: { roomName: group.name as string },
     });
 
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ success: false, error: "not-allowed" });
+    expect(res.body).toEqual(missing.body);
+  });
+
+  test("a non-member learns nothing of an archived private group", async () => {
+    const archived = await addRoom(server, "p", alice);
+    await server.parley.services.deps.db.rooms.updateOne(
+      { _id: archived._id },
+      { $set: { archived: true } },
+    );
+    const missing = await api(server, "rooms.info", {
+      auth: carol.credentials,
+      query: { roomId: "no-such-room" },
+    });
+
+    const res = await api(server, "rooms.info", {
+      auth: carol.credentials,
+      query: { roomId: archived._id },
+    });
+
+    expect(res.body).toEqual(missing.body);
   });
 
   test("answers error-roomid-param-not-provided when neither parameter is given", async () => {
