@@ -5,7 +5,7 @@
 import { ClientError } from "../core/errors.ts";
 import type { Subscription, User } from "../core/models.ts";
 import { persistMessage, systemMessage } from "./message-commands.ts";
-import type { CommandDeps, RoomState } from "./room-commands.ts";
+import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
 import { newSubscription } from "./rooms.ts";
 async function subscribe(deps: CommandDeps, state: RoomState, user: User): Promise<RoomState> {
   const sub: Subscription = newSubscription(deps, state.room, user);
@@ -157,3 +157,28 @@ export async function removeMember(deps: CommandDeps, state: RoomState, by: User
   );
   return { state: next, reply: next.room };
 }
+
+/** The membership commands of a room actor; each answers with the room. */
+export type MembershipCommand =
+  | {
+      readonly kind: "join";
+      readonly user: User;
+      readonly joinCode?: string;
+      readonly silent?: boolean;
+      /**
+       * A new account joining a default room: Rocket.Chat subscribes new users to default
+       * rooms unconditionally, so neither the permission nor a join code is checked.
+       */
+      readonly asDefault?: boolean;
+    }
+  | { readonly kind: "leave"; readonly user: User }
+  | { readonly kind: "add"; readonly by: User; readonly users: readonly User[] }
+  | { readonly kind: "remove"; readonly by: User; readonly user: User };
+
+export const membershipHandlers: CommandHandlers<MembershipCommand> = {
+  join: (deps, state, c) =>
+    joinRoom(deps, state, c.user, c.joinCode, c.silent ?? false, c.asDefault ?? false),
+  leave: (deps, state, c) => leaveRoom(deps, state, c.user),
+  add: (deps, state, c) => addMembers(deps, state, c.by, c.users),
+  remove: (deps, state, c) => removeMember(deps, state, c.by, c.user),
+};

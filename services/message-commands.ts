@@ -7,7 +7,7 @@ import { ClientError } from "../core/errors.ts";
 import type { Message, Room, User, UserRef } from "../core/models.ts";
 import { DuplicateKeyError } from "../store/types.ts";
 import { assertMessageSize, validateMessage } from "./message-validation.ts";
-import type { CommandDeps, MessageDraft, RoomState } from "./room-commands.ts";
+import type { CommandDeps, CommandHandlers, MessageDraft, RoomState } from "./room-commands.ts";
 export function ref(user: User): UserRef {
   return {
     _id: user._id,
@@ -313,3 +313,15 @@ export function systemMessage(
     groupable: false,
   };
 }
+
+/** The message commands of a room actor; each answers with the message. */
+export type MessageCommand =
+  | { readonly kind: "send"; readonly user: User; readonly draft: MessageDraft }
+  | { readonly kind: "update"; readonly user: User; readonly msgId: string; readonly text: string }
+  | { readonly kind: "delete"; readonly user: User; readonly msgId: string };
+
+export const messageHandlers: CommandHandlers<MessageCommand> = {
+  send: (deps, state, c) => sendMessage(deps, state, c.user, c.draft),
+  update: (deps, state, c) => updateMessage(deps, state, c.user, c.msgId, c.text),
+  delete: (deps, state, c) => deleteMessage(deps, state, c.user, c.msgId),
+};

@@ -5,12 +5,12 @@
  * returned state between commands so that membership checks need no query.
  */
 import { ClientError } from "../core/errors.ts";
-import type { Message, Room, User } from "../core/models.ts";
+import type { Message, Room } from "../core/models.ts";
 import { InvalidQueryError } from "../store/types.ts";
 import type { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
-import { addMembers, joinRoom, leaveRoom, removeMember } from "./membership-commands.ts";
-import { deleteMessage, sendMessage, updateMessage } from "./message-commands.ts";
+import { type MembershipCommand, membershipHandlers } from "./membership-commands.ts";
+import { type MessageCommand, messageHandlers } from "./message-commands.ts";
 import type { Settings } from "./settings.ts";
 
 /** What a client may set on a new message. */
@@ -25,29 +25,36 @@ export interface MessageDraft {
   readonly customFields?: Record<string, unknown>;
 }
 
-export type RoomCommand =
-  | { readonly kind: "send"; readonly user: User; readonly draft: MessageDraft }
-  | { readonly kind: "update"; readonly user: User; readonly msgId: string; readonly text: string }
-  | { readonly kind: "delete"; readonly user: User; readonly msgId: string }
-  | {
-      readonly kind: "join";
-      readonly user: User;
-      readonly joinCode?: string;
-      readonly silent?: boolean;
-      /**
-       * A new account joining a default room: Rocket.Chat subscribes new users to default
-       * rooms unconditionally, so neither the permission nor a join code is checked.
-       */
-      readonly asDefault?: boolean;
-    }
-  | { readonly kind: "leave"; readonly user: User }
-  | { readonly kind: "add"; readonly by: User; readonly users: readonly User[] }
-  | { readonly kind: "remove"; readonly by: User; readonly user: User };
+/**
+ * Every command a room actor runs. Each family of commands lives in a module of its own
+ * with its handlers; adding a family means adding it to this union, to HANDLERS and to
+ * RoomReply below.
+ */
+export type RoomCommand = MessageCommand | MembershipCommand;
 
-/** Message commands answer with the message; membership commands with the room. */
-export type RoomReply<C extends RoomCommand> = C extends { kind: "send" | "update" | "delete" }
+/** What a command's handler resolves to: the room's new state and the caller's answer. */
+export interface CommandResult<R = unknown> {
+  readonly state: RoomState;
+  readonly reply: R;
+}
+
+/** One handler per command kind of the union `C`. */
+export type CommandHandlers<C extends { readonly kind: string }> = {
+  readonly [K in C["kind"]]: (
+    deps: CommandDeps,
+    state: RoomState,
+    command: Extract<C, { readonly kind: K }>,
+  ) => Promise<CommandResult>;
+};
+
+const HANDLERS: CommandHandlers<RoomCommand> = { ...messageHandlers, ...membershipHandlers };
+
+/** The answer of command `C`: messages for message commands, the room for membership. */
+export type RoomReply<C extends RoomCommand> = C extends MessageCommand
   ? Message
-  : Room;
+  : C extends MembershipCommand
+    ? Room
+    : never;
 
 /** What a room actor remembers between commands. */
 export interface RoomState {
@@ -101,7 +108,7 @@ export async function executeRoomCommand(
   deps: CommandDeps,
   state: RoomState,
   command: RoomCommand,
-): Promise<{ state: RoomState; reply: Message | Room }> {
+): Promise<CommandResult> {
   try {
     return await runCommand(deps, state, command);
   } catch (error) {
@@ -113,27 +120,10 @@ export async function executeRoomCommand(
 }
 
 function runCommand(deps: CommandDeps, state: RoomState, command: RoomCommand) {
-  switch (command.kind) {
-    case "send":
-      return sendMessage(deps, state, command.user, command.draft);
-    case "update":
-      return updateMessage(deps, state, command.user, command.msgId, command.text);
-    case "delete":
-      return deleteMessage(deps, state, command.user, command.msgId);
-    case "join":
-      return joinRoom(
-        deps,
-        state,
-        command.user,
-        command.joinCode,
-        command.silent ?? false,
-        command.asDefault ?? false,
-      );
-    case "leave":
-      return leaveRoom(deps, state, command.user);
-    case "add":
-      return addMembers(deps, state, command.by, command.users);
-    case "remove":
-      return removeMember(deps, state, command.by, command.user);
-  }
+  const handler = HANDLERS[command.kind] as (
+    deps: CommandDeps,
+    state: RoomState,
+    command: RoomCommand,
+  ) => Promise<CommandResult>;
+  return handler(deps, state, command);
 }
