@@ -17,6 +17,7 @@ export interface HistoryQuery {
   /** Include messages exactly at `latest` and `oldest`. */
   readonly inclusive?: boolean;
   readonly offset?: number;
+  /** Page size (default 20). Below 1 it takes the default: the store reads 0 as no limit. */
   readonly count?: number;
   /** Include thread replies (messages with `tmid`); true unless said otherwise. */
   readonly showThreadMessages?: boolean;
@@ -27,6 +28,10 @@ export interface MessageFilter {
   readonly mentionIds?: readonly string[];
   readonly starredIds?: readonly string[];
   readonly pinned?: boolean;
+}
+
+function pageSize(count: number | undefined): number {
+  return count !== undefined && count >= 1 ? count : 20;
 }
 
 export class Messages {
@@ -54,7 +59,7 @@ export class Messages {
         _hidden: { $ne: true },
         ...(query.showThreadMessages === false && { tmid: { $exists: false } }),
       },
-      { sort: { ts: -1 }, skip: query.offset ?? 0, limit: query.count ?? 20 },
+      { sort: { ts: -1 }, skip: query.offset ?? 0, limit: pageSize(query.count) },
     );
   }
 

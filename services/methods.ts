@@ -125,6 +125,9 @@ function notifyEphemeral(services: Services, uid: string, rid: string, text: str
   hub.emit("stream-notify-user", `${uid}/message`, [notice]);
 }
 
+/** The most messages one `loadHistory` call answers. */
+const HISTORY_CAP = 1000;
+
 const METHODS: Record<string, Method> = {
   ...ROOM_METHODS,
   async login(services, _caller, [params]) {
@@ -192,7 +195,9 @@ const METHODS: Record<string, Method> = {
     const latest = optionalDate(end);
     const messages = await services.messages.history(room._id, {
       ...(latest && { latest }),
-      count: Math.min(limit, 1000),
+      // Rocket.Chat hands the limit to MongoDB, where 0 means no limit at all; here 0 takes
+      // the cap, the nearest bounded answer, as REST's `count=0` does.
+      count: limit === 0 ? HISTORY_CAP : Math.min(limit, HISTORY_CAP),
       showThreadMessages: showThreadMessages !== false,
     });
     const lastSeen = typeof ls === "string" ? new Date(ls) : optionalDate(ls);

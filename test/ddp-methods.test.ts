@@ -191,6 +191,25 @@ describe("loadHistory", () => {
     expect(page.unreadNotLoaded).toBe(2);
   });
 
+  test("a limit of 0 answers at most 1000 messages, never the whole history", async () => {
+    const rid = await privateGroup(ddpAlice);
+    const start = Date.now();
+    const u = { _id: alice._id, username: alice.username };
+    const history = Array.from({ length: 1001 }, (_, i) => ({
+      _id: `history0${String(i).padStart(9, "0")}`,
+      rid,
+      msg: `old ${i}`,
+      ts: new Date(start - 1001 + i),
+      u,
+      _updatedAt: new Date(start),
+    }));
+    await server.parley.services.deps.db.messages.insertMany(history);
+
+    const page = await result<{ messages: unknown[] }>(ddpAlice, "loadHistory", rid, null, 0);
+
+    expect(page.messages).toHaveLength(1000);
+  });
+
   test("answers false for a private group the caller is not in", async () => {
     const rid = await privateGroup(ddpAlice);
 
