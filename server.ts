@@ -118,7 +118,6 @@ export async function startServer(
     services,
     log,
     clock,
-    bindUser: (connId, userId) => registry.bindUser(connId, userId),
     transportOf: (connId) => registry.transport(connId),
     ...(options.sessionHandle && { wrapHandle: options.sessionHandle }),
     ...(options.pingMs !== undefined && { pingMs: options.pingMs }),

@@ -1,139 +1,172 @@
 /**
- * A session's stream subscriptions: opening and closing them, and keeping the socket's
- * topics in step when the user joins or loses a room or logs out. Every change computes
- * the session's new subscriptions first and then moves the socket from the old set of
- * topics to the new one, so a topic two subscriptions share stays until neither needs it.
+ * A session's stream subscriptions. Opening and closing them, and what a signal about a
+ * user does to them, are pure functions from one SessionData to the next; `applyChange`
+ * is the one place that moves the socket from the old data to the new: its topics, the
+ * `ready` and `nosub` answers, and which users' signals reach it. A topic two
+ * subscriptions share stays until neither needs it.
  */
 import { stringifyEJSON } from "../core/ejson.ts";
-import { myMessagesTopic } from "../core/hub.ts";
+import { myMessagesTopic, type SessionSignal } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { meteorError } from "../services/methods.ts";
 import { authorizeListen, isMyMessages, isPublicStream, roomOfEvent } from "../services/streams.ts";
-import type { DdpMessage, SessionData, SessionSub, SessionTransport } from "./session.ts";
+import type {
+  DdpMessage,
+  SessionData,
+  SessionOutcome,
+  SessionSub,
+  SessionTransport,
+} from "./session.ts";
 
 type Subs = Record<string, SessionSub>;
 
-/** Answers a frame the session cannot use, as Meteor does, without closing the socket. */
-export function badRequest(
-  transport: SessionTransport,
-  message: unknown,
-  reason = "Bad request",
-): void {
-  transport.send(JSON.stringify({ msg: "error", reason, offendingMessage: message }));
+/** The frame that answers a message the session cannot use, as Meteor does; the socket stays open. */
+export function badRequest(message: unknown, reason = "Bad request"): string {
+  return JSON.stringify({ msg: "error", reason, offendingMessage: message });
 }
 
-function topicsOf(subs: Readonly<Subs>): Set<string> {
-  return new Set(Object.values(subs).flatMap((sub) => sub.topics));
+function topicsOf(data: SessionData): Set<string> {
+  return new Set(Object.values(data.subs).flatMap((sub) => sub.topics));
 }
 
-/** Moves the socket from the topics of `before` to those of `subs`; returns the new data. */
-function withSubs(
-  transport: SessionTransport,
-  before: SessionData,
-  subs: Readonly<Subs>,
-): SessionData {
-  const had = topicsOf(before.subs);
-  const has = topicsOf(subs);
-  for (const topic of has) if (!had.has(topic)) transport.subscribe(topic);
-  for (const topic of had) if (!has.has(topic)) transport.unsubscribe(topic);
-  return { ...before, subs };
+/** The users whose signals `data` depends on: its login and the owners of its subscriptions. */
+function usersOf(data: SessionData): Set<string> {
+  const users = new Set<string>();
+  if (data.userId) users.add(data.userId);
+  for (const sub of Object.values(data.subs)) if (sub.userId) users.add(sub.userId);
+  return users;
 }
 
-/** Ends the subscriptions that `keep` rejects, telling the client with `nosub`. */
-function endSubs(
-  transport: SessionTransport,
-  data: SessionData,
-  keep: (sub: SessionSub) => boolean,
-): SessionData {
-  const subs: Subs = {};
-  for (const [id, sub] of Object.entries(data.subs)) {
-    if (keep(sub)) subs[id] = sub;
-    else transport.send(JSON.stringify({ msg: "nosub", id }));
-  }
-  return withSubs(transport, data, subs);
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
 }
 
 /**
- * Opens subscription `message` (`{msg:"sub", id, name, params:[eventName, options]}`) for
- * `user`: `ready` when the stream's read rule passes, `nosub` with a Meteor error when not.
+ * Moves the socket from `before` to `after`: subscribes the topics `after` adds, sends
+ * `ready` for its new subscriptions and `nosub` for those it ends, unsubscribes topics no
+ * longer needed, and routes the signals of `after`'s users to this session. `requested`
+ * names subscriptions the client asked for that `after` may not hold (refused after they
+ * were authorized): they too are answered with `nosub`.
+ */
+export function applyChange(
+  transport: SessionTransport,
+  before: SessionData,
+  after: SessionData,
+  requested: readonly string[] = [],
+): void {
+  const had = topicsOf(before);
+  const has = topicsOf(after);
+  for (const topic of has) if (!had.has(topic)) transport.subscribe(topic);
+  const users = usersOf(after);
+  if (!sameSet(usersOf(before), users)) transport.listenAs([...users]);
+
+  const ready = Object.keys(after.subs).filter((id) => !(id in before.subs));
+  if (ready.length > 0) transport.send(JSON.stringify({ msg: "ready", subs: ready }));
+  const ended = new Set(Object.keys(before.subs).filter((id) => !(id in after.subs)));
+  for (const id of requested) if (!(id in after.subs) && !(id in before.subs)) ended.add(id);
+  for (const id of ended) transport.send(JSON.stringify({ msg: "nosub", id }));
+
+  for (const topic of had) if (!has.has(topic)) transport.unsubscribe(topic);
+}
+
+/** Unsubscribes every topic of `data`, for a session that is closing. */
+export function dropTopics(transport: SessionTransport, data: SessionData): void {
+  for (const topic of topicsOf(data)) transport.unsubscribe(topic);
+}
+
+/**
+ * Authorizes subscription `message` (`{msg:"sub", id, name, params:[eventName, options]}`)
+ * for `user`: the data with it added when the stream's read rule passes (it becomes
+ * `ready` when the session applies the data), a `nosub` with a Meteor error when not. An
+ * id that is already open is ignored, as Meteor does.
  */
 export async function openSub(
   services: Services,
-  transport: SessionTransport,
   data: SessionData,
   user: User | null,
   message: DdpMessage,
   log: Logger,
-): Promise<SessionData> {
+): Promise<SessionOutcome> {
   const { id, name, params = [] } = message;
-  if (typeof id !== "string" || typeof name !== "string" || !Array.isArray(params)) {
-    badRequest(transport, message);
-    return data;
-  }
+  if (typeof id !== "string" || typeof name !== "string" || !Array.isArray(params))
+    return { data, frames: [badRequest(message)] };
+  if (Object.hasOwn(data.subs, id)) return { data, frames: [] };
   try {
     const eventName = params[0];
     const topics = await authorizeListen(services, user, name, eventName);
-    const next = withSubs(transport, data, {
-      ...data.subs,
-      [id]: { name, eventName: eventName as string, topics },
-    });
-    transport.send(JSON.stringify({ msg: "ready", subs: [id] }));
-    return next;
+    const userId = isPublicStream(name) ? null : (user?._id ?? null);
+    const sub: SessionSub = { name, eventName: eventName as string, topics, userId };
+    return { data: { ...data, subs: { ...data.subs, [id]: sub } }, frames: [] };
   } catch (error) {
-    transport.send(stringifyEJSON({ msg: "nosub", id, error: meteorError(error, log) }));
-    return data;
+    const nosub = stringifyEJSON({ msg: "nosub", id, error: meteorError(error, log) });
+    return { data, frames: [nosub] };
   }
 }
 
 /** Closes subscription `id` at the client's request; `nosub` answers even an unknown id. */
-export function closeSub(transport: SessionTransport, data: SessionData, id: unknown): SessionData {
-  if (typeof id !== "string") {
-    badRequest(transport, { msg: "unsub", id });
-    return data;
-  }
+export function closeSub(data: SessionData, id: unknown): SessionOutcome {
+  if (typeof id !== "string") return { data, frames: [badRequest({ msg: "unsub", id })] };
+  if (!Object.hasOwn(data.subs, id))
+    return { data, frames: [JSON.stringify({ msg: "nosub", id })] };
   const { [id]: _closed, ...subs } = data.subs;
-  transport.send(JSON.stringify({ msg: "nosub", id }));
-  return withSubs(transport, data, subs);
+  return { data: { ...data, subs }, frames: [] };
 }
 
-/** The user joined room `rid`: every `__my_messages__` feed of the session starts carrying it. */
-export function grantRoom(
-  transport: SessionTransport,
-  data: SessionData,
-  rid: string,
-): SessionData {
-  const topic = myMessagesTopic(rid);
+function keepSubs(data: SessionData, keep: (sub: SessionSub) => boolean): SessionData {
   const subs: Subs = {};
-  for (const [id, sub] of Object.entries(data.subs)) {
-    const grows = isMyMessages(sub.name, sub.eventName) && !sub.topics.includes(topic);
-    subs[id] = grows ? { ...sub, topics: [...sub.topics, topic] } : sub;
-  }
-  return withSubs(transport, data, subs);
+  for (const [id, sub] of Object.entries(data.subs)) if (keep(sub)) subs[id] = sub;
+  return { ...data, subs };
+}
+
+function mapSubs(data: SessionData, change: (sub: SessionSub) => SessionSub): SessionData {
+  const subs: Subs = {};
+  for (const [id, sub] of Object.entries(data.subs)) subs[id] = change(sub);
+  return { ...data, subs };
+}
+
+/** `data` without the subscriptions that need a logged-in user, for a logout or a change of user. */
+export function withoutPrivateSubs(data: SessionData): SessionData {
+  return keepSubs(data, (sub) => isPublicStream(sub.name));
 }
 
 /**
- * The user lost room `rid`: its own subscriptions end with `nosub`, and the
- * `__my_messages__` feeds stop carrying it.
+ * Whether `signal` about user `uid` logs out the session with `data`: it is about the
+ * session's user and names the session's token, or no token (the user was deactivated).
  */
-export function revokeRoom(
-  transport: SessionTransport,
-  data: SessionData,
-  rid: string,
-): SessionData {
-  const topic = myMessagesTopic(rid);
-  const ended = endSubs(transport, data, (sub) => roomOfEvent(sub.name, sub.eventName) !== rid);
-  const subs: Subs = {};
-  for (const [id, sub] of Object.entries(ended.subs)) {
-    subs[id] = sub.topics.includes(topic)
-      ? { ...sub, topics: sub.topics.filter((t) => t !== topic) }
-      : sub;
-  }
-  return withSubs(transport, ended, subs);
+export function logsOut(data: SessionData, uid: string, signal: SessionSignal): boolean {
+  return (
+    signal.type === "logged-out" &&
+    data.userId === uid &&
+    (!signal.hashedToken || signal.hashedToken === data.hashedToken)
+  );
 }
 
-/** The session logged out: every subscription that needs a user ends with `nosub`. */
-export function endPrivateSubs(transport: SessionTransport, data: SessionData): SessionData {
-  return endSubs(transport, data, (sub) => isPublicStream(sub.name));
+/**
+ * The session's data after `signal` about user `uid`. Only subscriptions authorized for
+ * `uid` change, whichever user the session is logged in as now. A grant adds room `rid` to
+ * the `__my_messages__` feeds; a revocation ends the subscriptions to `rid` and drops it
+ * from the feeds. A logout is the caller's to act on (see `logsOut`); it changes nothing here.
+ */
+export function afterSignal(data: SessionData, uid: string, signal: SessionSignal): SessionData {
+  if (signal.type === "logged-out") return data;
+  const topic = myMessagesTopic(signal.rid);
+  const owned = (sub: SessionSub) => sub.userId === uid;
+  if (signal.type === "room-access-granted") {
+    return mapSubs(data, (sub) =>
+      owned(sub) && isMyMessages(sub.name, sub.eventName) && !sub.topics.includes(topic)
+        ? { ...sub, topics: [...sub.topics, topic] }
+        : sub,
+    );
+  }
+  const kept = keepSubs(
+    data,
+    (sub) => !owned(sub) || roomOfEvent(sub.name, sub.eventName) !== signal.rid,
+  );
+  return mapSubs(kept, (sub) =>
+    owned(sub) && sub.topics.includes(topic)
+      ? { ...sub, topics: sub.topics.filter((t) => t !== topic) }
+      : sub,
+  );
 }

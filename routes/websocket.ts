@@ -1,6 +1,7 @@
 /**
  * The DDP endpoint at `/websocket`: Bun's native WebSockets with pub/sub topics. Each
- * socket gets a session actor; frames are parsed here and handed to it. Outbound frames
+ * socket gets a session actor; frames are parsed here and handed to it with their size,
+ * which the session bounds (MAX_QUEUED_BYTES in actors/session.ts). Outbound frames
  * beyond `backpressureLimit` close the socket, so a slow client never holds memory or
  * stalls a room: rooms publish once and Bun fans out natively.
  */
@@ -16,33 +17,43 @@ export interface SocketData {
   readonly remoteAddress: string;
 }
 
-/** The open connections of this process, by id and by user. */
+/**
+ * The open connections of this process, by id and by the users whose signals each one
+ * needs: the user it is logged in as and the users its subscriptions were authorized for.
+ * A signal about a user therefore reaches every socket still holding something that user
+ * granted, even after the socket logged in as someone else.
+ */
 export class ConnectionRegistry {
   readonly sockets = new Map<string, ServerWebSocket<SocketData>>();
   private readonly byUser = new Map<string, Set<string>>();
-  private readonly userOf = new Map<string, string>();
+  private readonly usersOf = new Map<string, readonly string[]>();
 
-  /** Records that connection `connId` is now logged in as `userId` (or logged out). */
-  bindUser(connId: string, userId: string | null): void {
-    const previous = this.userOf.get(connId);
-    if (previous) this.byUser.get(previous)?.delete(connId);
-    if (userId) {
-      this.userOf.set(connId, userId);
+  /** Routes the signals about `userIds`, and only those, to connection `connId`. */
+  listenAs(connId: string, userIds: readonly string[]): void {
+    for (const userId of this.usersOf.get(connId) ?? []) {
+      const set = this.byUser.get(userId);
+      set?.delete(connId);
+      if (set?.size === 0) this.byUser.delete(userId);
+    }
+    if (userIds.length === 0) {
+      this.usersOf.delete(connId);
+      return;
+    }
+    this.usersOf.set(connId, userIds);
+    for (const userId of userIds) {
       let set = this.byUser.get(userId);
       if (!set) this.byUser.set(userId, (set = new Set()));
       set.add(connId);
-    } else {
-      this.userOf.delete(connId);
     }
   }
 
-  /** Connection ids of user `userId`. */
+  /** Ids of the connections that need the signals about user `userId`. */
   connectionsOf(userId: string): readonly string[] {
     return [...(this.byUser.get(userId) ?? [])];
   }
 
   remove(connId: string): void {
-    this.bindUser(connId, null);
+    this.listenAs(connId, []);
     this.sockets.delete(connId);
   }
 
@@ -55,17 +66,18 @@ export class ConnectionRegistry {
       subscribe: (topic) => ws.subscribe(topic),
       unsubscribe: (topic) => ws.unsubscribe(topic),
       publishToOthers: (topic, frame) => void ws.publish(topic, frame),
+      listenAs: (userIds) => this.listenAs(connId, userIds),
       close: (code, reason) => ws.close(code, reason),
       remoteAddress: ws.data.remoteAddress,
     };
   }
 }
 
-/** Routes a signal to every session of a user. */
+/** Routes a signal about user `uid` to every session that depends on that user. */
 export function signalRouter(registry: ConnectionRegistry, sessions: () => SessionSupervisor) {
   return (uid: string, signal: SessionSignal): void => {
     for (const connId of registry.connectionsOf(uid))
-      sessions().deliver(connId, { type: "signal", signal });
+      sessions().deliver(connId, { type: "signal", uid, signal });
   };
 }
 
@@ -98,6 +110,7 @@ export function ddpHandlers(
     },
     message(ws, raw) {
       let message: unknown;
+      const bytes = typeof raw === "string" ? Buffer.byteLength(raw) : raw.byteLength;
       try {
         message = parseEJSON(typeof raw === "string" ? raw : new TextDecoder().decode(raw));
       } catch {
@@ -112,7 +125,11 @@ export function ddpHandlers(
         ws.send(JSON.stringify({ msg: "error", reason: "Bad request", offendingMessage: message }));
         return;
       }
-      sessions().deliver(ws.data.connId, { type: "message", message: message as { msg: string } });
+      sessions().deliver(ws.data.connId, {
+        type: "message",
+        message: message as { msg: string },
+        bytes,
+      });
     },
     close(ws, code) {
       log.debug({ connId: ws.data.connId, code }, "socket closed");

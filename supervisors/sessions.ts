@@ -4,16 +4,13 @@
  */
 import { fromPromise } from "xstate";
 import {
+  type HandleInput,
   type SessionContext,
   type SessionEvent,
   sessionMachine,
   type SessionTransport,
 } from "../actors/session.ts";
-import {
-  type HandleInput,
-  sessionEffects,
-  type SessionEffectsOptions,
-} from "../actors/session-effects.ts";
+import { sessionEffects, type SessionEffectsOptions } from "../actors/session-effects.ts";
 import type { Clock } from "../core/clock.ts";
 import { type SchedulerClock, startSupervisor } from "./supervisor.ts";
 

@@ -1,9 +1,11 @@
 /**
  * Helpers for the DDP tests: users seeded straight through the account service (so these
  * tests depend on no REST route but `login`), raw DDP clients logged in over a real
- * WebSocket, the raw text of frames (to see `{$date}` as it travels), and a fence that
- * proves a frame was not delivered without waiting for time to pass.
+ * WebSocket, the raw text of frames (to see `{$date}` as it travels), a fence that
+ * proves a frame was not delivered without waiting for time to pass, and a way to hold a
+ * message inside the server's session so that a test decides what happens meanwhile.
  */
+import type { SessionHandle } from "../actors/session-effects.ts";
 import { type Credentials, login, RawDdp, type TestServer } from "./helpers.ts";
 
 /** A user created for one test, with its password and REST credentials. */
@@ -116,4 +118,47 @@ export function eventsSeen(client: RawDdp, collection: string, eventName: string
     .map((f) => f.fields as { eventName: string; args: unknown[] })
     .filter((fields) => fields.eventName === eventName)
     .map((fields) => fields.args);
+}
+
+/** A message held by HeldMessages: `reached` resolves once it is held; `release` lets it go on. */
+export interface Held {
+  readonly reached: Promise<void>;
+  release(): void;
+}
+
+/**
+ * Holds chosen DDP messages in the server's session handler, after their work is done and
+ * before the session applies it, until the test releases them; the session's later frames
+ * wait behind it, as behind any slow call. Pass `wrap` as the server's `sessionHandle`.
+ */
+export class HeldMessages {
+  private readonly held = new Map<string, { reached: () => void; released: Promise<void> }>();
+
+  /** Holds the message with DDP id `id` (a method's or a subscription's) when it comes. */
+  hold(id: string): Held {
+    let reached = () => {};
+    let release = () => {};
+    const reachedPromise = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.held.set(id, { reached, released });
+    return { reached: reachedPromise, release };
+  }
+
+  readonly wrap =
+    (real: SessionHandle): SessionHandle =>
+    async (input) => {
+      const outcome = await real(input);
+      const id = String(input.message.id);
+      const held = this.held.get(id);
+      if (held) {
+        this.held.delete(id);
+        held.reached();
+        await held.released;
+      }
+      return outcome;
+    };
 }
