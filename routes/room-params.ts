@@ -128,7 +128,7 @@ export type HistoryParams = { [K in keyof typeof HISTORY_QUERY]?: string };
 
 /**
  * Reads a room's history for `user` as Rocket.Chat's `getChannelHistory` does: newest
- * first, before `latest` (default now), after `oldest`; a reader who may not see the
+ * first, before `latest` (default: the newest), after `oldest`; a reader who may not see the
  * room gets the bare 403. `countDefault` and `threadsByDefault` differ per resource.
  */
 export async function readHistory(
@@ -149,8 +149,12 @@ export async function readHistory(
     query.showThreadMessages === undefined
       ? defaults.threadsByDefault
       : query.showThreadMessages === "true";
+  // No `latest` means "up to now". It is left unbounded rather than set to the clock: the
+  // room actor may stamp a burst of messages a few milliseconds ahead of the clock so that
+  // each has a distinct time, and those must not vanish from a read in that window.
+  const latest = dateParam(query.latest);
   const messages = await services.messages.history(room._id, {
-    latest: dateParam(query.latest) ?? services.deps.clock.now(),
+    ...(latest && { latest }),
     ...(oldest && { oldest }),
     inclusive: query.inclusive === "true",
     offset,

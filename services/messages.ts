@@ -129,6 +129,10 @@ export class Messages {
    */
   async markRead(rid: string, user: User): Promise<void> {
     const now = this.deps.clock.now();
+    // Read up to the room's last message even when the room actor stamped it a few
+    // milliseconds ahead of the clock (see nextMessageTime), or it would stay unread.
+    const room = await this.deps.db.rooms.findOne({ _id: rid }, { projection: { lm: 1 } });
+    const seen = room?.lm && room.lm > now ? room.lm : now;
     const sub = await this.deps.db.subscriptions.findOneAndUpdate(
       { rid, "u._id": user._id },
       {
@@ -137,8 +141,8 @@ export class Messages {
           alert: false,
           userMentions: 0,
           groupMentions: 0,
-          ls: now,
-          lr: now,
+          ls: seen,
+          lr: seen,
           _updatedAt: now,
         },
       },
