@@ -116,6 +116,19 @@ export interface Message {
   attachments?: Record<string, unknown>[];
   tmid?: string;
   groupable?: boolean;
+  /** An old version kept as edit history: never shown by any read. */
+  _hidden?: boolean;
+  [key: string]: unknown;
+}
+
+/**
+ * A deleted document kept in `rocketchat__trash`, as Rocket.Chat keeps them: the document's
+ * own fields plus when it was deleted and the short name of its collection (`message`).
+ */
+export interface TrashRecord {
+  _id: string;
+  __collection__: string;
+  _deletedAt: Date;
   [key: string]: unknown;
 }
 

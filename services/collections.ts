@@ -9,6 +9,7 @@ import type {
   Room,
   Setting,
   Subscription,
+  TrashRecord,
   User,
 } from "../core/models.ts";
 import type { Collection, Store } from "../store/types.ts";
@@ -21,6 +22,8 @@ export interface Collections {
   readonly settings: Collection<Setting>;
   readonly permissions: Collection<Permission>;
   readonly roles: Collection<Role>;
+  /** Deleted documents of every collection, as Rocket.Chat's `rocketchat__trash`. */
+  readonly trash: Collection<TrashRecord>;
 }
 
 /** Opens the collections on `store` and declares their indexes (idempotent). */
@@ -33,6 +36,7 @@ export async function openCollections(store: Store): Promise<Collections> {
     settings: store.collection<Setting>("rocketchat_settings"),
     permissions: store.collection<Permission>("rocketchat_permissions"),
     roles: store.collection<Role>("rocketchat_roles"),
+    trash: store.collection<TrashRecord>("rocketchat__trash"),
   };
   await Promise.all([
     db.users.createIndex({ key: { username: 1 }, unique: true, sparse: true }),
@@ -45,6 +49,8 @@ export async function openCollections(store: Store): Promise<Collections> {
     db.subscriptions.createIndex({ key: { "u._id": 1 } }),
     db.messages.createIndex({ key: { rid: 1, ts: -1 } }),
     db.messages.createIndex({ key: { rid: 1, _updatedAt: 1 } }),
+    db.messages.createIndex({ key: { msg: "text" } }),
+    db.trash.createIndex({ key: { __collection__: 1, rid: 1, _deletedAt: 1 } }),
   ]);
   return db;
 }
