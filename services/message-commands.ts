@@ -6,6 +6,7 @@
 import { ClientError } from "../core/errors.ts";
 import type { Message, Room, User, UserRef } from "../core/models.ts";
 import { DuplicateKeyError } from "../store/types.ts";
+import { recordDeletion } from "./message-sync.ts";
 import { assertMessageSize, validateMessage } from "./message-validation.ts";
 import type { CommandDeps, CommandHandlers, MessageDraft, RoomState } from "./room-commands.ts";
 export function ref(user: User): UserRef {
@@ -265,6 +266,7 @@ export async function deleteMessage(
       details: { method: "deleteMessage" },
     });
   }
+  await recordDeletion(deps, message);
   await deps.db.messages.deleteOne({ _id: msgId });
   const [latest] = await deps.db.messages.find(
     { rid: state.room._id, t: { $exists: false } },
