@@ -93,6 +93,10 @@ export interface Subscription {
   userMentions: number;
   groupMentions: number;
   roles?: string[];
+  /** Threads with replies this user has not read; of those, the ones mentioning them or all. */
+  tunread?: string[];
+  tunreadUser?: string[];
+  tunreadGroup?: string[];
   [key: string]: unknown;
 }
 
@@ -115,6 +119,12 @@ export interface Message {
   avatar?: string;
   attachments?: Record<string, unknown>[];
   tmid?: string;
+  /** A thread reply also shown in the room. */
+  tshow?: boolean;
+  /** A thread's parent only: how many replies, the last one's time, and its followers. */
+  tcount?: number;
+  tlm?: Date;
+  replies?: string[];
   groupable?: boolean;
   /** An old version kept as edit history: never shown by any read. */
   _hidden?: boolean;

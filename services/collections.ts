@@ -49,6 +49,7 @@ export async function openCollections(store: Store): Promise<Collections> {
     db.subscriptions.createIndex({ key: { "u._id": 1 } }),
     db.messages.createIndex({ key: { rid: 1, ts: -1 } }),
     db.messages.createIndex({ key: { rid: 1, _updatedAt: 1 } }),
+    db.messages.createIndex({ key: { tmid: 1 }, sparse: true }),
     db.messages.createIndex({ key: { msg: "text" } }),
     db.trash.createIndex({ key: { __collection__: 1, rid: 1, _deletedAt: 1 } }),
   ]);

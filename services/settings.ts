@@ -34,6 +34,7 @@ function definitions(siteUrl: string): Record<string, Definition> {
     Message_MaxAllowedSize: { value: 5000, type: "int", public: true, group: "Message" },
     Message_AllowEditing: { value: true, type: "boolean", public: true, group: "Message" },
     Message_AllowDeleting: { value: true, type: "boolean", public: true, group: "Message" },
+    Threads_enabled: { value: true, type: "boolean", public: true, group: "Threads" },
     API_Default_Count: { value: 50, type: "int", public: false, group: "General" },
     API_Upper_Count_Limit: { value: 100, type: "int", public: false, group: "General" },
   };
