@@ -93,11 +93,18 @@ export interface Subscription {
   userMentions: number;
   groupMentions: number;
   roles?: string[];
+  /** The room is one of the user's favourites. */
+  f?: boolean;
   /** Threads with replies this user has not read; of those, the ones mentioning them or all. */
   tunread?: string[];
   tunreadUser?: string[];
   tunreadGroup?: string[];
   [key: string]: unknown;
+}
+
+/** A user mentioned in a message, or the group mentions `all` and `here`. */
+export interface Mention extends UserRef {
+  readonly type?: "user" | "team";
 }
 
 export interface Message {
@@ -109,8 +116,18 @@ export interface Message {
   _updatedAt: Date;
   /** System message type (`uj` joined, `ul` left, `au` added, `ru` removed, …). */
   t?: string;
-  mentions?: UserRef[];
+  /** Users mentioned (`type: "user"`), and `all`/`here` as `{_id, username}` alone. */
+  mentions?: Mention[];
   channels?: { _id: string; name: string }[];
+  /** The token tree of `msg` from @rocket.chat/message-parser, as Rocket.Chat's clients render it. */
+  md?: readonly unknown[];
+  /** Who reacted with each `:shortcode:`. */
+  reactions?: Record<string, { usernames: string[] }>;
+  pinned?: boolean;
+  pinnedAt?: Date;
+  pinnedBy?: { _id: string; username: string };
+  /** The users who starred the message. */
+  starred?: { _id: string }[];
   urls?: { url: string }[];
   editedAt?: Date;
   editedBy?: UserRef;
@@ -128,6 +145,8 @@ export interface Message {
   groupable?: boolean;
   /** An old version kept as edit history: never shown by any read. */
   _hidden?: boolean;
+  /** Edit history only: the id of the message this is an old version of. */
+  parent?: string;
   [key: string]: unknown;
 }
 

@@ -43,8 +43,17 @@ export class Authz {
         { upsert: true },
       );
     }
-    for (const p of await this.db.permissions.find({}))
-      this.permissionRoles.set(p._id, new Set(p.roles));
+    await this.reload();
+  }
+
+  /**
+   * Reads the permission table from the store into the cache again: what the permission
+   * routes call after they change which roles hold a permission.
+   */
+  async reload(): Promise<void> {
+    const permissions = await this.db.permissions.find({});
+    this.permissionRoles.clear();
+    for (const p of permissions) this.permissionRoles.set(p._id, new Set(p.roles));
   }
 
   /** The roles `user` holds in room `rid` (global roles plus subscription roles). */

@@ -21,6 +21,12 @@ function definitions(siteUrl: string): Record<string, Definition> {
     public: isPublic,
     group: "General",
   });
+  const message = (value: unknown, type: Setting["type"]): Definition => ({
+    value,
+    type,
+    public: true,
+    group: "Message",
+  });
   return {
     Site_Url: general(siteUrl, "string"),
     Site_Name: general("Parley", "string"),
@@ -34,6 +40,11 @@ function definitions(siteUrl: string): Record<string, Definition> {
     Message_MaxAllowedSize: { value: 5000, type: "int", public: true, group: "Message" },
     Message_AllowEditing: { value: true, type: "boolean", public: true, group: "Message" },
     Message_AllowDeleting: { value: true, type: "boolean", public: true, group: "Message" },
+    Message_AllowEditing_BlockEditInMinutes: message(0, "int"),
+    Message_AllowDeleting_BlockDeleteInMinutes: message(0, "int"),
+    Message_KeepHistory: message(false, "boolean"),
+    Message_AllowPinning: message(true, "boolean"),
+    Message_AllowStarring: message(true, "boolean"),
     Threads_enabled: { value: true, type: "boolean", public: true, group: "Threads" },
     API_Default_Count: { value: 50, type: "int", public: false, group: "General" },
     API_Upper_Count_Limit: { value: 100, type: "int", public: false, group: "General" },
@@ -68,7 +79,17 @@ export class Settings {
         { upsert: true },
       );
     }
-    for (const setting of await this.db.settings.find({})) this.values.set(setting._id, setting);
+    await this.reload();
+  }
+
+  /**
+   * Reads every setting from the store into the cache again: what the settings routes
+   * call after they write one, so that the change takes effect at once.
+   */
+  async reload(): Promise<void> {
+    const settings = await this.db.settings.find({});
+    this.values.clear();
+    for (const setting of settings) this.values.set(setting._id, setting);
   }
 
   /** The current value of setting `id`, or undefined when it does not exist. */
