@@ -63,11 +63,20 @@ export interface Room {
   usersCount: number;
   ro?: boolean;
   default?: boolean;
-  sysMes?: boolean;
+  /** Whether system messages show, or the message types (`t`) that do. */
+  sysMes?: boolean | string[];
   archived?: boolean;
   topic?: string;
   description?: string;
   announcement?: string;
+  /** A discussion's parent room. */
+  prid?: string;
+  /** Channels only: the code joining needs; never sent to clients (see `joinCodeRequired`). */
+  joinCode?: string;
+  joinCodeRequired?: boolean;
+  customFields?: Record<string, unknown>;
+  reactWhenReadOnly?: boolean;
+  featured?: boolean;
   /** Direct messages only: the members' usernames and ids. */
   usernames?: string[];
   uids?: string[];
@@ -93,6 +102,8 @@ export interface Subscription {
   userMentions: number;
   groupMentions: number;
   roles?: string[];
+  archived?: boolean;
+  customFields?: Record<string, unknown>;
   /** The room is one of the user's favourites. */
   f?: boolean;
   /** Threads with replies this user has not read; of those, the ones mentioning them or all. */
