@@ -46,6 +46,13 @@ function definitions(siteUrl: string): Record<string, Definition> {
     Message_AllowPinning: message(true, "boolean"),
     Message_AllowStarring: message(true, "boolean"),
     Threads_enabled: { value: true, type: "boolean", public: true, group: "Threads" },
+    UI_Allow_room_names_with_special_chars: {
+      value: false,
+      type: "boolean",
+      public: true,
+      group: "Layout",
+    },
+    UI_DisplayRoles: { value: true, type: "boolean", public: true, group: "Layout" },
     API_Default_Count: { value: 50, type: "int", public: false, group: "General" },
     API_Upper_Count_Limit: { value: 100, type: "int", public: false, group: "General" },
   };
