@@ -11,7 +11,7 @@ import type { Authz } from "./authz.ts";
 import { assertClientValue } from "./client-values.ts";
 import type { Deps } from "./context.ts";
 import { CUSTOM_FIELDS_MAX_CHARS } from "./message-validation.ts";
-import { validRoomName } from "./room-names.ts";
+import { claimRoomName } from "./room-name-claims.ts";
 import type { Settings } from "./settings.ts";
 
 export interface NewRoom {
@@ -107,53 +107,49 @@ export class Rooms {
       const method = input.type === "c" ? "createChannel" : "createPrivateGroup";
       throw new ClientError("error-not-allowed", "Not allowed", { details: { method } });
     }
-    const pattern = this.settings.get<string>("UTF8_Channel_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
-    const name = validRoomName(input.name, pattern);
-    if (input.customFields) {
-      assertClientValue(input.customFields, "customFields", CUSTOM_FIELDS_MAX_CHARS);
-    }
-    if (await db.rooms.findOne({ name }, { projection: { _id: 1 } })) {
-      throw new ClientError(
-        "error-duplicate-channel-name",
-        `A channel with name '${name}' exists`,
-        {
-          details: { function: "RocketChat.createRoom", channel_name: name },
-        },
-      );
-    }
-    const members = await this.usersByUsername(input.members ?? []);
-    const everyone = input.excludeSelf
-      ? members
-      : [input.owner, ...members.filter((m) => m._id !== input.owner._id)];
-
-    const now = clock.now();
-    const room: Room = {
-      _id: input._id ?? ids.id(),
-      t: input.type,
-      name,
-      fname: name,
-      u: { _id: input.owner._id, username: input.owner.username },
-      ts: now,
-      _updatedAt: now,
-      msgs: 0,
-      usersCount: everyone.length,
-      ro: input.readOnly ?? false,
-      default: input.isDefault ?? false,
-      sysMes: true,
-      ...(input.customFields && { customFields: input.customFields }),
-    };
-    try {
-      await db.rooms.insertOne(room);
-    } catch (error) {
-      if (error instanceof DuplicateKeyError) {
-        throw new ClientError(
-          "error-duplicate-channel-name",
-          `A channel with name '${name}' exists`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
+    const { room, everyone } = await claimRoomName(
+      this.deps,
+      this.settings,
+      input.name,
+      undefined,
+      async (names) => {
+        if (input.customFields) {
+          assertClientValue(input.customFields, "customFields", CUSTOM_FIELDS_MAX_CHARS);
+        }
+        const members = await this.usersByUsername(input.members ?? []);
+        const everyone = input.excludeSelf
+          ? members
+          : [input.owner, ...members.filter((m) => m._id !== input.owner._id)];
+        const now = clock.now();
+        const room: Room = {
+          _id: input._id ?? ids.id(),
+          t: input.type,
+          ...names,
+          u: { _id: input.owner._id, username: input.owner.username },
+          ts: now,
+          _updatedAt: now,
+          msgs: 0,
+          usersCount: everyone.length,
+          ro: input.readOnly ?? false,
+          default: input.isDefault ?? false,
+          sysMes: true,
+          ...(input.customFields && { customFields: input.customFields }),
+        };
+        try {
+          await db.rooms.insertOne(room);
+        } catch (error) {
+          if (error instanceof DuplicateKeyError) {
+            throw new ClientError(
+              "error-duplicate-channel-name",
+              `A channel with name '${names.name}' exists`,
+              { cause: error },
+            );
+          }
+          throw error;
+        }
+        return { room, everyone };
+      },
+    );
     const subs = everyone.map((user) =>
       newSubscription(
         this.deps,
