@@ -9,6 +9,8 @@ import { groupsRoutes } from "./groups.ts";
 import { imRoutes } from "./im.ts";
 import { infoRoutes } from "./info.ts";
 import { methodRoutes } from "./method.ts";
+import { roomCountersRoutes } from "./room-counters.ts";
+import { roomListRoutes } from "./room-list.ts";
 import { roomRoutes } from "./rooms.ts";
 import { settingsRoutes } from "./settings.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
@@ -25,6 +27,8 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(imRoutes(services, log))
     .use(chatRoutes(services, log))
     .use(subscriptionRoutes(services, log))
+    .use(roomCountersRoutes(services, log))
+    .use(roomListRoutes(services, log))
     .use(roomRoutes(services, log))
     .use(settingsRoutes(services, log))
     .use(methodRoutes(services, log));

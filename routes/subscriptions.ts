@@ -1,12 +1,14 @@
 /**
  * `subscriptions.*`: the caller's memberships with their unread counters, all of them
- * (optionally only those changed since a date) or one by room, and marking a room read.
+ * (optionally only those changed since a date) or one by room, and marking a room read or
+ * unread.
  */
 import { Elysia, t } from "elysia";
 import { ClientError, invalidParams } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
 import { callMethod } from "../services/methods.ts";
+import { markRead, markUnread } from "../services/subscription-methods.ts";
 import { apiBase, ok, requireUser } from "./http.ts";
 
 /**
@@ -31,7 +33,7 @@ export function asSync(result: unknown): { update: unknown[]; remove: unknown[] 
  * Rocket.Chat accepts exactly one of `rid` and `roomId`; these are its validator's
  * messages when neither or both are given.
  */
-function oneRoomParam(body: { rid?: string; roomId?: string }): string {
+function oneRoomParam(body: { rid?: string | number; roomId?: string | number }): string {
   const given = [body.rid, body.roomId].filter((v) => v !== undefined);
   if (given.length === 0) {
     throw invalidParams(
@@ -43,7 +45,34 @@ function oneRoomParam(body: { rid?: string; roomId?: string }): string {
       "must NOT have additional properties\n must NOT have additional properties\n must match a schema in anyOf",
     );
   }
-  return given[0] as string;
+  return String(given[0]);
+}
+
+/**
+ * A room id as Rocket.Chat's validator takes it: a string, or a number, which it coerces
+ * to one (and which then names no room).
+ */
+const RoomId = t.Union([t.String(), t.Number()]);
+
+/**
+ * What `subscriptions.unread` marks: exactly one of `roomId` and `firstUnreadMessage`,
+ * refused otherwise in the words of Rocket.Chat's validator.
+ */
+function unreadTarget(body: {
+  roomId?: string | number;
+  firstUnreadMessage?: { _id: string };
+}): { rid: string } | { firstUnreadId: string } {
+  const given = [body.roomId, body.firstUnreadMessage].filter((v) => v !== undefined);
+  if (given.length !== 1) {
+    const reason =
+      given.length === 0
+        ? "must have required property 'roomId'\n must have required property 'firstUnreadMessage'"
+        : "must NOT have additional properties\n must NOT have additional properties";
+    throw invalidParams(`${reason}\n must match a schema in anyOf`);
+  }
+  return body.firstUnreadMessage
+    ? { firstUnreadId: body.firstUnreadMessage._id }
+    : { rid: String(body.roomId) };
 }
 
 /** The `subscriptions.*` routes. */
@@ -102,23 +131,36 @@ export function subscriptionRoutes(services: Services, log: Logger) {
       async ({ user, body }) => {
         const me = requireUser(user);
         const rid = oneRoomParam(body);
-        // Rocket.Chat throws the bare code for an unknown room as for a missing subscription.
-        if (!(await services.rooms.byId(rid))) {
-          throw new ClientError("error-invalid-subscription", "error-invalid-subscription", {
-            plain: true,
-          });
-        }
-        await services.messages.markRead(rid, me);
+        await markRead(services, me, rid, body.readThreads === true);
         return ok();
       },
       {
         body: t.Object({
-          rid: t.Optional(t.String()),
-          roomId: t.Optional(t.String()),
-          readThreads: t.Optional(t.Boolean()),
+          rid: t.Optional(RoomId),
+          roomId: t.Optional(RoomId),
+          readThreads: t.Optional(t.Nullable(t.Boolean())),
         }),
         detail: {
           summary: "Mark a room read: clear the caller's unread counters",
+          tags: ["Subscriptions"],
+        },
+      },
+    )
+    .post(
+      "/subscriptions.unread",
+      async ({ user, body }) => {
+        const me = requireUser(user);
+        const target = unreadTarget(body);
+        await markUnread(services, me, target);
+        return ok();
+      },
+      {
+        body: t.Object({
+          roomId: t.Optional(RoomId),
+          firstUnreadMessage: t.Optional(t.Object({ _id: t.String() })),
+        }),
+        detail: {
+          summary: "Mark messages unread: the room's last one, or from a given message on",
           tags: ["Subscriptions"],
         },
       },

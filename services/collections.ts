@@ -47,6 +47,7 @@ export async function openCollections(store: Store): Promise<Collections> {
     db.rooms.createIndex({ key: { uids: 1 } }),
     db.subscriptions.createIndex({ key: { rid: 1, "u._id": 1 }, unique: true }),
     db.subscriptions.createIndex({ key: { "u._id": 1 } }),
+    db.subscriptions.createIndex({ key: { rid: 1, ls: 1 } }),
     db.messages.createIndex({ key: { rid: 1, ts: -1 } }),
     db.messages.createIndex({ key: { rid: 1, _updatedAt: 1 } }),
     db.messages.createIndex({ key: { tmid: 1 }, sparse: true }),

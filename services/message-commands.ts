@@ -9,6 +9,7 @@ import { DuplicateKeyError } from "../store/types.ts";
 import { recordDeletion } from "./message-sync.ts";
 import { assertMessageSize, validateMessage } from "./message-validation.ts";
 import type { CommandDeps, CommandHandlers, MessageDraft, RoomState } from "./room-commands.ts";
+import { recordUnread } from "./unread.ts";
 export function ref(user: User): UserRef {
   return {
     _id: user._id,
@@ -69,26 +70,13 @@ export async function persistMessage(
   hub.emit("stream-room-messages", room._id, [message]);
 
   if (countsUnread) {
-    const mentioned = (message.mentions ?? []).map((m) => m._id);
-    const everyone = mentioned.includes("all") || mentioned.includes("here");
-    await db.subscriptions.updateMany(
-      { rid: room._id, "u._id": { $ne: message.u._id } },
-      { $inc: { unread: 1 }, $set: { alert: true, open: true, _updatedAt: message.ts } },
-    );
-    if (mentioned.length > 0) {
-      await db.subscriptions.updateMany(
-        everyone
-          ? { rid: room._id, "u._id": { $ne: message.u._id } }
-          : { rid: room._id, "u._id": { $in: mentioned, $ne: message.u._id } },
-        { $inc: everyone ? { groupMentions: 1 } : { userMentions: 1 } },
-      );
-    }
+    await recordUnread(deps, room, message);
     await notifyMembers(deps, room, message);
   }
   return { ...state, room };
 }
 
-/** Tells each member that the room and their subscription changed, and notifies DMs and mentions. */
+/** Tells each member that the room changed, and notifies DMs and mentions. */
 async function notifyMembers(deps: CommandDeps, room: Room, message: Message): Promise<void> {
   const { db, hub } = deps;
   const subs = await db.subscriptions.find({ rid: room._id });
@@ -96,7 +84,6 @@ async function notifyMembers(deps: CommandDeps, room: Room, message: Message): P
   for (const sub of subs) {
     const uid = sub.u._id;
     hub.emit("stream-notify-user", `${uid}/rooms-changed`, ["updated", room]);
-    hub.emit("stream-notify-user", `${uid}/subscriptions-changed`, ["updated", sub]);
     if (uid !== message.u._id && (room.t === "d" || mentioned.has(uid) || mentioned.has("all"))) {
       hub.emit("stream-notify-user", `${uid}/notification`, [
         {

@@ -1,7 +1,6 @@
 /**
- * Messaging reads: history, single messages, and read state. Writes go through the room
- * actor (room-commands.ts); marking a room read touches only the reader's subscription,
- * so it happens here.
+ * Messaging reads: history and single messages. Writes go through the room actor
+ * (room-commands.ts), marking a room read included (subscription-commands.ts).
  */
 import { ClientError } from "../core/errors.ts";
 import type { Message, Room, User } from "../core/models.ts";
@@ -121,38 +120,5 @@ export class Messages {
   /** The message with id `msgId`, or null. */
   byId(msgId: string): Promise<Message | null> {
     return this.deps.db.messages.findOne({ _id: msgId });
-  }
-
-  /**
-   * Marks room `rid` read for `user`: clears the unread counters and tells the user's
-   * other connections. Throws `error-invalid-subscription` when the user is not a member.
-   */
-  async markRead(rid: string, user: User): Promise<void> {
-    const now = this.deps.clock.now();
-    // Read up to the room's last message even when the room actor stamped it a few
-    // milliseconds ahead of the clock (see nextMessageTime), or it would stay unread.
-    const room = await this.deps.db.rooms.findOne({ _id: rid }, { projection: { lm: 1 } });
-    const seen = room?.lm && room.lm > now ? room.lm : now;
-    const sub = await this.deps.db.subscriptions.findOneAndUpdate(
-      { rid, "u._id": user._id },
-      {
-        $set: {
-          unread: 0,
-          alert: false,
-          userMentions: 0,
-          groupMentions: 0,
-          ls: seen,
-          lr: seen,
-          _updatedAt: now,
-        },
-      },
-    );
-    // Rocket.Chat throws the bare code here, so REST shows `error: "error-invalid-subscription"`.
-    if (!sub)
-      throw new ClientError("error-invalid-subscription", "error-invalid-subscription", {
-        plain: true,
-      });
-    this.deps.hub.emit("stream-notify-user", `${user._id}/subscriptions-changed`, ["updated", sub]);
-    this.deps.hub.emit("stream-notify-room", `${rid}/messagesRead`, [{ until: now }]);
   }
 }

@@ -21,6 +21,7 @@ import {
 import type { MessageDraft } from "./room-commands.ts";
 import { ROOM_METHODS } from "./room-methods.ts";
 import { roomView } from "./rooms.ts";
+import { SUBSCRIPTION_METHODS } from "./subscription-methods.ts";
 
 export type { MethodCaller } from "./method-params.ts";
 
@@ -130,6 +131,7 @@ const HISTORY_CAP = 1000;
 
 const METHODS: Record<string, Method> = {
   ...ROOM_METHODS,
+  ...SUBSCRIPTION_METHODS,
   async login(services, _caller, [params]) {
     const { result, type } = await login(services, params);
     return loginAnswer(result, type);
@@ -203,23 +205,6 @@ const METHODS: Record<string, Method> = {
     const lastSeen = typeof ls === "string" ? new Date(ls) : optionalDate(ls);
     if (!lastSeen || Number.isNaN(lastSeen.getTime())) return { messages, unreadNotLoaded: 0 };
     return { messages, ...(await unreadBeyond(services, room._id, messages, lastSeen)) };
-  },
-  async readMessages(services, caller, [rid]) {
-    const user = loggedIn(caller, "readMessages");
-    const room = await services.rooms.byId(str(rid));
-    if (!room) {
-      const details = { method: "readMessages" };
-      throw new ClientError("error-room-does-not-exist", "This room does not exist", { details });
-    }
-    if (!(await services.authz.canAccessRoom(room, user))) {
-      throw new ClientError("error-not-allowed", "Not allowed", {
-        details: { method: "readMessages" },
-      });
-    }
-    // A reader of a public channel who is not a member has no read state to clear.
-    if (await services.authz.isMember(room._id, user._id))
-      await services.messages.markRead(room._id, user);
-    return undefined;
   },
   async "subscriptions/get"(services, caller, [updatedSince]) {
     if (!caller.user) return [];

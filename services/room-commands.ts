@@ -12,6 +12,7 @@ import type { Deps } from "./context.ts";
 import { type MembershipCommand, membershipHandlers } from "./membership-commands.ts";
 import { type MessageCommand, messageHandlers } from "./message-commands.ts";
 import type { Settings } from "./settings.ts";
+import { type SubscriptionCommand, subscriptionHandlers } from "./subscription-commands.ts";
 
 /** What a client may set on a new message. */
 export interface MessageDraft {
@@ -30,7 +31,7 @@ export interface MessageDraft {
  * with its handlers; adding a family means adding it to this union, to HANDLERS and to
  * RoomReply below.
  */
-export type RoomCommand = MessageCommand | MembershipCommand;
+export type RoomCommand = MessageCommand | MembershipCommand | SubscriptionCommand;
 
 /** What a command's handler resolves to: the room's new state and the caller's answer. */
 export interface CommandResult<R = unknown> {
@@ -47,14 +48,20 @@ export type CommandHandlers<C extends { readonly kind: string }> = {
   ) => Promise<CommandResult>;
 };
 
-const HANDLERS: CommandHandlers<RoomCommand> = { ...messageHandlers, ...membershipHandlers };
+const HANDLERS: CommandHandlers<RoomCommand> = {
+  ...messageHandlers,
+  ...membershipHandlers,
+  ...subscriptionHandlers,
+};
 
 /** The answer of command `C`: messages for message commands, the room for membership. */
 export type RoomReply<C extends RoomCommand> = C extends MessageCommand
   ? Message
   : C extends MembershipCommand
     ? Room
-    : never;
+    : C extends SubscriptionCommand
+      ? number
+      : never;
 
 /** What a room actor remembers between commands. */
 export interface RoomState {

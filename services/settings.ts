@@ -37,6 +37,8 @@ function definitions(siteUrl: string): Record<string, Definition> {
     UTF8_User_Names_Validation: general("[0-9a-zA-Z-_.]+", "string"),
     UTF8_Channel_Names_Validation: general("[0-9a-zA-Z-_.]+", "string"),
     UI_Use_Real_Name: { value: false, type: "boolean", public: true, group: "Layout" },
+    Unread_Count: general("user_and_group_mentions_only", "select"),
+    Unread_Count_DM: general("all_messages", "select"),
     Message_MaxAllowedSize: { value: 5000, type: "int", public: true, group: "Message" },
     Message_AllowEditing: { value: true, type: "boolean", public: true, group: "Message" },
     Message_AllowDeleting: { value: true, type: "boolean", public: true, group: "Message" },

@@ -88,16 +88,16 @@ describe("subscriptions.getOne", () => {
 });
 
 describe("unread counters", () => {
-  test("another member's unread count grows with each message and the sender's does not", async () => {
-    await post(alice, channel._id, "one");
-    await post(alice, channel._id, "two");
+  test("a mentioned member's unread count grows with each mention and the sender's does not", async () => {
+    await post(alice, channel._id, `one for @${bob.user.username}`);
+    await post(alice, channel._id, `two for @${bob.user.username}`);
 
     expect(await subscriptionOf(bob, channel._id)).toMatchObject({ unread: 2, alert: true });
     expect(await subscriptionOf(alice, channel._id)).toMatchObject({ unread: 0, alert: false });
   });
 
   test("subscriptions.read clears the reader's unread count", async () => {
-    await post(alice, group._id, "read me");
+    await post(alice, group._id, `read me, @${bob.user.username}`);
 
     const res = await api(server, "subscriptions.read", {
       auth: bob.credentials,
@@ -110,7 +110,7 @@ describe("unread counters", () => {
       unread: 0,
       alert: false,
       userMentions: 0,
-      lr: ISO,
+      ls: ISO,
     });
   });
 

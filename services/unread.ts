@@ -1,0 +1,126 @@
+/**
+ * Unread bookkeeping on send: what a new message does to the subscriptions of its room,
+ * as Rocket.Chat counts it. Every other member is alerted and the room reopens for them;
+ * `unread` grows by the rules of the `Unread_Count` settings; `userMentions` and
+ * `groupMentions` count mentions; the sender's own subscription is marked read. Runs inside
+ * the room actor, after the message is stored, so that it is ordered with the room's reads.
+ */
+import type { Message, Room, RoomType, Subscription } from "../core/models.ts";
+import type { CommandDeps } from "./room-commands.ts";
+
+/** The values of Rocket.Chat's `Unread_Count` and `Unread_Count_DM` settings. */
+export type UnreadCount =
+  | "all_messages"
+  | "user_mentions_only"
+  | "group_mentions_only"
+  | "user_and_group_mentions_only"
+  | "mentions_only";
+
+/** What a message mentions, as far as counting is concerned. */
+export interface MentionSummary {
+  /** Mentioned users other than the sender. */
+  readonly userIds: readonly string[];
+  /** `@all` or `@here` was mentioned. */
+  readonly group: boolean;
+}
+
+/** The mentions of `message` that count: users other than the sender, and `@all`/`@here`. */
+export function mentionSummary(message: Message): MentionSummary {
+  const ids = (message.mentions ?? []).map((m) => m._id);
+  const group = ids.includes("all") || ids.includes("here");
+  const userIds = [...new Set(ids)].filter(
+    (id) => id !== "all" && id !== "here" && id !== message.u._id,
+  );
+  return { userIds, group };
+}
+
+/** The setting that governs unread counting in rooms of type `t`, with its default. */
+export function unreadCountFor(settings: CommandDeps["settings"], t: RoomType): UnreadCount {
+  if (t === "d") return settings.get<UnreadCount>("Unread_Count_DM") ?? "all_messages";
+  return settings.get<UnreadCount>("Unread_Count") ?? "user_and_group_mentions_only";
+}
+
+/** By how much one message grows `unread` for a user it mentions by name, and for `@all`. */
+function increments(t: RoomType, setting: UnreadCount): { user: number; group: number } {
+  const always = t === "d";
+  const byUser = ["all_messages", "user_mentions_only", "user_and_group_mentions_only"];
+  const byGroup = ["all_messages", "group_mentions_only", "user_and_group_mentions_only"];
+  return {
+    user: always || byUser.includes(setting) ? 1 : 0,
+    group: always || byGroup.includes(setting) ? 1 : 0,
+  };
+}
+
+/**
+ * The last-seen time that marks room `room` read now. It is at or after the room's last
+ * message, so everything so far counts as seen, and a millisecond before the clock, so
+ * that every later message (stamped at or after the clock, and after `room.lm`) is after
+ * it. Unread counts and "sent after my last read" therefore always agree.
+ */
+export function seenUpTo(now: Date, room: Room): Date {
+  const justBefore = now.getTime() - 1;
+  return new Date(room.lm && room.lm.getTime() > justBefore ? room.lm.getTime() : justBefore);
+}
+
+/**
+ * Records `message`, just stored in `room`, in the subscriptions of the room's members and
+ * announces each changed subscription on `<uid>/subscriptions-changed`. Thread replies
+ * are left to the thread bookkeeping, as Rocket.Chat leaves them out of room counters.
+ *
+ * Rocket.Chat's rules, with the defaults: a user mention grows the mentioned members'
+ * `userMentions` and (by default) `unread`; otherwise `@all`/`@here` grows every other
+ * member's `groupMentions` and (by default) `unread`; a message without mentions grows
+ * `unread` only where the setting says `all_messages` (direct messages by default).
+ */
+export async function recordUnread(deps: CommandDeps, room: Room, message: Message): Promise<void> {
+  if (message.tmid !== undefined) return;
+  const { subscriptions } = deps.db;
+  const rid = room._id;
+  const sender = message.u._id;
+  const stamp = message.ts;
+  const { userIds, group } = mentionSummary(message);
+  const setting = unreadCountFor(deps.settings, room.t);
+  const inc = increments(room.t, setting);
+  const alerted = { alert: true, open: true, _updatedAt: stamp };
+
+  if (userIds.length > 0) {
+    await subscriptions.updateMany(
+      { rid, "u._id": { $in: [...userIds] } },
+      { $set: alerted, $inc: { unread: inc.user, userMentions: 1 } },
+    );
+  } else if (group) {
+    await subscriptions.updateMany(
+      { rid, "u._id": { $ne: sender } },
+      { $set: alerted, $inc: { unread: inc.group, groupMentions: 1 } },
+    );
+  }
+  if (!group && setting === "all_messages") {
+    await subscriptions.updateMany(
+      { rid, "u._id": { $nin: [...userIds, sender] } },
+      { $set: alerted, $inc: { unread: 1 } },
+    );
+  }
+  await subscriptions.updateMany(
+    { rid, "u._id": { $ne: sender }, $or: [{ alert: { $ne: true } }, { open: { $ne: true } }] },
+    { $set: alerted },
+  );
+  await subscriptions.updateOne(
+    { rid, "u._id": sender },
+    { $set: { ...readState(seenUpTo(deps.clock.now(), room)), _updatedAt: stamp } },
+  );
+
+  // Every write above stamped `_updatedAt` with the message's time, which no other
+  // message of this room shares (the room actor gives each a distinct, increasing ts).
+  const changed = await subscriptions.find({ rid, _updatedAt: stamp });
+  for (const sub of changed) announce(deps, sub);
+}
+
+/** The fields that mark a subscription read up to `ls`, with the alert left as given. */
+export function readState(ls: Date, alert = false) {
+  return { open: true, alert, unread: 0, userMentions: 0, groupMentions: 0, ls };
+}
+
+/** Tells the subscription's user that it changed. */
+export function announce(deps: Pick<CommandDeps, "hub">, sub: Subscription): void {
+  deps.hub.emit("stream-notify-user", `${sub.u._id}/subscriptions-changed`, ["updated", sub]);
+}
