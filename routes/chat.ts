@@ -243,8 +243,10 @@ export function chatRoutes(services: Services, log: Logger) {
       async ({ user, query }) => {
         const me = requireUser(user);
         const message = await services.messages.byId(query.msgId);
-        // Rocket.Chat answers an unknown id with a bare `{success: false}`.
-        if (!message) throw new ClientError("error-message-not-found", undefined, { plain: true });
+        // Rocket.Chat answers an unknown id with a bare `{success: false}`; an old version
+        // kept as edit history answers the same, as no read shows one.
+        if (!message || message._hidden)
+          throw new ClientError("error-message-not-found", undefined, { plain: true });
         const room = await services.rooms.byId(message.rid);
         if (!room || !(await services.authz.canAccessRoom(room, me))) {
           throw new ClientError("error-not-allowed", "Not allowed", {

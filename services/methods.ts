@@ -7,6 +7,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Message } from "../core/models.ts";
 import { passwordDigest } from "../core/password.ts";
 import type { LoginResult } from "./accounts.ts";
+import { HISTORY_METHODS } from "./history-methods.ts";
 import type { Services } from "./index.ts";
 import {
   loggedIn,
@@ -131,6 +132,7 @@ const HISTORY_CAP = 1000;
 
 const METHODS: Record<string, Method> = {
   ...ROOM_METHODS,
+  ...HISTORY_METHODS,
   ...SUBSCRIPTION_METHODS,
   async login(services, _caller, [params]) {
     const { result, type } = await login(services, params);
