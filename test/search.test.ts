@@ -157,6 +157,33 @@ describe("chat.search syntax", () => {
     expect(await found(dave, channel._id, "has:star")).toEqual([]);
   });
 
+  test("mention:<username> keeps the messages that mention that user", async () => {
+    const id = await send(channel._id, `plums for @${bob.user.username}`, alice);
+
+    expect(await found(dave, channel._id, `mention:${bob.user.username}`)).toEqual([id]);
+  });
+
+  test("is:pinned keeps the pinned messages", async () => {
+    await server.parley.services.deps.db.messages.updateOne(
+      { _id: sent.jam },
+      { $set: { pinned: true } },
+    );
+
+    expect(await found(bob, channel._id, "is:pinned")).toEqual([sent.jam]);
+  });
+
+  test("file-title: keeps the messages with an attachment of that title", async () => {
+    tick();
+    const res = await api(server, "chat.postMessage", {
+      auth: alice.credentials,
+      body: { roomId: channel._id, text: "report", attachments: [{ title: "Quarterly figures" }] },
+    });
+
+    expect(await found(bob, channel._id, 'file-title:"quarterly figures"')).toEqual([
+      res.body.message._id,
+    ]);
+  });
+
   test("order:asc lists the oldest first", async () => {
     expect(await found(bob, channel._id, "apricot order:asc")).toEqual([sent.jam, sent.tart]);
   });
