@@ -171,6 +171,7 @@ export function chatRoutes(services: Services, log: Logger) {
           ...(m._id !== undefined && { _id: m._id }),
           msg: m.msg ?? "",
           ...(tmid !== undefined && { tmid }),
+          ...(tmid !== undefined && m.tshow !== undefined && { tshow: m.tshow }),
           ...(m.alias !== undefined && { alias: m.alias }),
           ...(m.emoji !== undefined && { emoji: m.emoji }),
           ...(m.avatar !== undefined && { avatar: m.avatar }),

@@ -5,6 +5,7 @@ import type { Services } from "../services/index.ts";
 import { authRoutes } from "./auth.ts";
 import { channelsRoutes } from "./channels.ts";
 import { chatRoutes } from "./chat.ts";
+import { chatThreadRoutes } from "./chat-threads.ts";
 import { chatSearchRoutes } from "./chat-search.ts";
 import { groupsRoutes } from "./groups.ts";
 import { imRoutes } from "./im.ts";
@@ -27,6 +28,7 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(groupsRoutes(services, log))
     .use(imRoutes(services, log))
     .use(chatRoutes(services, log))
+    .use(chatThreadRoutes(services, log))
     .use(chatSearchRoutes(services, log))
     .use(subscriptionRoutes(services, log))
     .use(roomCountersRoutes(services, log))

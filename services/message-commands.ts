@@ -9,6 +9,7 @@ import { DuplicateKeyError } from "../store/types.ts";
 import { recordDeletion } from "./message-sync.ts";
 import { assertMessageSize, validateMessage } from "./message-validation.ts";
 import type { CommandDeps, CommandHandlers, MessageDraft, RoomState } from "./room-commands.ts";
+import { onReply, onReplyDeleted } from "./thread-commands.ts";
 import { recordUnread } from "./unread.ts";
 export function ref(user: User): UserRef {
   return {
@@ -145,10 +146,13 @@ export async function sendMessage(
     ...(draft.avatar !== undefined && { avatar: draft.avatar }),
     ...(draft.attachments !== undefined && { attachments: [...draft.attachments] }),
     ...(tmid !== undefined && { tmid }),
+    ...(tmid !== undefined && draft.tshow === true && { tshow: true }),
     ...(draft.customFields !== undefined && { customFields: draft.customFields }),
   };
-  const next = await persistMessage(deps, state, message, true);
-  return { state: next, reply: message };
+  // A reply shown only in its thread leaves the room's last message and counters alone.
+  const inRoom = tmid === undefined || message.tshow === true;
+  const next = await persistMessage(deps, state, message, inRoom);
+  return { state: await onReply(deps, next, message), reply: message };
 }
 
 /**
@@ -159,6 +163,11 @@ export async function sendMessage(
  */
 async function threadOf(deps: CommandDeps, room: Room, tmid: string | undefined) {
   if (tmid === undefined || tmid === "") return undefined;
+  if (deps.settings.get<boolean>("Threads_enabled") === false) {
+    throw new ClientError("error-not-allowed", "not-allowed", {
+      details: { method: "sendMessage" },
+    });
+  }
   const parent = await deps.db.messages.findOne(
     { _id: tmid, rid: room._id },
     { projection: { _id: 1, tmid: 1 } },
@@ -256,7 +265,11 @@ export async function deleteMessage(
   await recordDeletion(deps, message);
   await deps.db.messages.deleteOne({ _id: msgId });
   const [latest] = await deps.db.messages.find(
-    { rid: state.room._id, t: { $exists: false } },
+    {
+      rid: state.room._id,
+      t: { $exists: false },
+      $or: [{ tmid: { $exists: false } }, { tshow: true }],
+    },
     { sort: { ts: -1 }, limit: 1 },
   );
   const room =
@@ -270,7 +283,7 @@ export async function deleteMessage(
       },
     )) ?? state.room;
   deps.hub.emit("stream-notify-room", `${room._id}/deleteMessage`, [{ _id: msgId }]);
-  return { state: { ...state, room }, reply: message };
+  return { state: await onReplyDeleted(deps, { ...state, room }, message), reply: message };
 }
 
 /**

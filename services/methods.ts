@@ -21,6 +21,7 @@ import {
 } from "./method-params.ts";
 import type { MessageDraft } from "./room-commands.ts";
 import { ROOM_METHODS } from "./room-methods.ts";
+import { THREAD_METHODS } from "./thread-methods.ts";
 import { roomView } from "./rooms.ts";
 import { SUBSCRIPTION_METHODS } from "./subscription-methods.ts";
 
@@ -132,6 +133,7 @@ const HISTORY_CAP = 1000;
 
 const METHODS: Record<string, Method> = {
   ...ROOM_METHODS,
+  ...THREAD_METHODS,
   ...HISTORY_METHODS,
   ...SUBSCRIPTION_METHODS,
   async login(services, _caller, [params]) {
@@ -146,6 +148,7 @@ const METHODS: Record<string, Method> = {
       ...(m._id !== undefined && { _id: str(m._id) }),
       msg: optionalStr(m.msg) ?? "",
       ...(m.tmid !== undefined && { tmid: str(m.tmid) }),
+      ...(m.tshow === true && { tshow: true }),
       ...(m.alias !== undefined && { alias: str(m.alias) }),
       ...(m.emoji !== undefined && { emoji: str(m.emoji) }),
       ...(m.avatar !== undefined && { avatar: str(m.avatar) }),

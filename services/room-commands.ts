@@ -13,6 +13,7 @@ import { type MembershipCommand, membershipHandlers } from "./membership-command
 import { type MessageCommand, messageHandlers } from "./message-commands.ts";
 import type { Settings } from "./settings.ts";
 import { type SubscriptionCommand, subscriptionHandlers } from "./subscription-commands.ts";
+import { type ThreadCommand, threadHandlers } from "./thread-commands.ts";
 
 /** What a client may set on a new message. */
 export interface MessageDraft {
@@ -23,6 +24,8 @@ export interface MessageDraft {
   readonly avatar?: string;
   readonly attachments?: readonly Record<string, unknown>[];
   readonly tmid?: string;
+  /** With `tmid`: show the reply in the room too. */
+  readonly tshow?: boolean;
   readonly customFields?: Record<string, unknown>;
 }
 
@@ -31,7 +34,7 @@ export interface MessageDraft {
  * with its handlers; adding a family means adding it to this union, to HANDLERS and to
  * RoomReply below.
  */
-export type RoomCommand = MessageCommand | MembershipCommand | SubscriptionCommand;
+export type RoomCommand = MessageCommand | MembershipCommand | SubscriptionCommand | ThreadCommand;
 
 /** What a command's handler resolves to: the room's new state and the caller's answer. */
 export interface CommandResult<R = unknown> {
@@ -52,10 +55,11 @@ const HANDLERS: CommandHandlers<RoomCommand> = {
   ...messageHandlers,
   ...membershipHandlers,
   ...subscriptionHandlers,
+  ...threadHandlers,
 };
 
 /** The answer of command `C`: messages for message commands, the room for membership. */
-export type RoomReply<C extends RoomCommand> = C extends MessageCommand
+export type RoomReply<C extends RoomCommand> = C extends MessageCommand | ThreadCommand
   ? Message
   : C extends MembershipCommand
     ? Room

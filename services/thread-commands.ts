@@ -1,0 +1,259 @@
+/**
+ * The room actor's side of threads, with Rocket.Chat's bookkeeping: a reply counts on its
+ * thread's parent (`tcount`, `tlm`, and the followers in `replies`) and marks the thread
+ * unread for the followers (`tunread`, plus `tunreadUser` for the mentioned and
+ * `tunreadGroup` for `@all`/`@here`); deleting a reply takes that back. Following and
+ * unfollowing write to the parent message, so they are room commands like every other
+ * write to a room. Every subscription changed is announced on `subscriptions-changed` and
+ * the parent, as it is afterwards, on `stream-room-messages`.
+ */
+import { ClientError } from "../core/errors.ts";
+import type { Message, User } from "../core/models.ts";
+import type { Deps } from "./context.ts";
+import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
+
+/** What writing a user's thread read state needs. */
+export type ThreadDeps = Pick<Deps, "db" | "hub" | "clock">;
+
+/** Following or unfollowing the thread of message `mid`; answers with the thread's parent. */
+export type ThreadCommand =
+  | { readonly kind: "follow"; readonly user: User; readonly mid: string }
+  | { readonly kind: "unfollow"; readonly user: User; readonly mid: string };
+
+function distinct(ids: readonly string[]): string[] {
+  return [...new Set(ids)];
+}
+
+/** The users a message mentions by name, and whether it mentions `@all` or `@here`. */
+function mentionsOf(message: Message): { ids: string[]; group: boolean } {
+  const all = (message.mentions ?? []).map((m) => m._id);
+  const group = all.includes("all") || all.includes("here");
+  const ids = all.filter((id) => id !== "all" && id !== "here" && id !== message.u._id);
+  return { ids: distinct(ids), group };
+}
+
+/** Announces the current subscriptions of `uids` in room `rid` to their owners. */
+export async function announceSubscriptions(
+  deps: ThreadDeps,
+  rid: string,
+  uids: readonly string[],
+): Promise<void> {
+  if (uids.length === 0) return;
+  const subs = await deps.db.subscriptions.find({ rid, "u._id": { $in: distinct(uids) } });
+  for (const sub of subs) {
+    deps.hub.emit("stream-notify-user", `${sub.u._id}/subscriptions-changed`, ["updated", sub]);
+  }
+}
+
+/**
+ * Tells the users who hear of a reply about it on `<uid>/notification`. A reply also shown
+ * in the room has already notified direct-message members and the mentioned, so those
+ * are left out then.
+ */
+function notifyReply(deps: CommandDeps, state: RoomState, message: Message, uids: string[]) {
+  const { room } = state;
+  const mentioned = new Set((message.mentions ?? []).map((m) => m._id));
+  const notifiedInRoom = (uid: string) =>
+    room.t === "d" || mentioned.has(uid) || mentioned.has("all") || mentioned.has("here");
+  for (const uid of uids) {
+    if (message.tshow && notifiedInRoom(uid)) continue;
+    deps.hub.emit("stream-notify-user", `${uid}/notification`, [
+      {
+        title: room.t === "d" ? `@${message.u.username}` : `#${room.name}`,
+        text: message.msg,
+        payload: {
+          _id: message._id,
+          rid: room._id,
+          tmid: message.tmid,
+          sender: message.u,
+          type: room.t,
+          name: room.name,
+          message: { msg: message.msg },
+        },
+      },
+    ]);
+  }
+}
+
+/**
+ * The thread bookkeeping of a new reply, run by the room actor right after the reply is
+ * stored: whoever hears of it (the parent's author on a first reply, else the followers,
+ * plus the mentioned) gets `alert` and `open`; the parent counts the reply and adds the
+ * sender, the mentioned and (on a first reply) its author to its followers; every follower
+ * but the sender gets the thread in `tunread`. Returns `state` (the room is unchanged); a
+ * message outside any thread, or whose parent is gone, changes nothing.
+ */
+export async function onReply(
+  deps: CommandDeps,
+  state: RoomState,
+  message: Message,
+): Promise<RoomState> {
+  const { tmid } = message;
+  const rid = state.room._id;
+  if (tmid === undefined) return state;
+  const parent = await deps.db.messages.findOne({ _id: tmid, rid });
+  if (!parent) return state;
+
+  const sender = message.u._id;
+  const mentions = mentionsOf(message);
+  const firstReply = !parent.tcount;
+  const hearing = distinct([
+    ...(firstReply ? [parent.u._id] : (parent.replies ?? [])),
+    ...(firstReply && state.room.t === "d" ? (state.room.uids ?? []) : []),
+    ...mentions.ids,
+  ]).filter((uid) => uid !== sender);
+  const now = deps.clock.now();
+  await deps.db.subscriptions.updateMany(
+    { rid, "u._id": { $in: hearing } },
+    { $set: { alert: true, _updatedAt: now } },
+  );
+  await deps.db.subscriptions.updateMany(
+    { rid, "u._id": { $in: [...hearing, sender] } },
+    { $set: { open: true, lr: now, _updatedAt: now } },
+  );
+
+  const joining = parent.replies?.length ? [sender] : [parent.u._id, sender];
+  const updated = await deps.db.messages.findOneAndUpdate(
+    { _id: tmid },
+    {
+      $addToSet: { replies: { $each: distinct([...hearing, ...mentions.ids, ...joining]) } },
+      $set: { tlm: message.ts, _updatedAt: now },
+      $inc: { tcount: 1 },
+    },
+  );
+  const followers = (updated?.replies ?? []).filter(
+    (uid) => uid !== sender && !mentions.ids.includes(uid),
+  );
+  await markUnread(deps, rid, tmid, followers, { tunread: tmid }, mentions.group);
+  await markUnread(deps, rid, tmid, mentions.ids, { tunread: tmid, tunreadUser: tmid }, false);
+
+  await announceSubscriptions(deps, rid, [...hearing, sender, ...followers, ...mentions.ids]);
+  if (updated) deps.hub.emit("stream-room-messages", rid, [updated]);
+  notifyReply(deps, state, message, hearing);
+  return state;
+}
+
+async function markUnread(
+  deps: CommandDeps,
+  rid: string,
+  tmid: string,
+  uids: readonly string[],
+  lists: Record<string, string>,
+  group: boolean,
+): Promise<void> {
+  if (uids.length === 0) return;
+  await deps.db.subscriptions.updateMany(
+    { rid, "u._id": { $in: [...uids] } },
+    {
+      $addToSet: { ...lists, ...(group && { tunreadGroup: tmid }) },
+      $set: { _updatedAt: deps.clock.now() },
+    },
+  );
+}
+
+/**
+ * Takes a deleted reply back, as Rocket.Chat does: its thread counts one reply less and is
+ * no longer unread for anyone in the room. A message outside any thread changes nothing.
+ */
+export async function onReplyDeleted(
+  deps: CommandDeps,
+  state: RoomState,
+  message: Message,
+): Promise<RoomState> {
+  const { tmid } = message;
+  const rid = state.room._id;
+  if (tmid === undefined) return state;
+  const now = deps.clock.now();
+  const parent = await deps.db.messages.findOneAndUpdate(
+    { _id: tmid, rid, tcount: { $gt: 0 } },
+    { $inc: { tcount: -1 }, $set: { _updatedAt: now } },
+  );
+  const unreadBy = await deps.db.subscriptions.find(
+    { rid, tunread: tmid },
+    { projection: { "u._id": 1 } },
+  );
+  await deps.db.subscriptions.updateMany(
+    { rid, tunread: tmid },
+    {
+      $pull: { tunread: tmid, tunreadUser: tmid, tunreadGroup: tmid },
+      $set: { _updatedAt: now },
+    },
+  );
+  await announceSubscriptions(
+    deps,
+    rid,
+    unreadBy.map((s) => s.u._id),
+  );
+  if (parent) deps.hub.emit("stream-room-messages", rid, [parent]);
+  return state;
+}
+
+/**
+ * Adds `user` to, or removes them from, the followers of the thread of message `mid` in
+ * this room (the thread of a reply is its parent's). Unfollowing also drops the thread
+ * from the user's unread threads. Throws Rocket.Chat's `error-invalid-message` for a
+ * message not in this room and `error-not-allowed` for a user who may not read the room.
+ */
+async function setFollowing(
+  deps: CommandDeps,
+  state: RoomState,
+  user: User,
+  mid: string,
+  following: boolean,
+) {
+  const method = following ? "followMessage" : "unfollowMessage";
+  const rid = state.room._id;
+  const message = await deps.db.messages.findOne({ _id: mid, rid });
+  if (!message) {
+    throw new ClientError("error-invalid-message", "Invalid message", { details: { method } });
+  }
+  if (!state.members.has(user._id) && !(await deps.authz.canAccessRoom(state.room, user))) {
+    throw new ClientError("error-not-allowed", "not-allowed", { details: { method } });
+  }
+
+  const tmid = message.tmid ?? message._id;
+  const now = deps.clock.now();
+  if (!following) await dropUnread(deps, rid, user._id, tmid);
+  const parent = await deps.db.messages.findOneAndUpdate(
+    { _id: tmid, rid },
+    {
+      ...(following ? { $addToSet: { replies: user._id } } : { $pull: { replies: user._id } }),
+      $set: { _updatedAt: now },
+    },
+  );
+  if (parent) deps.hub.emit("stream-room-messages", rid, [parent]);
+  return { state, reply: parent ?? message };
+}
+
+/**
+ * Drops thread `tmid` from the unread threads of user `uid` in room `rid`, clearing
+ * `alert` too when `clearAlert`; announces the subscription when it changed. Resolves
+ * whether it changed.
+ */
+export async function dropUnread(
+  deps: ThreadDeps,
+  rid: string,
+  uid: string,
+  tmid: string,
+  clearAlert = false,
+): Promise<boolean> {
+  const { modifiedCount } = await deps.db.subscriptions.updateOne(
+    {
+      rid,
+      "u._id": uid,
+      $or: [{ tunread: tmid }, { tunreadUser: tmid }, { tunreadGroup: tmid }],
+    },
+    {
+      $pull: { tunread: tmid, tunreadUser: tmid, tunreadGroup: tmid },
+      $set: { _updatedAt: deps.clock.now(), ...(clearAlert && { alert: false }) },
+    },
+  );
+  if (modifiedCount > 0) await announceSubscriptions(deps, rid, [uid]);
+  return modifiedCount > 0;
+}
+
+/** The thread commands of a room actor; each answers with the thread's parent. */
+export const threadHandlers: CommandHandlers<ThreadCommand> = {
+  follow: (deps, state, c) => setFollowing(deps, state, c.user, c.mid, true),
+  unfollow: (deps, state, c) => setFollowing(deps, state, c.user, c.mid, false),
+};
