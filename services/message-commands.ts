@@ -1,11 +1,14 @@
 /**
  * Message commands of the room actor: sending, editing and deleting, with mentions,
- * unread counters and the fan-out of each change. Also the system messages that
- * membership changes post.
+ * `md`, unread counters and the fan-out of each change, under Rocket.Chat's rules for
+ * editing and deleting (settings, permissions, time limits, kept history). Also the system
+ * messages that membership changes post.
  */
 import { ClientError } from "../core/errors.ts";
 import type { Message, Room, User, UserRef } from "../core/models.ts";
 import { DuplicateKeyError } from "../store/types.ts";
+import { markdown } from "./markdown.ts";
+import { assertGroupMentionsAllowed, noticeMentionsOutsideRoom, referencesIn } from "./mentions.ts";
 import { recordDeletion } from "./message-sync.ts";
 import { assertMessageSize, validateMessage } from "./message-validation.ts";
 import type { CommandDeps, CommandHandlers, MessageDraft, RoomState } from "./room-commands.ts";
@@ -19,24 +22,35 @@ export function ref(user: User): UserRef {
   };
 }
 
-/** Users mentioned as `@username` who are members, plus `@all`/`@here`. */
-async function mentionsIn(deps: CommandDeps, state: RoomState, text: string): Promise<UserRef[]> {
-  const names = new Set(
-    [...text.matchAll(/(?:^|[\s(])@([0-9a-zA-Z-_.]+)/g)].map((m) => m[1] as string),
-  );
-  const mentions: UserRef[] = [];
-  for (const name of names) {
-    if (name === "all" || name === "here") {
-      mentions.push({ _id: name, username: name });
-      continue;
-    }
-    const user = await deps.db.users.findOne(
-      { username: name },
-      { projection: { username: 1, name: 1 } },
-    );
-    if (user && (state.members.has(user._id) || state.room.t === "c")) mentions.push(ref(user));
+/** The links of `text`, as Rocket.Chat lists them in `urls` before fetching previews. */
+function urlsIn(text: string): { url: string }[] {
+  return [...text.matchAll(/https?:\/\/[^\s<>]+/g)].map((m) => ({ url: m[0] }));
+}
+
+/** The time elapsed since `ts`, in milliseconds. */
+function ageOf(deps: CommandDeps, ts: Date): number {
+  return deps.clock.now().getTime() - ts.getTime();
+}
+
+/**
+ * Throws unless `user` may post in the room, as Rocket.Chat's canSendMessage checks before
+ * a send or an edit: `error-not-allowed` for a reader who may not access the room,
+ * `error-room-archived`, and the read-only sentence without `post-readonly`.
+ */
+async function assertMayPost(deps: CommandDeps, state: RoomState, user: User, method: string) {
+  const { room } = state;
+  if (!state.members.has(user._id) && !(await deps.authz.canAccessRoom(room, user))) {
+    throw new ClientError("error-not-allowed", "Not allowed", { details: { method } });
   }
-  return mentions;
+  if (room.archived) throw new ClientError("error-room-archived", "Room is archived");
+  if (room.ro && !(await deps.authz.can(user, "post-readonly", room._id))) {
+    // Rocket.Chat raises this one as a bare Error: REST shows the sentence alone.
+    throw new ClientError(
+      "error-not-allowed",
+      "You can't send messages because the room is readonly.",
+      { plain: true },
+    );
+  }
 }
 
 export async function persistMessage(
@@ -111,24 +125,15 @@ export async function sendMessage(
   draft: MessageDraft,
 ) {
   const { room } = state;
-  if (!state.members.has(user._id) && !(await deps.authz.canAccessRoom(room, user))) {
-    throw new ClientError("error-not-allowed", "Not allowed", {
-      details: { method: "sendMessage" },
-    });
-  }
-  if (room.archived) throw new ClientError("error-room-archived", "Room is archived");
-  if (room.ro && !(await deps.authz.can(user, "post-readonly", room._id))) {
-    // Rocket.Chat raises this one as a bare Error: REST shows the sentence alone.
-    throw new ClientError(
-      "error-not-allowed",
-      "You can't send messages because the room is readonly.",
-      { plain: true },
-    );
-  }
+  await assertMayPost(deps, state, user, "sendMessage");
   const text = draft.msg ?? "";
   assertMessageSize(deps.settings, text, "sendMessage");
   await validateMessage(deps, draft, user, room._id);
   const tmid = await threadOf(deps, room, draft.tmid);
+  const { mentions, channels } = await referencesIn(deps, text);
+  await assertGroupMentionsAllowed(deps, user, room._id, mentions);
+  await noticeMentionsOutsideRoom(deps, state, user, mentions);
+  const md = await markdown.parse(text, deps.log);
 
   const ts = nextMessageTime(deps, room);
   const message: Message = {
@@ -138,9 +143,10 @@ export async function sendMessage(
     ts,
     u: ref(user),
     _updatedAt: ts,
-    urls: [...text.matchAll(/https?:\/\/[^\s<>]+/g)].map((m) => ({ url: m[0] })),
-    mentions: await mentionsIn(deps, state, text),
-    channels: [],
+    urls: urlsIn(text),
+    mentions,
+    channels,
+    ...(md && { md }),
     ...(draft.alias !== undefined && { alias: draft.alias }),
     ...(draft.emoji !== undefined && { emoji: draft.emoji }),
     ...(draft.avatar !== undefined && { avatar: draft.avatar }),
@@ -181,11 +187,50 @@ async function threadOf(deps: CommandDeps, room: Room, tmid: string | undefined)
 }
 
 async function ownMessage(deps: CommandDeps, state: RoomState, msgId: string): Promise<Message> {
-  const message = await deps.db.messages.findOne({ _id: msgId });
+  // Old versions kept as edit history are not messages anyone can act on.
+  const message = await deps.db.messages.findOne({ _id: msgId, _hidden: { $ne: true } });
   if (!message || message.rid !== state.room._id) {
     throw new ClientError("error-invalid-message", "Invalid message", { details: { msgId } });
   }
   return message;
+}
+
+/**
+ * Throws Rocket.Chat's `error-message-editing-blocked` when `message` is older than the
+ * setting Message_AllowEditing_BlockEditInMinutes (0: no limit) and `user` lacks
+ * `bypass-time-limit-edit-and-delete`.
+ */
+async function assertEditableYet(deps: CommandDeps, user: User, message: Message) {
+  const block = deps.settings.get<number>("Message_AllowEditing_BlockEditInMinutes") ?? 0;
+  if (typeof block !== "number" || block === 0) return;
+  if (await deps.authz.can(user, "bypass-time-limit-edit-and-delete")) return;
+  if (Math.floor(ageOf(deps, message.ts) / 60_000) >= block) {
+    throw new ClientError("error-message-editing-blocked", "Message editing is blocked", {
+      details: { method: "updateMessage" },
+    });
+  }
+}
+
+/**
+ * Stores `message` as it is now as a hidden copy (`_hidden: true`, `parent` its id),
+ * stamped with who changed it and when, as Rocket.Chat keeps edit history when the setting
+ * Message_KeepHistory is on. No read shows hidden copies.
+ */
+export async function keepAsHistory(
+  deps: CommandDeps,
+  message: Message,
+  by: User,
+  at: Date,
+): Promise<void> {
+  const { _id, ...rest } = message;
+  await deps.db.messages.insertOne({
+    ...rest,
+    _id: deps.ids.id(),
+    _hidden: true,
+    parent: _id,
+    editedAt: at,
+    editedBy: { _id: by._id, username: by.username },
+  });
 }
 
 export async function updateMessage(
@@ -204,16 +249,19 @@ export async function updateMessage(
       details: { method: "updateMessage", action: "Message_editing" },
     });
   }
+  await assertEditableYet(deps, user, original);
   // Editing is sending again: whoever may no longer post here may not edit either.
-  if (!state.members.has(user._id) && !(await deps.authz.canAccessRoom(state.room, user))) {
-    throw new ClientError("error-not-allowed", "Not allowed", {
-      details: { method: "updateMessage" },
-    });
-  }
+  await assertMayPost(deps, state, user, "updateMessage");
   // Unchanged text is not an edit: Rocket.Chat answers with the message as it is.
   if (original.msg === text) return { state, reply: original };
   assertMessageSize(deps.settings, text, "updateMessage");
+
   const now = deps.clock.now();
+  if (deps.settings.get<boolean>("Message_KeepHistory") === true) {
+    await keepAsHistory(deps, original, user, now);
+  }
+  const { mentions, channels } = await referencesIn(deps, text);
+  const md = await markdown.parse(text, deps.log);
   const message = await deps.db.messages.findOneAndUpdate(
     { _id: msgId },
     {
@@ -222,21 +270,65 @@ export async function updateMessage(
         editedAt: now,
         editedBy: { _id: user._id, username: user.username },
         _updatedAt: now,
-        mentions: await mentionsIn(deps, state, text),
+        urls: urlsIn(text),
+        mentions,
+        channels,
+        ...(md && { md }),
       },
+      ...(!md && { $unset: { md: "" } }),
     },
   );
   if (!message) throw new ClientError("error-invalid-message", "Invalid message");
-  let room = state.room;
-  if (room.lastMessage?._id === msgId) {
-    room =
-      (await deps.db.rooms.findOneAndUpdate(
-        { _id: room._id },
-        { $set: { lastMessage: message } },
-      )) ?? room;
+  const next = await refreshLastMessage(deps, state, message);
+  deps.hub.emit("stream-room-messages", next.room._id, [message]);
+  return { state: next, reply: message };
+}
+
+/**
+ * Keeps the room's `lastMessage` in step with `message` when it is that message, and
+ * answers the room's new state.
+ */
+export async function refreshLastMessage(
+  deps: CommandDeps,
+  state: RoomState,
+  message: Message,
+): Promise<RoomState> {
+  if (state.room.lastMessage?._id !== message._id) return state;
+  const room = await deps.db.rooms.findOneAndUpdate(
+    { _id: state.room._id },
+    { $set: { lastMessage: message } },
+  );
+  return room ? { ...state, room } : state;
+}
+
+/**
+ * Whether `user` may delete `message`, by Rocket.Chat's rules: `force-delete-message`
+ * always may; otherwise only while Message_AllowDeleting is on, with `delete-message`, or
+ * `delete-own-message` for their own message, within Message_AllowDeleting_BlockDeleteInMinutes
+ * (0: no limit) unless they hold `bypass-time-limit-edit-and-delete`. In a read-only room,
+ * someone without `post-readonly` gets Rocket.Chat's read-only sentence instead.
+ */
+async function mayDelete(deps: CommandDeps, state: RoomState, user: User, message: Message) {
+  const { room } = state;
+  if (await deps.authz.can(user, "force-delete-message", room._id)) return true;
+  if (deps.settings.get<boolean>("Message_AllowDeleting") === false) return false;
+  const own = message.u._id === user._id;
+  const allowed =
+    (await deps.authz.can(user, "delete-message", room._id)) ||
+    (own && (await deps.authz.can(user, "delete-own-message", room._id)));
+  if (!allowed) return false;
+  const block = deps.settings.get<number>("Message_AllowDeleting_BlockDeleteInMinutes") ?? 0;
+  if (block && !(await deps.authz.can(user, "bypass-time-limit-edit-and-delete"))) {
+    return Math.round(ageOf(deps, message.ts) / 60_000) <= block;
   }
-  deps.hub.emit("stream-room-messages", room._id, [message]);
-  return { state: { ...state, room }, reply: message };
+  if (room.ro && !(await deps.authz.can(user, "post-readonly", room._id))) {
+    throw new ClientError(
+      "error-not-allowed",
+      "You can't delete messages because the room is readonly.",
+      { plain: true },
+    );
+  }
+  return true;
 }
 
 export async function deleteMessage(
@@ -246,11 +338,9 @@ export async function deleteMessage(
   msgId: string,
 ) {
   const message = await ownMessage(deps, state, msgId);
-  const mayDeleteAny = await deps.authz.can(user, "delete-message", state.room._id);
-  const mayDeleteOwn =
-    message.u._id === user._id && deps.settings.get<boolean>("Message_AllowDeleting") !== false;
-  if (!(mayDeleteAny || mayDeleteOwn))
+  if (!(await mayDelete(deps, state, user, message))) {
     throw new ClientError("error-action-not-allowed", "Not allowed");
+  }
   // As for editing, whoever may no longer read the room may not delete in it; only a
   // holder of force-delete-message deletes regardless, as Rocket.Chat lets them.
   if (
@@ -263,11 +353,20 @@ export async function deleteMessage(
     });
   }
   await recordDeletion(deps, message);
-  await deps.db.messages.deleteOne({ _id: msgId });
+  if (deps.settings.get<boolean>("Message_KeepHistory") === true) {
+    // Rocket.Chat keeps a deleted message, hidden, when it keeps history.
+    await deps.db.messages.updateOne(
+      { _id: msgId },
+      { $set: { _hidden: true, _updatedAt: deps.clock.now() } },
+    );
+  } else {
+    await deps.db.messages.deleteOne({ _id: msgId });
+  }
   const [latest] = await deps.db.messages.find(
     {
       rid: state.room._id,
       t: { $exists: false },
+      _hidden: { $ne: true },
       $or: [{ tmid: { $exists: false } }, { tshow: true }],
     },
     { sort: { ts: -1 }, limit: 1 },

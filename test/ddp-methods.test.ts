@@ -76,6 +76,7 @@ describe("sendMessage", () => {
       urls: [],
       mentions: [],
       channels: [],
+      md: [{ type: "PARAGRAPH", value: [{ type: "PLAIN_TEXT", value: "hello" }] }],
     });
     expect(raw[0]).toMatch(/"ts":\{"\$date":\d+\}/);
   });

@@ -84,6 +84,7 @@ describe("stream-room-messages", () => {
             urls: [],
             mentions: [],
             channels: [],
+            md: [{ type: "PARAGRAPH", value: [{ type: "PLAIN_TEXT", value: "frame shape" }] }],
           },
         ],
       },

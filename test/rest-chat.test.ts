@@ -58,6 +58,7 @@ describe("chat.postMessage", () => {
         urls: [],
         mentions: [],
         channels: [],
+        md: [{ type: "PARAGRAPH", value: [{ type: "PLAIN_TEXT", value: "hello" }] }],
       },
     });
   });
