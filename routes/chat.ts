@@ -76,7 +76,8 @@ function failure(text: string): ClientError {
  * "error-not-allowed", where DDP wraps it in a Meteor error; this restores the REST form.
  */
 function restSendError(error: unknown): unknown {
-  if (error instanceof ClientError && error.error === "error-not-allowed" && !error.plain) {
+  const refusedAccess = error instanceof ClientError && error.reason === "Not allowed";
+  if (refusedAccess && error.error === "error-not-allowed" && !error.plain) {
     return new ClientError("error-not-allowed", "error-not-allowed", { plain: true, cause: error });
   }
   return error;

@@ -64,8 +64,9 @@ export function seenUpTo(now: Date, room: Room): Date {
 
 /**
  * Records `message`, just stored in `room`, in the subscriptions of the room's members and
- * announces each changed subscription on `<uid>/subscriptions-changed`. Thread replies
- * are left to the thread bookkeeping, as Rocket.Chat leaves them out of room counters.
+ * announces each changed subscription on `<uid>/subscriptions-changed`. Every thread
+ * reply is left to the thread bookkeeping, one also shown in the room (`tshow`) included:
+ * Rocket.Chat counts neither in the room's unread or mention counters.
  *
  * Rocket.Chat's rules, with the defaults: a user mention grows the mentioned members'
  * `userMentions` and (by default) `unread`; otherwise `@all`/`@here` grows every other
