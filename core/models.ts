@@ -80,6 +80,9 @@ export interface Room {
   /** Direct messages only: the members' usernames and ids. */
   usernames?: string[];
   uids?: string[];
+  /** Discussions only: the message the discussion started from. */
+  pmid?: string;
+  encrypted?: boolean;
   lm?: Date;
   lastMessage?: Message;
   [key: string]: unknown;
@@ -147,6 +150,10 @@ export interface Message {
   avatar?: string;
   attachments?: Record<string, unknown>[];
   tmid?: string;
+  /** A message linking to a discussion: its id, message count and last message time. */
+  drid?: string;
+  dcount?: number;
+  dlm?: Date;
   /** A thread reply also shown in the room. */
   tshow?: boolean;
   /** A thread's parent only: how many replies, the last one's time, and its followers. */

@@ -5,6 +5,8 @@ import type { Services } from "../services/index.ts";
 import { authRoutes } from "./auth.ts";
 import { channelsRoutes } from "./channels.ts";
 import { chatRoutes } from "./chat.ts";
+import { discoveryRoutes } from "./discovery.ts";
+import { discussionRoutes } from "./discussions.ts";
 import { chatThreadRoutes } from "./chat-threads.ts";
 import { chatSearchRoutes } from "./chat-search.ts";
 import { groupsRoutes } from "./groups.ts";
@@ -28,6 +30,8 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(groupsRoutes(services, log))
     .use(imRoutes(services, log))
     .use(chatRoutes(services, log))
+    .use(discussionRoutes(services, log))
+    .use(discoveryRoutes(services, log))
     .use(chatThreadRoutes(services, log))
     .use(chatSearchRoutes(services, log))
     .use(subscriptionRoutes(services, log))

@@ -20,6 +20,7 @@ import {
   str,
 } from "./method-params.ts";
 import type { MessageDraft } from "./room-commands.ts";
+import { DISCOVER_METHODS } from "./discover-methods.ts";
 import { ROOM_METHODS } from "./room-methods.ts";
 import { THREAD_METHODS } from "./thread-methods.ts";
 import { roomView } from "./rooms.ts";
@@ -133,6 +134,7 @@ const HISTORY_CAP = 1000;
 
 const METHODS: Record<string, Method> = {
   ...ROOM_METHODS,
+  ...DISCOVER_METHODS,
   ...THREAD_METHODS,
   ...HISTORY_METHODS,
   ...SUBSCRIPTION_METHODS,

@@ -9,6 +9,11 @@ import type { Message, Room } from "../core/models.ts";
 import { InvalidQueryError } from "../store/types.ts";
 import type { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
+import {
+  type DiscussionCommand,
+  discussionHandlers,
+  syncDiscussionCounters,
+} from "./discussion-commands.ts";
 import { type MembershipCommand, membershipHandlers } from "./membership-commands.ts";
 import { type MessageCommand, messageHandlers } from "./message-commands.ts";
 import type { Settings } from "./settings.ts";
@@ -34,7 +39,12 @@ export interface MessageDraft {
  * with its handlers; adding a family means adding it to this union, to HANDLERS and to
  * RoomReply below.
  */
-export type RoomCommand = MessageCommand | MembershipCommand | SubscriptionCommand | ThreadCommand;
+export type RoomCommand =
+  | DiscussionCommand
+  | MessageCommand
+  | MembershipCommand
+  | SubscriptionCommand
+  | ThreadCommand;
 
 /** What a command's handler resolves to: the room's new state and the caller's answer. */
 export interface CommandResult<R = unknown> {
@@ -52,6 +62,7 @@ export type CommandHandlers<C extends { readonly kind: string }> = {
 };
 
 const HANDLERS: CommandHandlers<RoomCommand> = {
+  ...discussionHandlers,
   ...messageHandlers,
   ...membershipHandlers,
   ...subscriptionHandlers,
@@ -59,13 +70,15 @@ const HANDLERS: CommandHandlers<RoomCommand> = {
 };
 
 /** The answer of command `C`: messages for message commands, the room for membership. */
-export type RoomReply<C extends RoomCommand> = C extends MessageCommand | ThreadCommand
-  ? Message
-  : C extends MembershipCommand
-    ? Room
-    : C extends SubscriptionCommand
-      ? number
-      : never;
+export type RoomReply<C extends RoomCommand> = C extends DiscussionCommand
+  ? Message | null
+  : C extends MessageCommand | ThreadCommand
+    ? Message
+    : C extends MembershipCommand
+      ? Room
+      : C extends SubscriptionCommand
+        ? number
+        : never;
 
 /** What a room actor remembers between commands. */
 export interface RoomState {
@@ -121,7 +134,9 @@ export async function executeRoomCommand(
   command: RoomCommand,
 ): Promise<CommandResult> {
   try {
-    return await runCommand(deps, state, command);
+    const result = await runCommand(deps, state, command);
+    await syncDiscussionCounters(deps, state.room, result.state.room);
+    return result;
   } catch (error) {
     if (!(error instanceof InvalidQueryError)) throw error;
     const fields = { err: error, rid: state.room._id, command: command.kind };
