@@ -126,6 +126,19 @@ describe("counting in channels", () => {
 
     expect(await subscriptionOf(bob, room._id)).toMatchObject(NOTHING);
   });
+
+  test("a thread reply shown in the room leaves the counters alone too", async () => {
+    const room = await channel();
+    const parent = await post(alice, room._id, "another thread");
+    await api(server, "subscriptions.read", { auth: bob.credentials, body: { rid: room._id } });
+
+    await post(alice, room._id, `@${bob.user.username} also in the room`, {
+      tmid: parent._id,
+      tshow: true,
+    });
+
+    expect(await subscriptionOf(bob, room._id)).toMatchObject(NOTHING);
+  });
 });
 
 describe("direct messages and hidden rooms", () => {
