@@ -5,11 +5,16 @@
  * caller is not part of answers the bare 403.
  */
 import { Elysia, t } from "elysia";
+import { notAllowed } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
+import type { Room } from "../core/models.ts";
+import { activeUsersMatching, pick, searchFields } from "../services/discovery.ts";
 import type { Services } from "../services/index.ts";
 import { roomView } from "../services/rooms.ts";
 import { apiBase, ok, pagination, requireUser } from "./http.ts";
 import {
+  MEMBERS_QUERY,
+  type MembersParams,
   forbidden,
   HISTORY_QUERY,
   MESSAGES_QUERY,
@@ -22,6 +27,44 @@ import {
 } from "./room-params.ts";
 
 const TAGS = ["Direct messages"];
+
+/** The fields of a member in `im.members`. */
+const MEMBER_FIELDS = ["_id", "username", "name", "status", "statusText", "utcOffset", "federated"];
+
+/**
+ * One page of a direct message's active members, as Rocket.Chat's `im.members` lists
+ * them: most recently updated first, then by username; `filter` searches the fields of
+ * `Accounts_SearchFields`, `status` keeps those statuses. Each member carries their
+ * subscription's `_id`, `ts` and `roles`.
+ */
+async function directMembers(services: Services, room: Room, query: MembersParams) {
+  const { count, offset } = pagination(services, query);
+  const sort = parseSort(query.sort);
+  const status = query.status === undefined ? undefined : [query.status].flat();
+  const filter = activeUsersMatching(query.filter ?? "", searchFields(services), [
+    { _id: { $in: room.uids ?? [] } },
+    ...(status ? [{ status: { $in: status } }] : []),
+  ]);
+  const { users, subscriptions } = services.deps.db;
+  const [found, total] = await Promise.all([
+    users.find(filter, {
+      sort: { _updatedAt: -1, username: sort?.username === -1 ? -1 : 1 },
+      skip: offset,
+      limit: count,
+    }),
+    users.countDocuments(filter),
+  ]);
+  const subs = await subscriptions.find({
+    rid: room._id,
+    "u._id": { $in: found.map((u) => u._id) },
+  });
+  const members = found.map((user) => {
+    const sub = subs.find((s) => s.u._id === user._id);
+    const subscription = sub ? pick(sub, ["_id", "ts", "roles", "status"]) : {};
+    return { ...pick(user, MEMBER_FIELDS), subscription };
+  });
+  return { members, count: members.length, offset, total };
+}
 
 const CreateBody = t.Object({
   username: t.Optional(t.String()),
@@ -71,6 +114,51 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
       {
         query: t.Object(PAGE_QUERY),
         detail: { summary: "The caller's direct messages", tags: TAGS },
+      },
+    )
+    .get(
+      `/${prefix}.list.everyone`,
+      async ({ user, query }) => {
+        const me = requireUser(user);
+        if (!(await services.authz.can(me, "view-room-administration"))) throw notAllowed();
+        const { count, offset } = pagination(services, query);
+        const sort = parseSort(query.sort);
+        const { rooms, total } = await services.rooms.list(
+          { t: "d" },
+          { offset, count, ...(sort && { sort }) },
+        );
+        return ok({ ims: rooms.map(roomView), offset, count: rooms.length, total });
+      },
+      {
+        query: t.Object(PAGE_QUERY),
+        detail: {
+          summary: "Every direct message of the workspace (view-room-administration)",
+          tags: TAGS,
+        },
+      },
+    )
+    .get(
+      `/${prefix}.members`,
+      async ({ user, query }) => {
+        const me = requireUser(user);
+        requireOneOf(query, ["roomId", "username"]);
+        const room = await services.rooms.findDirect(
+          me,
+          (query.roomId ?? query.username) as string,
+        );
+        if (!(await services.authz.canAccessRoom(room, me))) throw forbidden();
+        return ok(await directMembers(services, room, query));
+      },
+      {
+        query: t.Object({
+          roomId: t.Optional(t.String()),
+          username: t.Optional(t.String()),
+          ...MEMBERS_QUERY,
+        }),
+        detail: {
+          summary: "The members of a direct message, with their subscription",
+          tags: TAGS,
+        },
       },
     )
     .get(

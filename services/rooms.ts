@@ -167,23 +167,45 @@ export class Rooms {
   }
 
   /**
-   * Opens (or finds) the direct message between `me` and `usernames`. One other user
-   * gives a 1:1 room whose id is both user ids sorted and joined; more give a group DM.
+   * Opens (or finds) the direct message between `me` and `usernames`, as Rocket.Chat's
+   * createDirectMessage does. One other user gives a 1:1 room whose id is both user ids
+   * sorted and joined; more give a group DM, and `me` alone a DM with oneself (unless
+   * `Message_AllowDirectMessagesToYourself` is off). At most `DirectMesssage_maxUsers`
+   * members, `me` included. Members are listed by display name; each one's subscription
+   * is named after the others. The caller's subscription is opened; the others' open on
+   * creation only in a group DM, as a 1:1 DM shows up for its peer with the first message.
    */
   async createDirect(me: User, usernames: readonly string[], excludeSelf = false): Promise<Room> {
     const { db, clock, ids, hub } = this.deps;
+    const toSelf = usernames.length === 1 && usernames[0] === me.username;
+    if (toSelf && this.settings.get<boolean>("Message_AllowDirectMessagesToYourself") === false) {
+      throw new ClientError("error-invalid-user", "Invalid user", {
+        details: { method: "createDirectMessage" },
+      });
+    }
     if (!(await this.authz.can(me, "create-d"))) {
       throw new ClientError("error-not-allowed", "Not allowed", {
         details: { method: "createDirectMessage" },
       });
     }
-    const others = await this.usersByUsername(
-      usernames.filter((u) => u !== me.username || usernames.length === 1),
+    const others = await this.usersByUsername(usernames.filter((u) => u !== me.username || toSelf));
+    const members = (excludeSelf ? others : [me, ...others.filter((u) => u._id !== me._id)]).sort(
+      (a, b) => (a.name || a.username).localeCompare(b.name || b.username),
     );
-    const members = excludeSelf ? others : [me, ...others.filter((u) => u._id !== me._id)];
     if (members.length === 0) throw new ClientError("error-invalid-user", "Invalid user");
+    const maxUsers = this.settings.get<number>("DirectMesssage_maxUsers") || 1;
+    if (members.length > maxUsers) {
+      throw new ClientError(
+        "error-direct-message-max-user-exceeded",
+        `You cannot add more than ${maxUsers} users, including yourself to a direct message`,
+        { details: { method: "createDirectRoom" } },
+      );
+    }
+    // An administrator opening a DM between others shows it to them at once.
+    const openToAll = excludeSelf && (await this.authz.can(me, "view-room-administration"));
     const uids = members.map((u) => u._id).sort();
-    const rid = members.length <= 2 ? uids.join("") : undefined;
+    // Only a 1:1 DM has an id made of its members'; a DM with oneself gets a random one.
+    const rid = uids.length === 2 ? uids.join("") : undefined;
 
     const existing = rid
       ? await db.rooms.findOne({ _id: rid })
@@ -196,7 +218,7 @@ export class Rooms {
       _updatedAt: now,
       msgs: 0,
       usersCount: members.length,
-      usernames: members.map((u) => u.username).sort(),
+      usernames: members.map((u) => u.username),
       uids,
     };
     if (!existing) await db.rooms.insertOne(room);
@@ -206,14 +228,17 @@ export class Rooms {
       const shown = peers.length === 0 ? [member] : peers;
       const sub = newSubscription(this.deps, room, member, {
         name: shown.map((u) => u.username).join(", "),
-        fname: shown.map((u) => u.name ?? u.username).join(", "),
+        fname: shown.map((u) => u.name || u.username).join(", "),
+        open: member._id === me._id || members.length > 2 || openToAll,
       });
-      // `open` is set on every call, so it must stay out of $setOnInsert: the same path
-      // in two operators is a conflict that the store (like MongoDB) refuses.
-      const { open: _open, ...onInsert } = sub;
+      // The caller's `open` is set on every call, so it must stay out of $setOnInsert: the
+      // same path in two operators is a conflict that the store (like MongoDB) refuses.
+      const { open, ...onInsert } = sub;
       const result = await db.subscriptions.updateOne(
         { rid: room._id, "u._id": member._id },
-        { $setOnInsert: onInsert, $set: { open: true } },
+        member._id === me._id
+          ? { $setOnInsert: onInsert, $set: { open: true } }
+          : { $setOnInsert: { ...onInsert, open } },
         { upsert: true },
       );
       if (result.upsertedId) {
