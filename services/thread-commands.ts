@@ -226,9 +226,11 @@ async function setFollowing(
 }
 
 /**
- * Drops thread `tmid` from the unread threads of user `uid` in room `rid`, clearing
- * `alert` too when `clearAlert`; announces the subscription when it changed. Resolves
- * whether it changed.
+ * Drops thread `tmid` from the unread threads of user `uid` in room `rid`; with
+ * `clearAlert`, also clears the subscription's `alert` when no unread thread is left.
+ * Announces the subscription when it changed and resolves whether it did. The second
+ * write checks what is left after the first, so a reply marking another thread unread
+ * meanwhile keeps the alert.
  */
 export async function dropUnread(
   deps: ThreadDeps,
@@ -237,19 +239,24 @@ export async function dropUnread(
   tmid: string,
   clearAlert = false,
 ): Promise<boolean> {
+  const now = deps.clock.now();
   const { modifiedCount } = await deps.db.subscriptions.updateOne(
     {
       rid,
       "u._id": uid,
       $or: [{ tunread: tmid }, { tunreadUser: tmid }, { tunreadGroup: tmid }],
     },
-    {
-      $pull: { tunread: tmid, tunreadUser: tmid, tunreadGroup: tmid },
-      $set: { _updatedAt: deps.clock.now(), ...(clearAlert && { alert: false }) },
-    },
+    { $pull: { tunread: tmid, tunreadUser: tmid, tunreadGroup: tmid }, $set: { _updatedAt: now } },
   );
-  if (modifiedCount > 0) await announceSubscriptions(deps, rid, [uid]);
-  return modifiedCount > 0;
+  if (modifiedCount === 0) return false;
+  if (clearAlert) {
+    await deps.db.subscriptions.updateOne(
+      { rid, "u._id": uid, tunread: { $size: 0 }, alert: true },
+      { $set: { alert: false, _updatedAt: now } },
+    );
+  }
+  await announceSubscriptions(deps, rid, [uid]);
+  return true;
 }
 
 /** The thread commands of a room actor; each answers with the thread's parent. */

@@ -146,7 +146,7 @@ export async function repliesChangedSince(
  * Marks thread `tmid` of room `rid` read for user `uid`: drops it from their unread
  * threads and, when it was the last one, clears the subscription's `alert` as Rocket.Chat
  * does. Only the reader's subscription changes, so no room actor is involved. Nothing
- * happens for a user without a subscription.
+ * happens for a user without a subscription or without the thread unread.
  */
 export async function readThread(
   deps: ThreadDeps,
@@ -154,13 +154,7 @@ export async function readThread(
   rid: string,
   tmid: string,
 ): Promise<void> {
-  const sub = await deps.db.subscriptions.findOne(
-    { rid, "u._id": uid },
-    { projection: { tunread: 1 } },
-  );
-  if (!sub) return;
-  const unread = sub.tunread ?? [];
-  await dropUnread(deps, rid, uid, tmid, unread.length <= 1 && unread.includes(tmid));
+  await dropUnread(deps, rid, uid, tmid, true);
 }
 
 /**

@@ -60,7 +60,7 @@ async function lastMessageId(rid: string) {
   return (await get(ann, "rooms.info", { roomId: rid })).body.room.lastMessage?._id;
 }
 
-test("in a direct message a reply counts as unread only when it is also shown in the room", async () => {
+test("a reply becomes the room's last message only when shown in the room, and never counts as unread", async () => {
   const dm = await api(server, "im.create", {
     auth: ann.credentials,
     body: { username: bob.username },
@@ -84,7 +84,7 @@ test("in a direct message a reply counts as unread only when it is also shown in
 
   const shown = await send(ann, rid, "at noon, really", { tmid: parent._id, tshow: true });
   expect(shown).toMatchObject({ tmid: parent._id, tshow: true });
-  expect((await subscription(bob, rid)).unread).toBe(1);
+  expect((await subscription(bob, rid)).unread).toBe(0);
   expect(await lastMessageId(rid)).toBe(shown._id);
   expect(hidden).not.toHaveProperty("tshow");
 });
@@ -264,4 +264,29 @@ test("with threads turned off, thread routes and replies are refused and plain m
     await deps.db.settings.updateOne({ _id: "Threads_enabled" }, { $set: { value: true } });
     await settings.reload();
   }
+});
+
+test("reading a thread clears the room's alert only once no thread is left unread", async () => {
+  const rid = await channel();
+  const first = await send(ann, rid, "first topic");
+  const second = await send(ann, rid, "second topic");
+  await api(server, "subscriptions.read", { auth: ann.credentials, body: { rid } });
+  await send(bob, rid, "on the first", { tmid: first._id });
+  await send(bob, rid, "on the second", { tmid: second._id });
+  const readThread = (tmid: string) =>
+    api(server, "method.call/readThreads", {
+      auth: ann.credentials,
+      body: {
+        message: JSON.stringify({ msg: "method", id: "1", method: "readThreads", params: [tmid] }),
+      },
+    });
+  const pick = async () => {
+    const sub = await subscription(ann, rid);
+    return { alert: sub.alert, tunread: sub.tunread };
+  };
+
+  await readThread(first._id);
+  expect(await pick()).toEqual({ alert: true, tunread: [second._id] });
+  await readThread(second._id);
+  expect(await pick()).toEqual({ alert: false, tunread: [] });
 });
