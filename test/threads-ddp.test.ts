@@ -169,3 +169,32 @@ test("the room's listeners see the parent with its new counters after each reply
   const listed = (await bob.sdk.call("getThreadsList", { rid })) as Message[];
   expect(listed.map((m) => [m._id, m.tcount])).toEqual([[parent._id, 2]]);
 });
+
+test("the thread methods answer Rocket.Chat's errors, and nothing for what is not a thread", async () => {
+  const created = (await ann.sdk.call("createPrivateGroup", `ddp-threads-${Date.now()}`, [
+    bob.user.username,
+  ])) as { rid: string };
+  const rid = created.rid;
+  const parent = await send(ann, rid, "not a thread yet");
+  const failure = (error: string, reason: string) => ({ error, reason });
+
+  await expect(cid.sdk.call("getThreadsList", { rid })).rejects.toMatchObject(
+    failure("error-not-allowed", "Not Allowed"),
+  );
+  await expect(cid.sdk.call("getThreadMessages", { tmid: parent._id })).rejects.toMatchObject(
+    failure("error-not-allowed", "Not allowed"),
+  );
+  await expect(cid.sdk.call("followMessage", { mid: parent._id })).rejects.toMatchObject(
+    failure("error-not-allowed", "not-allowed"),
+  );
+  await expect(ann.sdk.call("unfollowMessage", { mid: "nosuchmessage" })).rejects.toMatchObject(
+    failure("error-invalid-message", "Invalid message"),
+  );
+  await expect(
+    ann.sdk.call("getThreadMessages", { tmid: parent._id, limit: 101 }),
+  ).rejects.toMatchObject(failure("error-not-allowed", "max limit: 100"));
+  expect(await ann.sdk.call("getThreadMessages", { tmid: parent._id })).toEqual([]);
+  expect(await ann.sdk.call("getThreadMessages", { tmid: "nosuchmessage" })).toEqual([]);
+  expect(await ann.sdk.call("getThreadsList", { rid })).toEqual([]);
+  expect(await ann.sdk.call("readThreads", "nosuchmessage")).toBeUndefined();
+});
