@@ -6,6 +6,12 @@
  * unfollowing write to the parent message, so they are room commands like every other
  * write to a room. Every subscription changed is announced on `subscriptions-changed` and
  * the parent, as it is afterwards, on `stream-room-messages`.
+ *
+ * Limitation: a reply kept in its thread still moves the room's `lm`, which the room actor
+ * needs to give every message of the room a distinct, increasing time; Rocket.Chat leaves
+ * `lm` alone, so a client sorting rooms by `lm` moves a room up for a reply that only the
+ * thread's followers see. Limitation: users' highlight words are not kept, so a reply
+ * that holds one alerts nobody for it, where Rocket.Chat would alert the user.
  */
 import { ClientError } from "../core/errors.ts";
 import type { Message, User } from "../core/models.ts";
