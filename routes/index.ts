@@ -5,6 +5,7 @@ import type { Services } from "../services/index.ts";
 import { authRoutes } from "./auth.ts";
 import { channelsRoutes } from "./channels.ts";
 import { chatRoutes } from "./chat.ts";
+import { chatMarkRoutes } from "./chat-marks.ts";
 import { discoveryRoutes } from "./discovery.ts";
 import { discussionRoutes } from "./discussions.ts";
 import { chatThreadRoutes } from "./chat-threads.ts";
@@ -30,6 +31,7 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(groupsRoutes(services, log))
     .use(imRoutes(services, log))
     .use(chatRoutes(services, log))
+    .use(chatMarkRoutes(services, log))
     .use(discussionRoutes(services, log))
     .use(discoveryRoutes(services, log))
     .use(chatThreadRoutes(services, log))

@@ -19,6 +19,7 @@ import {
   optionalStr,
   str,
 } from "./method-params.ts";
+import { MESSAGE_METHODS } from "./message-methods.ts";
 import type { MessageDraft } from "./room-commands.ts";
 import { DISCOVER_METHODS } from "./discover-methods.ts";
 import { ROOM_METHODS } from "./room-methods.ts";
@@ -134,6 +135,7 @@ const HISTORY_CAP = 1000;
 
 const METHODS: Record<string, Method> = {
   ...ROOM_METHODS,
+  ...MESSAGE_METHODS,
   ...DISCOVER_METHODS,
   ...THREAD_METHODS,
   ...HISTORY_METHODS,

@@ -14,6 +14,7 @@ import {
   discussionHandlers,
   syncDiscussionCounters,
 } from "./discussion-commands.ts";
+import { type MarkCommand, type MarkReply, markHandlers } from "./mark-commands.ts";
 import { type MembershipCommand, membershipHandlers } from "./membership-commands.ts";
 import { type MessageCommand, messageHandlers } from "./message-commands.ts";
 import type { Settings } from "./settings.ts";
@@ -40,6 +41,7 @@ export interface MessageDraft {
  * RoomReply below.
  */
 export type RoomCommand =
+  | MarkCommand
   | DiscussionCommand
   | MessageCommand
   | MembershipCommand
@@ -62,6 +64,7 @@ export type CommandHandlers<C extends { readonly kind: string }> = {
 };
 
 const HANDLERS: CommandHandlers<RoomCommand> = {
+  ...markHandlers,
   ...discussionHandlers,
   ...messageHandlers,
   ...membershipHandlers,
@@ -70,15 +73,17 @@ const HANDLERS: CommandHandlers<RoomCommand> = {
 };
 
 /** The answer of command `C`: messages for message commands, the room for membership. */
-export type RoomReply<C extends RoomCommand> = C extends DiscussionCommand
-  ? Message | null
-  : C extends MessageCommand | ThreadCommand
-    ? Message
-    : C extends MembershipCommand
-      ? Room
-      : C extends SubscriptionCommand
-        ? number
-        : never;
+export type RoomReply<C extends RoomCommand> = C extends MarkCommand
+  ? MarkReply<C>
+  : C extends DiscussionCommand
+    ? Message | null
+    : C extends MessageCommand | ThreadCommand
+      ? Message
+      : C extends MembershipCommand
+        ? Room
+        : C extends SubscriptionCommand
+          ? number
+          : never;
 
 /** What a room actor remembers between commands. */
 export interface RoomState {
