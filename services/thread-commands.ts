@@ -159,31 +159,32 @@ async function markUnread(
 
 /**
  * Takes a deleted reply back, as Rocket.Chat does: its thread counts one reply less and is
- * no longer unread for anyone in the room. A message outside any thread changes nothing.
+ * no longer unread for anyone in the room. A deleted thread parent is no longer unread for
+ * anyone either. Any other message changes nothing.
  */
 export async function onReplyDeleted(
   deps: CommandDeps,
   state: RoomState,
   message: Message,
 ): Promise<RoomState> {
-  const { tmid } = message;
+  const tmid = message.tmid ?? (message.tcount ? message._id : undefined);
   const rid = state.room._id;
   if (tmid === undefined) return state;
   const now = deps.clock.now();
-  const parent = await deps.db.messages.findOneAndUpdate(
-    { _id: tmid, rid, tcount: { $gt: 0 } },
-    { $inc: { tcount: -1 }, $set: { _updatedAt: now } },
-  );
+  const parent =
+    message.tmid === undefined
+      ? null
+      : await deps.db.messages.findOneAndUpdate(
+          { _id: tmid, rid, tcount: { $gt: 0 } },
+          { $inc: { tcount: -1 }, $set: { _updatedAt: now } },
+        );
   const unreadBy = await deps.db.subscriptions.find(
     { rid, tunread: tmid },
     { projection: { "u._id": 1 } },
   );
   await deps.db.subscriptions.updateMany(
     { rid, tunread: tmid },
-    {
-      $pull: { tunread: tmid, tunreadUser: tmid, tunreadGroup: tmid },
-      $set: { _updatedAt: now },
-    },
+    { $pull: { tunread: tmid, tunreadUser: tmid, tunreadGroup: tmid }, $set: { _updatedAt: now } },
   );
   await announceSubscriptions(
     deps,

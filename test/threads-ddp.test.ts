@@ -198,3 +198,24 @@ test("the thread methods answer Rocket.Chat's errors, and nothing for what is no
   expect(await ann.sdk.call("getThreadsList", { rid })).toEqual([]);
   expect(await ann.sdk.call("readThreads", "nosuchmessage")).toBeUndefined();
 });
+
+test("a follower is notified of a reply, with the thread it belongs to", async () => {
+  const created = (await ann.sdk.call("createPrivateGroup", `ddp-threads-${Date.now()}`, [
+    bob.user.username,
+  ])) as { rid: string };
+  const parent = await send(ann, created.rid, "anyone seen the projector?");
+  let notified: (payload: unknown) => void = () => {};
+  const notification = new Promise<unknown>((resolve) => (notified = resolve));
+  const stream = ann.sdk.stream("notify-user", `${ann.user._id}/notification`, (...args) =>
+    notified(args[0]),
+  );
+  await stream.ready();
+
+  const reply = await send(bob, created.rid, "in room 2", parent._id);
+
+  expect(await notification).toMatchObject({
+    text: "in room 2",
+    payload: { _id: reply._id, rid: created.rid, tmid: parent._id, sender: { _id: bob.user._id } },
+  });
+  stream.stop();
+});

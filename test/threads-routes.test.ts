@@ -290,3 +290,18 @@ test("reading a thread clears the room's alert only once no thread is left unrea
   await readThread(second._id);
   expect(await pick()).toEqual({ alert: false, tunread: [] });
 });
+
+test("deleting a thread's parent drops the thread from everyone's unread threads", async () => {
+  const rid = await channel();
+  const parent = await send(ann, rid, "vote: tabs or spaces");
+  await send(bob, rid, "tabs", { tmid: parent._id });
+  expect((await subscription(ann, rid)).tunread).toEqual([parent._id]);
+
+  const deleted = await api(server, "chat.delete", {
+    auth: ann.credentials,
+    body: { roomId: rid, msgId: parent._id },
+  });
+
+  expect(deleted.status).toBe(200);
+  expect((await subscription(ann, rid)).tunread).toEqual([]);
+});
