@@ -26,7 +26,8 @@ export interface MentionSummary {
 
 /** The mentions of `message` that count: users other than the sender, and `@all`/`@here`. */
 export function mentionSummary(message: Message): MentionSummary {
-  const ids = (message.mentions ?? []).map((m) => m._id);
+  // Team mentions would need the team's members; Parley has no teams, so they count for no one.
+  const ids = (message.mentions ?? []).filter((m) => m.type !== "team").map((m) => m._id);
   const group = ids.includes("all") || ids.includes("here");
   const userIds = [...new Set(ids)].filter(
     (id) => id !== "all" && id !== "here" && id !== message.u._id,
@@ -72,6 +73,10 @@ export function seenUpTo(now: Date, room: Room): Date {
  * `userMentions` and (by default) `unread`; otherwise `@all`/`@here` grows every other
  * member's `groupMentions` and (by default) `unread`; a message without mentions grows
  * `unread` only where the setting says `all_messages` (direct messages by default).
+ *
+ * Limitation: a member's highlight words (Rocket.Chat's `userHighlights` preference) do
+ * not count as mentions, because Parley does not store that preference yet; a message
+ * containing them alerts that member like any other message, without a mention count.
  */
 export async function recordUnread(deps: CommandDeps, room: Room, message: Message): Promise<void> {
   if (message.tmid !== undefined) return;
