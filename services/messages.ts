@@ -18,7 +18,7 @@ export interface HistoryQuery {
   readonly offset?: number;
   /** Page size (default 20). Below 1 it takes the default: the store reads 0 as no limit. */
   readonly count?: number;
-  /** Include thread replies (messages with `tmid`); true unless said otherwise. */
+  /** Include thread replies kept in their thread (no `tshow`); true unless said otherwise. */
   readonly showThreadMessages?: boolean;
 }
 
@@ -56,7 +56,9 @@ export class Messages {
         rid,
         ...(Object.keys(ts).length > 0 && { ts }),
         _hidden: { $ne: true },
-        ...(query.showThreadMessages === false && { tmid: { $exists: false } }),
+        ...(query.showThreadMessages === false && {
+          $or: [{ tmid: { $exists: false } }, { tshow: true }],
+        }),
       },
       { sort: { ts: -1 }, skip: query.offset ?? 0, limit: pageSize(query.count) },
     );

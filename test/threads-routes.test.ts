@@ -305,3 +305,21 @@ test("deleting a thread's parent drops the thread from everyone's unread threads
   expect(deleted.status).toBe(200);
   expect((await subscription(ann, rid)).tunread).toEqual([]);
 });
+
+test("a room's history without thread messages still shows the replies shown in the room", async () => {
+  const rid = await channel();
+  const parent = await send(ann, rid, "menu for the party");
+  await send(bob, rid, "pizza", { tmid: parent._id });
+  const shown = await send(cid, rid, "pizza for everyone", { tmid: parent._id, tshow: true });
+
+  const history = await get(ann, "channels.history", { roomId: rid, showThreadMessages: "false" });
+
+  const ids = history.body.messages.map((m: Sent) => m._id);
+  expect(ids.filter((id: string) => id === shown._id || id === parent._id)).toEqual([
+    shown._id,
+    parent._id,
+  ]);
+  expect(
+    history.body.messages.filter((m: Sent & { tmid?: string }) => m.tmid && m._id !== shown._id),
+  ).toEqual([]);
+});
