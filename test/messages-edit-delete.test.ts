@@ -153,6 +153,17 @@ describe("editing", () => {
     expect(res.status).toBe(200);
   });
 
+  test("bypass-time-limit-edit-and-delete given to users lets a member edit past the limit", async () => {
+    const sent = await send(member);
+    await switches.setting("Message_AllowEditing_BlockEditInMinutes", 1);
+    await switches.permission("bypass-time-limit-edit-and-delete", ["bot", "app", "user"]);
+    wait(2);
+
+    const res = await edit(member, sent._id);
+
+    expect(res.status).toBe(200);
+  });
+
   test("the edit time limit applies over DDP too", async () => {
     const sent = await send(member);
     await switches.setting("Message_AllowEditing_BlockEditInMinutes", 1);
