@@ -2,10 +2,10 @@
  * The room actor: one per active room, the single writer for that room. It takes
  * commands in arrival order, runs them one at a time against the room's state (loaded
  * from the store when the actor starts), replies to each caller, and passivates after a
- * quiet period. A command that fails with a client error is answered and the actor
- * carries on (reloading its state first when the store refused a write); any other
- * failure is answered and then crashes the actor, so that its supervisor restarts it
- * from the store with the commands still waiting.
+ * quiet period, or ends after a command that deleted its room. A command that fails with
+ * a client error is answered and the actor carries on (reloading its state first when
+ * the store refused a write); any other failure is answered and then crashes the actor,
+ * so that its supervisor restarts it from the store with the commands still waiting.
  */
 import { assign, fromPromise, setup } from "xstate";
 import { ClientError, ServerFault } from "../core/errors.ts";
@@ -151,16 +151,30 @@ export const roomMachine = setup({
           state: context.state as RoomState,
           command: (context.queue[0] as Pending).command,
         }),
-        onDone: {
-          target: "idle",
-          actions: [
-            ({ context, event }) => (context.queue[0] as Pending).reply.resolve(event.output.reply),
-            assign({
-              state: ({ event }) => event.output.state,
-              queue: ({ context }) => context.queue.slice(1),
-            }),
-          ],
-        },
+        onDone: [
+          {
+            // The command deleted the room: answer it, then end as for a room that does
+            // not exist, refusing what waits behind it.
+            guard: ({ event }) => event.output.state.deleted === true,
+            target: "missing",
+            actions: [
+              ({ context, event }) =>
+                (context.queue[0] as Pending).reply.resolve(event.output.reply),
+              assign({ queue: ({ context }) => context.queue.slice(1) }),
+            ],
+          },
+          {
+            target: "idle",
+            actions: [
+              ({ context, event }) =>
+                (context.queue[0] as Pending).reply.resolve(event.output.reply),
+              assign({
+                state: ({ event }) => event.output.state,
+                queue: ({ context }) => context.queue.slice(1),
+              }),
+            ],
+          },
+        ],
         onError: [
           {
             // The store refused a write: answer it as bad input, then reload the state,

@@ -12,8 +12,13 @@ import { chatThreadRoutes } from "./chat-threads.ts";
 import { chatSearchRoutes } from "./chat-search.ts";
 import { groupsRoutes } from "./groups.ts";
 import { imRoutes } from "./im.ts";
+import { imSettingsRoutes } from "./im-settings.ts";
 import { infoRoutes } from "./info.ts";
 import { methodRoutes } from "./method.ts";
+import { roomAdminRoutes } from "./room-admin.ts";
+import { roomLifecycleRoutes } from "./room-lifecycle.ts";
+import { roomRoleRoutes } from "./room-roles.ts";
+import { roomSettingsRoutes } from "./room-settings.ts";
 import { roomCountersRoutes } from "./room-counters.ts";
 import { roomListRoutes } from "./room-list.ts";
 import { roomRoutes } from "./rooms.ts";
@@ -30,6 +35,11 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(channelsRoutes(services, log))
     .use(groupsRoutes(services, log))
     .use(imRoutes(services, log))
+    .use(imSettingsRoutes(services, log))
+    .use(roomSettingsRoutes(services, log))
+    .use(roomLifecycleRoutes(services, log))
+    .use(roomRoleRoutes(services, log))
+    .use(roomAdminRoutes(services, log))
     .use(chatRoutes(services, log))
     .use(chatMarkRoutes(services, log))
     .use(discussionRoutes(services, log))

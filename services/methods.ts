@@ -23,6 +23,7 @@ import { MESSAGE_METHODS } from "./message-methods.ts";
 import type { MessageDraft } from "./room-commands.ts";
 import { DISCOVER_METHODS } from "./discover-methods.ts";
 import { ROOM_METHODS } from "./room-methods.ts";
+import { ROOM_SETTINGS_METHODS } from "./room-settings-methods.ts";
 import { THREAD_METHODS } from "./thread-methods.ts";
 import { roomView } from "./rooms.ts";
 import { SUBSCRIPTION_METHODS } from "./subscription-methods.ts";
@@ -135,6 +136,7 @@ const HISTORY_CAP = 1000;
 
 const METHODS: Record<string, Method> = {
   ...ROOM_METHODS,
+  ...ROOM_SETTINGS_METHODS,
   ...MESSAGE_METHODS,
   ...DISCOVER_METHODS,
   ...THREAD_METHODS,

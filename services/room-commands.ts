@@ -17,6 +17,11 @@ import {
 import { type MarkCommand, type MarkReply, markHandlers } from "./mark-commands.ts";
 import { type MembershipCommand, membershipHandlers } from "./membership-commands.ts";
 import { type MessageCommand, messageHandlers } from "./message-commands.ts";
+import {
+  type RoomAdminCommand,
+  type RoomAdminReply,
+  roomAdminHandlers,
+} from "./room-admin-commands.ts";
 import type { Settings } from "./settings.ts";
 import { type SubscriptionCommand, subscriptionHandlers } from "./subscription-commands.ts";
 import { type ThreadCommand, threadHandlers } from "./thread-commands.ts";
@@ -41,6 +46,7 @@ export interface MessageDraft {
  * RoomReply below.
  */
 export type RoomCommand =
+  | RoomAdminCommand
   | MarkCommand
   | DiscussionCommand
   | MessageCommand
@@ -66,6 +72,7 @@ export type CommandHandlers<C extends { readonly kind: string }> = {
 const HANDLERS: CommandHandlers<RoomCommand> = {
   ...markHandlers,
   ...discussionHandlers,
+  ...roomAdminHandlers,
   ...messageHandlers,
   ...membershipHandlers,
   ...subscriptionHandlers,
@@ -73,23 +80,27 @@ const HANDLERS: CommandHandlers<RoomCommand> = {
 };
 
 /** The answer of command `C`: messages for message commands, the room for membership. */
-export type RoomReply<C extends RoomCommand> = C extends MarkCommand
-  ? MarkReply<C>
-  : C extends DiscussionCommand
-    ? Message | null
-    : C extends MessageCommand | ThreadCommand
-      ? Message
-      : C extends MembershipCommand
-        ? Room
-        : C extends SubscriptionCommand
-          ? number
-          : never;
+export type RoomReply<C extends RoomCommand> = C extends RoomAdminCommand
+  ? RoomAdminReply<C>
+  : C extends MarkCommand
+    ? MarkReply<C>
+    : C extends DiscussionCommand
+      ? Message | null
+      : C extends MessageCommand | ThreadCommand
+        ? Message
+        : C extends MembershipCommand
+          ? Room
+          : C extends SubscriptionCommand
+            ? number
+            : never;
 
 /** What a room actor remembers between commands. */
 export interface RoomState {
   readonly room: Room;
   /** Ids of the members (users with a subscription). */
   readonly members: ReadonlySet<string>;
+  /** Set by a command that deleted the room: its actor ends after answering it. */
+  readonly deleted?: true;
 }
 
 /** The services a command needs. */

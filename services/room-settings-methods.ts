@@ -1,0 +1,169 @@
+/**
+ * The DDP methods that manage a room, with Rocket.Chat's names, parameters and answers:
+ * `saveRoomSettings` answers `{result: true, rid}`; `archiveRoom` and `unarchiveRoom`
+ * answer nothing; `eraseRoom` and the role methods (`addRoomOwner`, …) answer `true`;
+ * `getRoomRoles` answers the members holding room roles; `cleanRoomHistory` answers how
+ * many messages went. Every change runs in the room's actor.
+ */
+import { ClientError } from "../core/errors.ts";
+import type { Room, Subscription, User } from "../core/models.ts";
+import type { Services } from "./index.ts";
+import {
+  loggedIn,
+  matchFailed,
+  type Method,
+  type MethodCaller,
+  obj,
+  str,
+} from "./method-params.ts";
+import { cleanRoomHistory, eraseRoom } from "./room-lifecycle.ts";
+import { ROOM_ROLES, type RoomRole, roleMethodName } from "./room-role-commands.ts";
+import { parseRoomSettings } from "./room-settings-rules.ts";
+
+async function roomFor(services: Services, rid: string, method: string): Promise<Room> {
+  const room = await services.rooms.byId(rid);
+  if (!room) throw new ClientError("error-invalid-room", "Invalid room", { details: { method } });
+  return room;
+}
+
+/**
+ * The members of room `rid` holding a room role, by username, as Rocket.Chat's
+ * getRoomRoles answers them: `{_id, rid, u, roles}`, with each user's current name when
+ * `UI_Use_Real_Name` is on. Throws `error-invalid-room` for a missing room and
+ * `error-invalid-user` for a caller who may not read it.
+ */
+export async function roomRoles(
+  services: Services,
+  user: User,
+  rid: string,
+): Promise<Pick<Subscription, "_id" | "rid" | "u" | "roles">[]> {
+  const room = await roomFor(services, rid, "getRoomRoles");
+  if (!(await services.authz.canAccessRoom(room, user))) {
+    throw new ClientError("error-invalid-user", "Invalid user", {
+      details: { method: "getRoomRoles" },
+    });
+  }
+  const subs = await services.deps.db.subscriptions.find(
+    { rid, roles: { $in: [...ROOM_ROLES] } },
+    { sort: { "u.username": 1 }, projection: { rid: 1, u: 1, roles: 1 } },
+  );
+  if (services.settings.get<boolean>("UI_Use_Real_Name") !== true) return subs;
+  const users = await services.accounts.usersByIds(subs.map((s) => s.u._id));
+  const names = new Map(users.map((u) => [u._id, u.name]));
+  return subs.map((s) => ({
+    ...s,
+    u: { ...s.u, ...(names.has(s.u._id) && { name: names.get(s.u._id) }) },
+  }));
+}
+
+/**
+ * Changes `userId`'s role in room `rid` as `by` (see the `role.change` command). Throws
+ * `error-invalid-room` for a missing room and `error-invalid-user` for a missing user.
+ */
+export async function changeRoomRole(
+  services: Services,
+  by: User,
+  rid: string,
+  userId: string,
+  role: RoomRole,
+  add: boolean,
+): Promise<true> {
+  const method = roleMethodName(role, add);
+  const room = await roomFor(services, rid, method);
+  const [user] = await services.accounts.usersByIds([userId]);
+  if (!user?.username) {
+    throw new ClientError("error-invalid-user", "Invalid user", { details: { method } });
+  }
+  await services.deps.rooms.execute(room._id, { kind: "role.change", by, user, role, add });
+  return true;
+}
+
+function roleMethod(role: RoomRole, add: boolean): Method {
+  return async (services, caller, [rid, userId]) => {
+    const by = loggedIn(caller, roleMethodName(role, add));
+    return changeRoomRole(services, by, str(rid), str(userId), role, add);
+  };
+}
+
+/** Rocket.Chat's check of cleanRoomHistory's parameters: a Date, a Boolean, … or Match failed. */
+function optional<T>(value: unknown, is: (v: unknown) => v is T, fallback: T): T {
+  if (value === undefined || value === null) return fallback;
+  if (!is(value)) throw matchFailed();
+  return value;
+}
+
+const isBoolean = (v: unknown): v is boolean => typeof v === "boolean";
+const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
+const isNames = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.length <= 1000 && v.every((n) => typeof n === "string");
+const isDate = (v: unknown): v is Date => v instanceof Date && !Number.isNaN(v.getTime());
+
+async function cleanRoomHistoryMethod(
+  services: Services,
+  caller: MethodCaller,
+  params: readonly unknown[],
+) {
+  const p = obj(params[0]);
+  const rid = str(p.roomId);
+  if (!isDate(p.latest) || !isDate(p.oldest)) throw matchFailed();
+  const options = {
+    latest: p.latest,
+    oldest: p.oldest,
+    inclusive: optional(p.inclusive, isBoolean, true),
+    limit: optional(p.limit, isNumber, 0),
+    excludePinned: optional(p.excludePinned, isBoolean, false),
+    ignoreDiscussion: optional(p.ignoreDiscussion, isBoolean, true),
+    filesOnly: optional(p.filesOnly, isBoolean, false),
+    fromUsers: optional(p.fromUsers, isNames, []),
+    ignoreThreads: optional(p.ignoreThreads, isBoolean, false),
+  };
+  const user = loggedIn(caller, "cleanRoomHistory");
+  return cleanRoomHistory(services.deps, user, rid, options);
+}
+
+/** The room-management methods, by name. */
+export const ROOM_SETTINGS_METHODS: Record<string, Method> = {
+  async saveRoomSettings(services, caller, [rid, settings, value]) {
+    const user = loggedIn(caller, "saveRoomSettings");
+    if (typeof rid !== "string") {
+      throw new ClientError("error-invalid-room", "Invalid room", {
+        details: { method: "saveRoomSettings" },
+      });
+    }
+    const raw = typeof settings === "string" ? { [settings]: value } : obj(settings);
+    const patch = parseRoomSettings(raw, services.settings);
+    const room = await roomFor(services, rid, "saveRoomSettings");
+    await services.deps.rooms.execute(room._id, { kind: "settings.save", user, patch });
+    return { result: true, rid: room._id };
+  },
+  async archiveRoom(services, caller, [rid]) {
+    const user = loggedIn(caller, "archiveRoom");
+    const room = await roomFor(services, str(rid), "archiveRoom");
+    await services.deps.rooms.execute(room._id, { kind: "settings.archive", user });
+    return undefined;
+  },
+  async unarchiveRoom(services, caller, [rid]) {
+    const user = loggedIn(caller, "unarchiveRoom");
+    const room = await roomFor(services, str(rid), "unarchiveRoom");
+    await services.deps.rooms.execute(room._id, { kind: "settings.unarchive", user });
+    return undefined;
+  },
+  async eraseRoom(services, caller, [rid]) {
+    const room = str(rid);
+    const user = loggedIn(caller, "eraseRoom");
+    await eraseRoom(services, user, room);
+    return true;
+  },
+  async getRoomRoles(services, caller, [rid]) {
+    const room = str(rid);
+    const user = loggedIn(caller, "getRoomRoles");
+    return roomRoles(services, user, room);
+  },
+  addRoomOwner: roleMethod("owner", true),
+  removeRoomOwner: roleMethod("owner", false),
+  addRoomModerator: roleMethod("moderator", true),
+  removeRoomModerator: roleMethod("moderator", false),
+  addRoomLeader: roleMethod("leader", true),
+  removeRoomLeader: roleMethod("leader", false),
+  cleanRoomHistory: cleanRoomHistoryMethod,
+};
