@@ -82,13 +82,29 @@ export class Authz {
 
   /**
    * Whether `user` may read `room`: a member always may; anyone with `view-c-room` may
-   * read a public channel; nobody else reads private groups or direct messages.
+   * read a public channel; whoever may read a discussion's parent may read the discussion,
+   * as in Rocket.Chat; nobody else reads private groups or direct messages.
    */
   async canAccessRoom(room: Room, user: User | null): Promise<boolean> {
     if (user && (await this.isMember(room._id, user._id))) return true;
+    if (user && typeof room.prid === "string" && (await this.canAccessParent(room.prid, user))) {
+      return true;
+    }
     if (room.t !== "c") return false;
     if (!user) return false;
     return this.can(user, "view-c-room");
+  }
+
+  /**
+   * Whether `user` may read discussion parent `prid`, by membership or as a public channel.
+   * The parent's own parent is not followed: discussions do not nest, so a longer chain
+   * is bad data, which must not grant access or loop.
+   */
+  private async canAccessParent(prid: string, user: User): Promise<boolean> {
+    const parent = await this.db.rooms.findOne({ _id: prid }, { projection: { _id: 1, t: 1 } });
+    if (!parent) return false;
+    if (await this.isMember(parent._id, user._id)) return true;
+    return parent.t === "c" && (await this.can(user, "view-c-room"));
   }
 
   /** Whether user `uid` is subscribed to room `rid`. */

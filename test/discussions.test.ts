@@ -94,6 +94,20 @@ describe("rooms.createDiscussion", () => {
     expect(res.body.discussion).toMatchObject({ t: "p", prid: group._id });
   });
 
+  test("is readable by the parent's members, invited or not, and by nobody else", async () => {
+    const res = await startDiscussion(alice, { prid: group._id, t_name: "Members only" });
+    const roomId = res.body.discussion._id;
+
+    const member = await api(server, "rooms.info", { auth: bob.credentials, query: { roomId } });
+    const outsider = await api(server, "rooms.info", {
+      auth: carol.credentials,
+      query: { roomId },
+    });
+
+    expect(member.body.room).toMatchObject({ _id: roomId, prid: group._id, t: "p" });
+    expect(outsider.body.errorType).toBe("error-room-not-found");
+  });
+
   test("subscribes the invited users and the reply's room sees the reply", async () => {
     const res = await startDiscussion(alice, {
       prid: channel._id,
