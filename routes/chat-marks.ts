@@ -11,7 +11,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Message, Room, User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { assertStarringAllowed } from "../services/mark-commands.ts";
-import { setReaction } from "../services/message-methods.ts";
+import { reactCommand } from "../services/message-methods.ts";
 import type { MessageFilter } from "../services/messages.ts";
 import { apiBase, ok, pagination, requireUser } from "./http.ts";
 import { PAGE_QUERY, parseSort, requireOneOf } from "./room-params.ts";
@@ -113,7 +113,8 @@ export function chatMarkRoutes(services: Services, log: Logger) {
             'The required "emoji" param is missing.',
           );
         }
-        await setReaction(services, me, message, emoji, body.shouldReact);
+        const command = reactCommand(me, message, emoji, body.shouldReact);
+        await services.deps.rooms.execute(message.rid, command);
         return ok();
       },
       {

@@ -7,49 +7,37 @@
  */
 import { ClientError } from "../core/errors.ts";
 import type { Message, User } from "../core/models.ts";
-import type { Services } from "./index.ts";
 import { assertPinningAllowed, assertStarringAllowed, reactionName } from "./mark-commands.ts";
 import { notifyEphemeral } from "./mentions.ts";
 import { loggedIn, matchFailed, type Method, obj, optionalDate, str } from "./method-params.ts";
 
 /** Rocket.Chat's answer to a reaction that names no emoji it knows. */
-export function invalidEmoji(): ClientError {
+function invalidEmoji(): ClientError {
   return new ClientError("error-not-allowed", "Invalid emoji provided.", {
     details: { method: "setReaction" },
   });
 }
 
 /**
- * Reacts with `reaction` (any spelling reactionName accepts) to `message` as the caller.
- * A refusal that names the room (a muted user) is told to the user privately and answered
- * `false`, as Rocket.Chat's method does; other refusals are thrown.
+ * The room command that reacts with `reaction` (any spelling reactionName accepts) to
+ * `message` as `user`; throws Rocket.Chat's "Invalid emoji provided." for a name that is
+ * no shortcode.
  */
-export async function setReaction(
-  services: Services,
+export function reactCommand(
   user: User,
   message: Message,
   reaction: string,
   shouldReact: boolean | undefined,
-): Promise<false | undefined> {
+) {
   const name = reactionName(reaction);
   if (!name) throw invalidEmoji();
-  const command = {
+  return {
     kind: "react",
     user,
     msgId: message._id,
     reaction: name,
     ...(shouldReact !== undefined && { shouldReact }),
   } as const;
-  try {
-    return await services.deps.rooms.execute(message.rid, command);
-  } catch (error) {
-    const rid = error instanceof ClientError ? error.details?.rid : undefined;
-    if (error instanceof ClientError && error.error === "error-not-allowed" && rid) {
-      notifyEphemeral(services.deps, user._id, String(rid), { msg: error.reason });
-      return false;
-    }
-    throw error;
-  }
 }
 
 function optionalBoolean(value: unknown): boolean | undefined {
@@ -70,7 +58,19 @@ export const MESSAGE_METHODS: Record<string, Method> = {
         details: { method: "setReaction" },
       });
     }
-    return setReaction(services, user, message, name, optionalBoolean(shouldReact));
+    const command = reactCommand(user, message, name, optionalBoolean(shouldReact));
+    try {
+      return await services.deps.rooms.execute(message.rid, command);
+    } catch (error) {
+      // A refusal that names the room (a muted user) is told privately and answered
+      // `false`, as Rocket.Chat's method does; REST reports it as an error instead.
+      const rid = error instanceof ClientError ? error.details?.rid : undefined;
+      if (!(error instanceof ClientError) || error.error !== "error-not-allowed" || !rid) {
+        throw error;
+      }
+      notifyEphemeral(services.deps, user._id, String(rid), { msg: error.reason });
+      return false;
+    }
   },
   async pinMessage(services, caller, [message, pinnedAt]) {
     const msgId = str(obj(message)._id);

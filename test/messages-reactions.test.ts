@@ -188,6 +188,47 @@ describe("chat.react", () => {
   });
 });
 
+describe("a muted member", () => {
+  /** A channel where `member` is muted, set before the room's actor first loads it. */
+  async function mutedRoom() {
+    const room = await addRoom(server, "c", owner, [member]);
+    const { rooms } = server.parley.services.deps.db;
+    await rooms.updateOne({ _id: room._id }, { $set: { muted: [member.user.username] } });
+    return room;
+  }
+
+  test("cannot react over REST", async () => {
+    const room = await mutedRoom();
+    const sent = await send(room._id);
+
+    const res = await react(member, { messageId: sent._id, emoji: ":smile:" });
+
+    expect(res.body).toEqual({
+      success: false,
+      error: "You have been muted and cannot speak in this room [error-not-allowed]",
+      errorType: "error-not-allowed",
+      details: { rid: room._id },
+    });
+  });
+
+  test("is answered false over DDP and told why privately", async () => {
+    const room = await mutedRoom();
+    const sent = await send(room._id);
+    const ddp = await clients.connect(server, seeded(member));
+    await ddp.sub("stream-notify-user", `${member.user._id}/message`, false);
+
+    const answer = await ddp.call("setReaction", ":smile:", sent._id);
+    const [notice] = await ddp.streamEvent("stream-notify-user", `${member.user._id}/message`);
+
+    expect(answer.result).toBe(false);
+    expect(notice).toMatchObject({
+      rid: room._id,
+      msg: "You have been muted and cannot speak in this room",
+    });
+    expect(await reactionsOf(sent._id)).toBeUndefined();
+  });
+});
+
 describe("setReaction over DDP", () => {
   test("toggles the caller's reaction and answers nothing", async () => {
     const sent = await send();
