@@ -127,7 +127,7 @@ async function resolve(
  * free when written. Resolves to what `write` resolves to. Throws Rocket.Chat's
  * `error-invalid-room-name` for a name the settings refuse, and `error-duplicate-channel-name`
  * (`error-archived-duplicate-name` when the holder is archived) for a name another room
- * holds in any case.
+ * holds in any case. `write` must not claim a name itself: it would wait for itself.
  */
 export function claimRoomName<T>(
   deps: Pick<Deps, "db">,
