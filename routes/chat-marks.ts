@@ -43,7 +43,7 @@ async function markedMessage(services: Services, messageId: string): Promise<Mes
  * `message` as `uid` may see it: of the users who starred it, only `uid` is listed, as
  * Rocket.Chat's normalizeMessagesForUser shows it.
  */
-export function forReader(message: Message, uid: string): Message {
+function forReader(message: Message, uid: string): Message {
   if (!Array.isArray(message.starred)) return message;
   return { ...message, starred: message.starred.filter((s) => s._id === uid) };
 }

@@ -42,6 +42,11 @@ function referencePatterns(settings: Settings): { user: RegExp; room: RegExp } {
   }
 }
 
+/** Whether `name` is `all` or `here` (own keys only: `@constructor` is a user name). */
+function isGroup(name: string): name is keyof typeof GROUP_MENTIONS {
+  return Object.hasOwn(GROUP_MENTIONS, name);
+}
+
 function namesIn(text: string, pattern: RegExp): string[] {
   return [...new Set([...text.matchAll(pattern)].map((m) => m[1] as string))];
 }
@@ -57,8 +62,8 @@ export async function referencesIn(
 ): Promise<TextReferences> {
   const patterns = referencePatterns(deps.settings);
   const names = namesIn(text, patterns.user);
-  const groups = names.filter((n): n is keyof typeof GROUP_MENTIONS => n in GROUP_MENTIONS);
-  const usernames = names.filter((n) => !(n in GROUP_MENTIONS));
+  const groups = names.filter(isGroup);
+  const usernames = names.filter((n) => !isGroup(n));
   const roomNames = namesIn(text, patterns.room);
 
   const [users, rooms] = await Promise.all([
@@ -139,7 +144,7 @@ export async function noticeMentionsOutsideRoom(
   mentions: readonly Mention[],
 ): Promise<void> {
   if (state.room.t === "d") return;
-  const outside = mentions.filter((m) => !(m._id in GROUP_MENTIONS) && !state.members.has(m._id));
+  const outside = mentions.filter((m) => !isGroup(m._id) && !state.members.has(m._id));
   if (outside.length === 0) return;
   let mayAdd = false;
   for (const permission of ADD_PERMISSIONS) {

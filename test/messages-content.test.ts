@@ -102,6 +102,12 @@ describe("@username", () => {
     ]);
   });
 
+  test("takes a name like @constructor for a user name, not a group", async () => {
+    const res = await send(owner, channel._id, "@constructor @toString");
+
+    expect(res.body.message.mentions).toEqual([]);
+  });
+
   test("counts the mention on the mentioned member's subscription", async () => {
     const room = await addRoom(server, "c", owner, [member]);
 
