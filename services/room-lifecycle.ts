@@ -61,6 +61,10 @@ export async function eraseDiscussions(
  * `delete-c`, `delete-p` or `delete-d` in the room (checked before any discussion goes).
  * Discussions started while the room was being deleted are deleted after it. Resolves to
  * the deleted room.
+ *
+ * Limitation: deleting a discussion on its own leaves the message of its parent room that
+ * links to it (`drid`, `dcount`, `dlm`) in place, pointing at a room that is gone, where
+ * Rocket.Chat clears those fields.
  */
 export async function eraseRoom(services: Services, user: User, rid: string): Promise<Room> {
   const { deps, authz } = services;

@@ -73,7 +73,13 @@ async function setText(
   return postSystemMessage(deps, next, user, `room_changed_${field}`, value);
 }
 
-/** Makes the room public (`c`) or private (`p`) and posts `room_changed_privacy`. */
+/**
+ * Makes the room public (`c`) or private (`p`) and posts `room_changed_privacy`.
+ *
+ * Limitation: someone who was reading a public channel's messages stream without being a
+ * member keeps receiving it after the channel turns private, until they resubscribe or
+ * reconnect, because no list of such listeners exists to tell them.
+ */
 async function setType(deps: CommandDeps, state: RoomState, user: User, type: string) {
   if (type === state.room.t) return state;
   const next = await updateRoom(deps, state, { $set: { t: type } });
