@@ -37,7 +37,10 @@ export interface CleanHistoryResult {
   readonly discussions: readonly string[];
 }
 
-/** The lifecycle commands: deletion answers the deleted room, pruning a CleanHistoryResult. */
+/**
+ * The lifecycle commands: deletion answers the deleted room, pruning a CleanHistoryResult,
+ * unlinking a deleted discussion the room.
+ */
 export type RoomLifecycleCommand =
   | {
       readonly kind: "lifecycle.erase";
@@ -49,7 +52,8 @@ export type RoomLifecycleCommand =
       readonly kind: "lifecycle.cleanHistory";
       readonly user: User;
       readonly options: CleanHistoryOptions;
-    };
+    }
+  | { readonly kind: "lifecycle.unlinkDiscussion"; readonly drid: string };
 
 /** How many messages one step of pruning moves to the trash at a time. */
 const PRUNE_BATCH = 500;
@@ -222,7 +226,28 @@ async function afterPrune(
   return next;
 }
 
+/**
+ * Clears this room's links to discussion `drid`, which was deleted: the messages that
+ * started it or announced it lose `drid`, `dcount` and `dlm`, as in Rocket.Chat, and the
+ * room hears each changed message.
+ */
+export async function unlinkDiscussion(deps: CommandDeps, state: RoomState, drid: string) {
+  const linking = await deps.db.messages.find(
+    { rid: state.room._id, drid },
+    { projection: { _id: 1 } },
+  );
+  for (const { _id } of linking) {
+    const message = await deps.db.messages.findOneAndUpdate(
+      { _id },
+      { $unset: { drid: "", dcount: "", dlm: "" }, $set: { _updatedAt: deps.clock.now() } },
+    );
+    if (message) deps.hub.emit("stream-room-messages", state.room._id, [message]);
+  }
+  return { state, reply: state.room };
+}
+
 export const roomLifecycleHandlers: CommandHandlers<RoomLifecycleCommand> = {
   "lifecycle.erase": (deps, state, c) => erase(deps, state, c.user, c.cascade ?? false),
   "lifecycle.cleanHistory": (deps, state, c) => cleanHistory(deps, state, c.user, c.options),
+  "lifecycle.unlinkDiscussion": (deps, state, c) => unlinkDiscussion(deps, state, c.drid),
 };

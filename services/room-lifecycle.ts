@@ -61,10 +61,7 @@ export async function eraseDiscussions(
  * `delete-c`, `delete-p` or `delete-d` in the room (checked before any discussion goes).
  * Discussions started while the room was being deleted are deleted after it. Resolves to
  * the deleted room.
- *
- * Limitation: deleting a discussion on its own leaves the message of its parent room that
- * links to it (`drid`, `dcount`, `dlm`) in place, pointing at a room that is gone, where
- * Rocket.Chat clears those fields.
+ * The messages of other rooms that linked to the room, if it was a discussion, lose the link.
  */
 export async function eraseRoom(services: Services, user: User, rid: string): Promise<Room> {
   const { deps, authz } = services;
@@ -83,7 +80,20 @@ export async function eraseRoom(services: Services, user: User, rid: string): Pr
     throw error;
   }
   await eraseDiscussions(deps, user, [rid]);
+  await unlinkEverywhere(deps, rid);
   return erased;
+}
+
+/** Has every room holding a link to discussion `drid` (now deleted) clear it, in its actor. */
+async function unlinkEverywhere(deps: LifecycleDeps, drid: string): Promise<void> {
+  const linking = await deps.db.messages.find({ drid }, { projection: { rid: 1 } });
+  for (const rid of new Set(linking.map((m) => m.rid))) {
+    try {
+      await deps.rooms.execute(rid, { kind: "lifecycle.unlinkDiscussion", drid });
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
 }
 
 /**

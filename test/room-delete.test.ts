@@ -80,14 +80,18 @@ describe("what a deletion leaves", () => {
     expect(await storedOf(server, discussion._id)).toEqual(nothing);
   });
 
-  test("deleting a discussion leaves the room it was started from", async () => {
+  test("deleting a discussion leaves its parent room, whose link to it is cleared", async () => {
     const { room, discussion } = await busyRoom("c");
+    const { messages } = server.parley.services.deps.db;
 
     const res = await post("rooms.delete", alice, { roomId: discussion._id });
 
     expect(res.body).toEqual({ success: true });
     expect(await storedOf(server, discussion._id)).toEqual(nothing);
     expect((await storedOf(server, room._id)).room).toMatchObject({ _id: room._id });
+    const link = await messages.findOne({ rid: room._id, t: "discussion-created" });
+    expect(link).not.toBeNull();
+    expect([link?.drid, link?.dcount, link?.dlm]).toEqual([undefined, undefined, undefined]);
   });
 
   test("a command queued behind the deletion is refused, and writes nothing", async () => {
