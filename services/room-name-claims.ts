@@ -72,6 +72,21 @@ function holderOf(deps: Pick<Deps, "db">, field: "name" | "fname", value: string
   );
 }
 
+/**
+ * Throws Rocket.Chat's `error-duplicate-handle` when a user's name is `name` in any case:
+ * a renamed room may not take the handle by which someone is mentioned.
+ */
+export async function assertNoUserNamed(deps: Pick<Deps, "db">, name: string): Promise<void> {
+  const pattern = `^${escapeRegex(name)}$`;
+  if (await deps.db.users.findOne({ username: { $regex: pattern, $options: "i" } })) {
+    throw new ClientError(
+      "error-duplicate-handle",
+      `A room, team or user with name '${name}' already exists`,
+      { details: { function: "RocketChat.updateRoomName", handle: name } },
+    );
+  }
+}
+
 function duplicate(room: Pick<Room, "archived">, name: string): ClientError {
   const shown = escapeHtml(name);
   const details = { function: "RocketChat.getValidRoomName", channel_name: shown };

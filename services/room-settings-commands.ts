@@ -14,7 +14,7 @@ import {
   updateSubscriptions,
 } from "./room-changes.ts";
 import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
-import { claimRoomName } from "./room-name-claims.ts";
+import { assertNoUserNamed, claimRoomName } from "./room-name-claims.ts";
 import { assertMayApply, type RoomSettingsPatch } from "./room-settings-rules.ts";
 
 /** The room-settings commands; each answers with the room as it is afterwards. */
@@ -24,10 +24,6 @@ export type RoomSettingsCommand =
   | { readonly kind: "settings.unarchive"; readonly user: User };
 
 type Outcome = Promise<{ state: RoomState; reply: RoomState["room"] }>;
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
 
 /**
  * Renames the room to `displayName`, as Rocket.Chat's saveRoomName: nothing for the
@@ -44,14 +40,7 @@ async function rename(deps: CommandDeps, state: RoomState, user: User, displayNa
     return postSystemMessage(deps, next, user, "r", displayName);
   }
   const next = await claimRoomName(deps, deps.settings, displayName, room._id, async (names) => {
-    const handle = `^${escapeRegex(names.name)}$`;
-    if (await deps.db.users.findOne({ username: { $regex: handle, $options: "i" } })) {
-      throw new ClientError(
-        "error-duplicate-handle",
-        `A room, team or user with name '${names.name}' already exists`,
-        { details: { function: "RocketChat.updateRoomName", handle: names.name } },
-      );
-    }
+    await assertNoUserNamed(deps, names.name);
     return updateRoom(deps, state, { $set: { ...names } });
   });
   const { name, fname } = next.room;

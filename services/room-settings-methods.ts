@@ -93,7 +93,7 @@ function optional<T>(value: unknown, is: (v: unknown) => v is T, fallback: T): T
 }
 
 const isBoolean = (v: unknown): v is boolean => typeof v === "boolean";
-const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0;
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 const isNames = (v: unknown): v is string[] =>
   Array.isArray(v) && v.length <= 1000 && v.every((n) => typeof n === "string");
 const isDate = (v: unknown): v is Date => v instanceof Date && !Number.isNaN(v.getTime());
@@ -110,12 +110,13 @@ async function cleanRoomHistoryMethod(
     latest: p.latest,
     oldest: p.oldest,
     inclusive: optional(p.inclusive, isBoolean, true),
-    limit: optional(p.limit, isNumber, 0),
+    limit: optional(p.limit, isCount, 0),
     excludePinned: optional(p.excludePinned, isBoolean, false),
+    // Unlike rooms.cleanHistory, the method keeps discussions and threads unless told.
     ignoreDiscussion: optional(p.ignoreDiscussion, isBoolean, true),
     filesOnly: optional(p.filesOnly, isBoolean, false),
     fromUsers: optional(p.fromUsers, isNames, []),
-    ignoreThreads: optional(p.ignoreThreads, isBoolean, false),
+    ignoreThreads: optional(p.ignoreThreads, isBoolean, true),
   };
   const user = loggedIn(caller, "cleanRoomHistory");
   return cleanRoomHistory(services.deps, user, rid, options);
