@@ -179,6 +179,24 @@ describe("permissions and refusals", () => {
     expect(res.body.errorType).toBe("error-not-allowed");
   });
 
+  test("set-leader granted to every user lets a member name leaders", async () => {
+    const room = await addRoom(server, "p", alice, [bob, carol]);
+
+    const refused = await post("groups.addLeader", bob, {
+      roomId: room._id,
+      userId: carol.user._id,
+    });
+    await switches.permission("set-leader", ["admin", "owner", "user"]);
+    const allowed = await post("groups.addLeader", bob, {
+      roomId: room._id,
+      userId: carol.user._id,
+    });
+
+    expect(refused.body.errorType).toBe("error-not-allowed");
+    expect(allowed.status).toBe(200);
+    expect(await rolesOf(room._id, carol)).toEqual(["leader"]);
+  });
+
   test("a role cannot be given to someone outside the room", async () => {
     const room = await addRoom(server, "c", alice);
 

@@ -268,6 +268,21 @@ describe("read-only, type, default, join code and custom fields", () => {
     });
   });
 
+  test("making a group public needs create-c", async () => {
+    const room = await addRoom(server, "p", alice);
+    await switches.permission("create-c", ["admin"]);
+
+    const refused = await post("groups.setType", alice, { roomId: room._id, type: "c" });
+    await switches.restoreAll();
+    const allowed = await post("groups.setType", alice, { roomId: room._id, type: "c" });
+
+    expect(refused.body.error).toBe(
+      "Changing a private group to a public channel is not allowed [error-action-not-allowed]",
+    );
+    expect(allowed.body.group).toMatchObject({ t: "c" });
+    expect((await newestMessage(server, room._id))?.msg).toBe("public");
+  });
+
   test("setType refuses a type other than c and p", async () => {
     const room = await addRoom(server, "p", alice);
 
