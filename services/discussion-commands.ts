@@ -114,6 +114,8 @@ export const discussionHandlers: CommandHandlers<DiscussionCommand> = {
  * by the discussion's actor after every command; does nothing for other rooms. A parent
  * that cannot be reached (deleted, quarantined) is logged and skipped: the message in
  * the discussion is already saved, and the next one refreshes the counters again.
+ * The wait is one-way by rule: a room's actor must never wait on one of its discussions'
+ * actors, or the two would wait on each other forever.
  */
 export async function syncDiscussionCounters(
   deps: CommandDeps,

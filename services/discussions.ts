@@ -234,7 +234,7 @@ async function insertDiscussion(
   );
   await db.subscriptions.insertMany(subs);
   for (const sub of subs) {
-    hub.emit("stream-notify-user", `${sub.u._id}/rooms-changed`, ["inserted", room]);
+    hub.emit("stream-notify-user", `${sub.u._id}/rooms-changed`, ["inserted", roomView(room)]);
     hub.emit("stream-notify-user", `${sub.u._id}/subscriptions-changed`, ["inserted", sub]);
   }
   return room;

@@ -6,14 +6,14 @@ import { ClientError } from "../core/errors.ts";
 import type { Subscription, User } from "../core/models.ts";
 import { persistMessage, systemMessage } from "./message-commands.ts";
 import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
-import { newSubscription } from "./rooms.ts";
+import { newSubscription, roomView } from "./rooms.ts";
 async function subscribe(deps: CommandDeps, state: RoomState, user: User): Promise<RoomState> {
   const sub: Subscription = newSubscription(deps, state.room, user);
   await deps.db.subscriptions.insertOne(sub);
   const room =
     (await deps.db.rooms.findOneAndUpdate({ _id: state.room._id }, { $inc: { usersCount: 1 } })) ??
     state.room;
-  deps.hub.emit("stream-notify-user", `${user._id}/rooms-changed`, ["inserted", room]);
+  deps.hub.emit("stream-notify-user", `${user._id}/rooms-changed`, ["inserted", roomView(room)]);
   deps.hub.emit("stream-notify-user", `${user._id}/subscriptions-changed`, ["inserted", sub]);
   return { room, members: new Set([...state.members, user._id]) };
 }

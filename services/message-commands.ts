@@ -12,6 +12,7 @@ import { assertGroupMentionsAllowed, noticeMentionsOutsideRoom, referencesIn } f
 import { recordDeletion } from "./message-sync.ts";
 import { assertMessageSize, validateMessage } from "./message-validation.ts";
 import type { CommandDeps, CommandHandlers, MessageDraft, RoomState } from "./room-commands.ts";
+import { roomView } from "./rooms.ts";
 import { onReply, onReplyDeleted } from "./thread-commands.ts";
 import { recordUnread } from "./unread.ts";
 export function ref(user: User): UserRef {
@@ -98,7 +99,7 @@ async function notifyMembers(deps: CommandDeps, room: Room, message: Message): P
   const mentioned = new Set((message.mentions ?? []).map((m) => m._id));
   for (const sub of subs) {
     const uid = sub.u._id;
-    hub.emit("stream-notify-user", `${uid}/rooms-changed`, ["updated", room]);
+    hub.emit("stream-notify-user", `${uid}/rooms-changed`, ["updated", roomView(room)]);
     if (uid !== message.u._id && (room.t === "d" || mentioned.has(uid) || mentioned.has("all"))) {
       hub.emit("stream-notify-user", `${uid}/notification`, [
         {

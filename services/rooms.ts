@@ -160,7 +160,7 @@ export class Rooms {
     );
     await db.subscriptions.insertMany(subs);
     for (const sub of subs) {
-      hub.emit("stream-notify-user", `${sub.u._id}/rooms-changed`, ["inserted", room]);
+      hub.emit("stream-notify-user", `${sub.u._id}/rooms-changed`, ["inserted", roomView(room)]);
       hub.emit("stream-notify-user", `${sub.u._id}/subscriptions-changed`, ["inserted", sub]);
     }
     return room;
@@ -242,7 +242,7 @@ export class Rooms {
         { upsert: true },
       );
       if (result.upsertedId) {
-        hub.emit("stream-notify-user", `${member._id}/rooms-changed`, ["inserted", room]);
+        hub.emit("stream-notify-user", `${member._id}/rooms-changed`, ["inserted", roomView(room)]);
         hub.emit("stream-notify-user", `${member._id}/subscriptions-changed`, ["inserted", sub]);
       }
     }
