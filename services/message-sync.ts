@@ -45,18 +45,24 @@ export async function recordDeletion(
 }
 
 /**
- * Every visible message of room `rid` changed after `since` and every one deleted after
- * it, newest first. Limitation: nothing bounds the answer, as in Rocket.Chat, so a client
- * that syncs from a date long past receives the room's whole history in one answer; the
- * cursor form pages through it instead.
+ * The most changed messages, and separately the most deleted ones, that one answer of the
+ * `lastUpdate` form of a sync holds, the bound the history methods use too.
+ */
+export const SYNC_SINCE_LIMIT = 1000;
+
+/**
+ * Up to SYNC_SINCE_LIMIT visible messages of room `rid` changed after `since` and up to
+ * as many deleted after it, newest first. Limitation: Rocket.Chat answers every change in
+ * this form; here a client that syncs from a date long past, in a room with more changes
+ * than the bound, receives only the newest ones and no sign that others were left out. A
+ * client that needs them all must page with the cursor form (`type` with `next` or
+ * `previous`), which reads any number of changes a page at a time.
  */
 export async function changesSince(deps: Pick<Deps, "db">, rid: string, since: Date) {
+  const window = { sort: { ts: -1 } as Record<string, 1 | -1>, limit: SYNC_SINCE_LIMIT };
   const [updated, deleted] = await Promise.all([
-    deps.db.messages.find(
-      { rid, _hidden: { $ne: true }, _updatedAt: { $gt: since } },
-      { sort: { ts: -1 } },
-    ),
-    deletedMessages(deps, { rid, _deletedAt: { $gt: since } }, { sort: { ts: -1 } }),
+    deps.db.messages.find({ rid, _hidden: { $ne: true }, _updatedAt: { $gt: since } }, window),
+    deletedMessages(deps, { rid, _deletedAt: { $gt: since } }, window),
   ]);
   return { updated, deleted };
 }

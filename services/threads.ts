@@ -10,7 +10,7 @@ import { ClientError } from "../core/errors.ts";
 import type { Message, Room, User } from "../core/models.ts";
 import type { Sort } from "../store/types.ts";
 import type { Services } from "./index.ts";
-import { MESSAGE_TRASH } from "./message-sync.ts";
+import { MESSAGE_TRASH, SYNC_SINCE_LIMIT } from "./message-sync.ts";
 import { dropUnread, type ThreadDeps } from "./thread-commands.ts";
 
 /** Which threads of a room a list shows: all, those the caller follows, or unread ones. */
@@ -127,7 +127,13 @@ export async function threadsChangedSince(services: Services, rid: string, since
   return { update, remove };
 }
 
-/** The replies of thread `tmid` (in room `rid`) changed or deleted after `since`. */
+/**
+ * The replies of thread `tmid` (in room `rid`) changed or deleted after `since`: up to
+ * SYNC_SINCE_LIMIT of each, the most recently changed (or deleted) first. Limitation:
+ * Rocket.Chat answers them all; a thread with more changes than the bound since `since`
+ * loses the older ones from the answer, and a client must read the rest through
+ * `chat.getThreadMessages`, which pages.
+ */
 export async function repliesChangedSince(
   services: Services,
   rid: string,
@@ -135,9 +141,13 @@ export async function repliesChangedSince(
   since: Date,
 ) {
   const { db } = services.deps;
+  const filter = { __collection__: MESSAGE_TRASH, rid, tmid, _deletedAt: { $gt: since } };
   const [update, remove] = await Promise.all([
-    db.messages.find({ tmid, _hidden: { $ne: true }, _updatedAt: { $gt: since } }),
-    db.trash.find({ __collection__: MESSAGE_TRASH, rid, tmid, _deletedAt: { $gt: since } }),
+    db.messages.find(
+      { tmid, _hidden: { $ne: true }, _updatedAt: { $gt: since } },
+      { sort: { _updatedAt: -1 }, limit: SYNC_SINCE_LIMIT },
+    ),
+    db.trash.find(filter, { sort: { _deletedAt: -1 }, limit: SYNC_SINCE_LIMIT }),
   ]);
   return { update, remove };
 }
