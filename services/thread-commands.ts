@@ -86,8 +86,9 @@ function notifyReply(deps: CommandDeps, state: RoomState, message: Message, uids
  * stored: whoever hears of it (the parent's author on a first reply, else the followers,
  * plus the mentioned) gets `alert` and `open`; the parent counts the reply and adds the
  * sender, the mentioned and (on a first reply) its author to its followers; every follower
- * but the sender gets the thread in `tunread`. Returns `state` (the room is unchanged); a
- * message outside any thread, or whose parent is gone, changes nothing.
+ * but the sender gets the thread in `tunread`. Only users who may read the room hear of
+ * it or become followers. Returns `state` (the room is unchanged); a message outside any
+ * thread, or whose parent is gone, changes nothing.
  */
 export async function onReply(
   deps: CommandDeps,
@@ -101,13 +102,18 @@ export async function onReply(
   if (!parent) return state;
 
   const sender = message.u._id;
-  const mentions = mentionsOf(message);
+  const mentioned = mentionsOf(message);
   const firstReply = !parent.tcount;
-  const hearing = distinct([
-    ...(firstReply ? [parent.u._id] : (parent.replies ?? [])),
-    ...(firstReply && state.room.t === "d" ? (state.room.uids ?? []) : []),
-    ...mentions.ids,
-  ]).filter((uid) => uid !== sender);
+  const hearing = await readersOf(
+    deps,
+    state,
+    distinct([
+      ...(firstReply ? [parent.u._id] : (parent.replies ?? [])),
+      ...(firstReply && state.room.t === "d" ? (state.room.uids ?? []) : []),
+      ...mentioned.ids,
+    ]).filter((uid) => uid !== sender),
+  );
+  const mentions = { ...mentioned, ids: mentioned.ids.filter((uid) => hearing.includes(uid)) };
   const now = deps.clock.now();
   await deps.db.subscriptions.updateMany(
     { rid, "u._id": { $in: hearing } },
@@ -118,7 +124,8 @@ export async function onReply(
     { $set: { open: true, lr: now, _updatedAt: now } },
   );
 
-  const joining = parent.replies?.length ? [sender] : [parent.u._id, sender];
+  const author = parent.u._id === sender || hearing.includes(parent.u._id) ? [parent.u._id] : [];
+  const joining = parent.replies?.length ? [sender] : [...author, sender];
   const updated = await deps.db.messages.findOneAndUpdate(
     { _id: tmid },
     {
@@ -137,6 +144,27 @@ export async function onReply(
   if (updated) deps.hub.emit("stream-room-messages", rid, [updated]);
   notifyReply(deps, state, message, hearing);
   return state;
+}
+
+/**
+ * The users among `uids` who may still read the room: its members, and for a room readable
+ * without a subscription (a public channel, a discussion of a readable room) whoever
+ * Rocket.Chat lets read it. Followers and the mentioned are kept as ids on the parent and
+ * outlive a kick or a channel made private, so every reply asks again.
+ */
+async function readersOf(
+  deps: CommandDeps,
+  state: RoomState,
+  uids: readonly string[],
+): Promise<string[]> {
+  const outsiders = uids.filter((uid) => !state.members.has(uid));
+  if (outsiders.length === 0) return [...uids];
+  const users = await deps.db.users.find({ _id: { $in: outsiders } });
+  const allowed = new Set(state.members);
+  for (const user of users) {
+    if (await deps.authz.canAccessRoom(state.room, user)) allowed.add(user._id);
+  }
+  return uids.filter((uid) => allowed.has(uid));
 }
 
 async function markUnread(
