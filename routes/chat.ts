@@ -4,7 +4,7 @@
  * actor; this file only checks the request and shapes the answer.
  */
 import { Elysia, t } from "elysia";
-import { ClientError } from "../core/errors.ts";
+import { ClientError, invalidParams } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
@@ -18,7 +18,9 @@ import type { MessageDraft } from "../services/room-commands.ts";
 import { apiBase, ok, requireUser } from "./http.ts";
 
 const Targets = t.Union([t.String(), t.Array(t.String())]);
-const Attachments = t.Array(t.Record(t.String(), t.Unknown()));
+// Items are checked by hand (see objectList): Elysia turns a string item into an object
+// of its characters before a record schema sees it.
+const Attachments = t.Array(t.Unknown());
 const CustomFields = t.Record(t.String(), t.Unknown());
 
 const PostMessageBody = t.Object({
@@ -30,6 +32,8 @@ const PostMessageBody = t.Object({
   avatar: t.Optional(t.String()),
   attachments: t.Optional(Attachments),
   tmid: t.Optional(t.String()),
+  // Checked as Rocket.Chat's schema checks it, though a post never shows a reply in the room.
+  tshow: t.Optional(t.Boolean()),
   customFields: t.Optional(CustomFields),
   parseUrls: t.Optional(t.Boolean()),
 });
@@ -111,6 +115,18 @@ async function send(services: Services, rid: string, user: User, draft: MessageD
   }
 }
 
+/**
+ * `list` (the body field `field`) as objects, or undefined when absent. Throws
+ * `invalid-params` in ajv's words, naming the first item that is not a plain object.
+ */
+function objectList(list: unknown[] | undefined, field: string) {
+  const index = list?.findIndex((v) => v === null || typeof v !== "object" || Array.isArray(v));
+  if (index !== undefined && index >= 0) {
+    throw invalidParams(`must match the schema at '${field}.${index}': expected object`);
+  }
+  return list as Record<string, unknown>[] | undefined;
+}
+
 /** The `chat.*` routes. */
 export function chatRoutes(services: Services, log: Logger) {
   const maxSize = () => services.settings.get<number>("Message_MaxAllowedSize") ?? 5000;
@@ -122,12 +138,15 @@ export function chatRoutes(services: Services, log: Logger) {
       "/chat.postMessage",
       async ({ user, body }) => {
         const me = requireUser(user);
-        if (tooLong(body.text) || body.attachments?.some((a) => tooLong(a.text))) {
+        const { attachments: listed, ...fields } = body;
+        const attachments = objectList(listed, "attachments");
+        const input = { ...fields, ...(attachments && { attachments }) };
+        if (tooLong(body.text) || attachments?.some((a) => tooLong(a.text))) {
           throw failure("error-message-size-exceeded");
         }
         // Before a channel is joined or a direct message opened on the way.
-        assertMessageShape(body, "sendMessage");
-        const [first] = await postMessage(services, me, body).catch((error) => {
+        assertMessageShape(input, "sendMessage");
+        const [first] = await postMessage(services, me, input).catch((error) => {
           throw restSendError(error);
         });
         if (!first) throw failure("unknown-error");
@@ -150,7 +169,10 @@ export function chatRoutes(services: Services, log: Logger) {
       "/chat.sendMessage",
       async ({ user, body }) => {
         const me = requireUser(user);
-        const m = body.message;
+        const { attachments: listed, ...fields } = body.message;
+        objectList(fields.blocks, "message.blocks");
+        const attachments = objectList(listed, "message.attachments");
+        const m = { ...fields, ...(attachments && { attachments }) };
         if (m.t !== undefined)
           throw failure("Cannot send system messages using 'chat.sendMessage'");
         if (m.tshow && !m.tmid) {
@@ -176,7 +198,7 @@ export function chatRoutes(services: Services, log: Logger) {
           ...(m.alias !== undefined && { alias: m.alias }),
           ...(m.emoji !== undefined && { emoji: m.emoji }),
           ...(m.avatar !== undefined && { avatar: m.avatar }),
-          ...(m.attachments !== undefined && { attachments: m.attachments }),
+          ...(attachments && { attachments }),
           ...(m.customFields !== undefined && { customFields: m.customFields }),
         };
         return ok({ message: await send(services, rid, me, draft) });

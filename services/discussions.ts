@@ -47,6 +47,9 @@ function notAllowed(): ClientError {
   });
 }
 
+/** A C0 or C1 control character, which a display name shown in room lists cannot hold. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
 function invalidArguments(reason: string): ClientError {
   return new ClientError("error-invalid-arguments", reason, {
     details: { method: "DiscussionCreation" },
@@ -131,6 +134,9 @@ export async function createDiscussion(
     throw invalidArguments("Encrypted discussions must not receive an initial reply.");
   }
   assertMessageSize(services.settings, input.name, "createDiscussion");
+  if (CONTROL_CHARACTER.test(input.name)) {
+    throw invalidArguments("Discussion name must not contain control characters");
+  }
   assertMessageSize(services.settings, input.reply, "createDiscussion");
 
   if (start) {

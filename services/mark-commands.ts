@@ -45,20 +45,27 @@ export type MarkReply<C extends MarkCommand> = C extends { readonly kind: "pin" 
     ? undefined
     : boolean;
 
-/** A shortcode name: letters, digits, `_`, `+` and `-`, as in `:+1:` or `:flag_fr:`. */
-const SHORTCODE = /^[a-z0-9_+-]{1,64}$/i;
+/**
+ * A shortcode name: letters, digits, `_`, `+` and `-`, as in `:+1:` or `:flag_fr:`, not
+ * starting with `_` (no emoji name does; names such as `__proto__` do).
+ */
+const SHORTCODE = /^[a-z0-9+-][a-z0-9_+-]{0,63}$/i;
 
 /**
  * The reaction `raw` names, as `:name:` (colons added or kept, as Rocket.Chat does), or
- * undefined when it is not a shortcode. Rocket.Chat also refuses Unicode emoji here.
+ * undefined when it is not one shortcode: a name alone or within one pair of colons, so
+ * `:a:b:` is refused rather than read as `:ab:`. Names of the properties every object
+ * inherits (`constructor`, `toString`) are refused too. Rocket.Chat also refuses Unicode
+ * emoji here.
  *
  * Limitation: any well-formed shortcode is accepted. Rocket.Chat accepts only the names in
  * its emoji list and the workspace's custom emoji, so a client can react here with a name
  * that Rocket.Chat's own apps cannot draw (they show the name instead).
  */
 export function reactionName(raw: string): string | undefined {
-  const name = raw.replace(/:/g, "");
-  return SHORTCODE.test(name) ? `:${name}:` : undefined;
+  const name = raw.startsWith(":") && raw.endsWith(":") ? raw.slice(1, -1) : raw;
+  if (!SHORTCODE.test(name) || name in Object.prototype) return undefined;
+  return `:${name}:`;
 }
 
 /** Rocket.Chat's answer to a caller who may not touch the room: `not-authorized`. */

@@ -51,8 +51,45 @@ const UNSUPPORTED = new Set([
 
 /** Longest join code: a password typed by people, not a document. */
 const JOIN_CODE_MAX_LENGTH = 256;
-/** Most message types a room may list as shown system messages. */
-const SYSTEM_MESSAGES_MAX = 100;
+/**
+ * The system message types a room may list in `systemMessages` (its `sysMes`): the keys
+ * of Rocket.Chat's `MessageTypesValues`, where a client picks which ones the room hides.
+ */
+const SYSTEM_MESSAGE_TYPES: ReadonlySet<string> = new Set([
+  "uj",
+  "ujt",
+  "ul",
+  "ult",
+  "ru",
+  "removed-user-from-team",
+  "au",
+  "added-user-to-team",
+  "mute_unmute",
+  "r",
+  "ut",
+  "wm",
+  "rm",
+  "subscription-role-added",
+  "subscription-role-removed",
+  "room-archived",
+  "room-unarchived",
+  "room_changed_privacy",
+  "room_changed_avatar",
+  "room_changed_topic",
+  "room_e2e_enabled",
+  "room_e2e_disabled",
+  "room-removed-read-only",
+  "room-set-read-only",
+  "room-disallowed-reacting",
+  "room-allowed-reacting",
+  "user-added-room-to-team",
+  "user-converted-to-channel",
+  "user-converted-to-team",
+  "user-deleted-room-from-team",
+  "user-removed-room-from-team",
+  "room_changed_announcement",
+  "room_changed_description",
+]);
 
 function invalidSetting(setting: string): ClientError {
   return new ClientError("error-invalid-settings", "Invalid settings provided", {
@@ -60,11 +97,12 @@ function invalidSetting(setting: string): ClientError {
   });
 }
 
-function isStringList(value: unknown): value is string[] {
+/** Whether `value` is a list of known system message types, no longer than that list. */
+function isSystemMessageList(value: unknown): value is string[] {
   return (
     Array.isArray(value) &&
-    value.length <= SYSTEM_MESSAGES_MAX &&
-    value.every((v) => typeof v === "string" && v.length <= 64)
+    value.length <= SYSTEM_MESSAGE_TYPES.size &&
+    value.every((v) => typeof v === "string" && SYSTEM_MESSAGE_TYPES.has(v))
   );
 }
 
@@ -86,7 +124,7 @@ function readSetting(key: string, value: unknown, settings: Settings): unknown {
     return value;
   }
   if (key === "systemMessages") {
-    if (!isStringList(value)) throw invalidSetting(key);
+    if (!isSystemMessageList(value)) throw invalidSetting(key);
     return [...value];
   }
   if (key === "roomCustomFields") {
