@@ -11,6 +11,7 @@ import { markdown } from "./markdown.ts";
 import { assertGroupMentionsAllowed, noticeMentionsOutsideRoom, referencesIn } from "./mentions.ts";
 import { recordDeletion } from "./message-sync.ts";
 import { assertMessageSize, validateMessage } from "./message-validation.ts";
+import { referableMessage } from "./messages.ts";
 import type { CommandDeps, CommandHandlers, MessageDraft, RoomState } from "./room-commands.ts";
 import { roomView } from "./rooms.ts";
 import { onReply, onReplyDeleted } from "./thread-commands.ts";
@@ -175,10 +176,9 @@ async function threadOf(deps: CommandDeps, room: Room, tmid: string | undefined)
       details: { method: "sendMessage" },
     });
   }
-  const parent = await deps.db.messages.findOne(
-    { _id: tmid, rid: room._id },
-    { projection: { _id: 1, tmid: 1 } },
-  );
+  const parent = await referableMessage(deps.db, tmid, room._id, {
+    projection: { _id: 1, tmid: 1 },
+  });
   if (!parent) {
     throw new ClientError("error-invalid-message", "Invalid Message", {
       details: { method: "sendMessage", tmid },
@@ -188,8 +188,7 @@ async function threadOf(deps: CommandDeps, room: Room, tmid: string | undefined)
 }
 
 async function ownMessage(deps: CommandDeps, state: RoomState, msgId: string): Promise<Message> {
-  // Old versions kept as edit history are not messages anyone can act on.
-  const message = await deps.db.messages.findOne({ _id: msgId, _hidden: { $ne: true } });
+  const message = await referableMessage(deps.db, msgId);
   if (!message || message.rid !== state.room._id) {
     throw new ClientError("error-invalid-message", "Invalid message", { details: { msgId } });
   }

@@ -4,9 +4,28 @@
  */
 import { ClientError } from "../core/errors.ts";
 import type { Message, Room, User } from "../core/models.ts";
-import type { Sort } from "../store/types.ts";
+import type { FindOptions, Sort } from "../store/types.ts";
 import type { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
+
+/**
+ * Finds the message `_id` (in room `rid` when given) that a client may refer to, or null.
+ * Old versions kept as edit history and messages deleted while Message_KeepHistory is on
+ * stay in the store as hidden copies (`_hidden: true`); they answer as missing, so that no
+ * client can quote, reply to, follow or start a discussion from them. Lookups of a message
+ * by an id a client gave, in services and in room actors alike, go through here.
+ */
+export function referableMessage(
+  db: Deps["db"],
+  _id: string,
+  rid?: string,
+  options?: FindOptions,
+): Promise<Message | null> {
+  return db.messages.findOne(
+    { _id, ...(rid !== undefined && { rid }), _hidden: { $ne: true } },
+    options,
+  );
+}
 
 export interface HistoryQuery {
   /** Only messages before this time (default: now). */
@@ -119,8 +138,8 @@ export class Messages {
     return { ...(first && { first }), count: await this.deps.db.messages.countDocuments(query) };
   }
 
-  /** The message with id `msgId`, or null. */
+  /** The message with id `msgId` that a client may refer to (see referableMessage), or null. */
   byId(msgId: string): Promise<Message | null> {
-    return this.deps.db.messages.findOne({ _id: msgId });
+    return referableMessage(this.deps.db, msgId);
   }
 }

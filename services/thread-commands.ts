@@ -16,6 +16,7 @@
 import { ClientError } from "../core/errors.ts";
 import type { Message, User } from "../core/models.ts";
 import type { Deps } from "./context.ts";
+import { referableMessage } from "./messages.ts";
 import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
 
 /** What writing a user's thread read state needs. */
@@ -238,7 +239,7 @@ async function setFollowing(
 ) {
   const method = following ? "followMessage" : "unfollowMessage";
   const rid = state.room._id;
-  const message = await deps.db.messages.findOne({ _id: mid, rid });
+  const message = await referableMessage(deps.db, mid, rid);
   if (!message) {
     throw new ClientError("error-invalid-message", "Invalid message", { details: { method } });
   }
