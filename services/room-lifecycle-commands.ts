@@ -11,6 +11,7 @@ import type { Filter } from "../store/types.ts";
 import { MESSAGE_TRASH } from "./message-sync.ts";
 import { announceRoom, updateRoom } from "./room-changes.ts";
 import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
+import { onMessagesDeleted } from "./thread-commands.ts";
 
 /** What `rooms.cleanHistory` and `cleanRoomHistory` prune, with Rocket.Chat's names. */
 export interface CleanHistoryOptions {
@@ -188,7 +189,10 @@ export async function cleanHistory(
   return { state: next, reply: { count: removed.length, discussions } };
 }
 
-/** Counters, last message, unread threads and the bulk-delete event after pruning. */
+/**
+ * Counters, last message, the threads that lost replies or their parent (as deleting one
+ * message takes them back) and the bulk-delete event after pruning.
+ */
 async function afterPrune(
   deps: CommandDeps,
   state: RoomState,
@@ -204,14 +208,7 @@ async function afterPrune(
     $inc: { msgs: -removed.length },
     ...(last ? { $set: { lastMessage: last } } : { $unset: { lastMessage: "" } }),
   });
-  const threads = removed.filter((m) => typeof m.tcount === "number").map((m) => m._id);
-  for (const field of ["tunread", "tunreadUser", "tunreadGroup"]) {
-    if (threads.length === 0) break;
-    await deps.db.subscriptions.updateMany(
-      { rid, [field]: { $in: threads } },
-      { $pullAll: { [field]: threads } },
-    );
-  }
+  await onMessagesDeleted(deps, next, removed);
   const ts = o.inclusive ? { $gte: o.oldest, $lte: o.latest } : { $gt: o.oldest, $lt: o.latest };
   const event = {
     rid,

@@ -191,37 +191,68 @@ async function markUnread(
  * no longer unread for anyone in the room. A deleted thread parent is no longer unread for
  * anyone either. Any other message changes nothing.
  */
-export async function onReplyDeleted(
+export function onReplyDeleted(
   deps: CommandDeps,
   state: RoomState,
   message: Message,
 ): Promise<RoomState> {
-  const tmid = message.tmid ?? (message.tcount ? message._id : undefined);
+  return onMessagesDeleted(deps, state, [message]);
+}
+
+/**
+ * Takes back the thread bookkeeping of `messages`, already deleted from this room (one
+ * message deleted, or a batch pruned): each thread that lost replies has its parent's
+ * `tcount` and `tlm` recounted from the replies left (no `tlm` when none is left) and is
+ * heard on `stream-room-messages`; every thread that lost replies or its parent is no
+ * longer unread for anyone in the room. Hidden copies (edit history, or a message already
+ * deleted while history is kept) were never counted and change nothing.
+ */
+export async function onMessagesDeleted(
+  deps: CommandDeps,
+  state: RoomState,
+  messages: readonly Message[],
+): Promise<RoomState> {
   const rid = state.room._id;
-  if (tmid === undefined) return state;
-  const now = deps.clock.now();
-  const parent =
-    message.tmid === undefined
-      ? null
-      : await deps.db.messages.findOneAndUpdate(
-          { _id: tmid, rid, tcount: { $gt: 0 } },
-          { $inc: { tcount: -1 }, $set: { _updatedAt: now } },
-        );
+  const shown = messages.filter((m) => m._hidden !== true);
+  const parents = distinct(shown.flatMap((m) => (m.tmid === undefined ? [] : [m.tmid])));
+  const threads = distinct([...parents, ...shown.filter((m) => m.tcount).map((m) => m._id)]);
+  if (threads.length === 0) return state;
+
+  for (const tmid of parents) {
+    const parent = await recount(deps, rid, tmid);
+    if (parent) deps.hub.emit("stream-room-messages", rid, [parent]);
+  }
   const unreadBy = await deps.db.subscriptions.find(
-    { rid, tunread: tmid },
+    { rid, tunread: { $in: threads } },
     { projection: { "u._id": 1 } },
   );
   await deps.db.subscriptions.updateMany(
-    { rid, tunread: tmid },
-    { $pull: { tunread: tmid, tunreadUser: tmid, tunreadGroup: tmid }, $set: { _updatedAt: now } },
+    { rid, tunread: { $in: threads } },
+    {
+      $pullAll: { tunread: threads, tunreadUser: threads, tunreadGroup: threads },
+      $set: { _updatedAt: deps.clock.now() },
+    },
   );
   await announceSubscriptions(
     deps,
     rid,
     unreadBy.map((s) => s.u._id),
   );
-  if (parent) deps.hub.emit("stream-room-messages", rid, [parent]);
   return state;
+}
+
+/** Sets the `tcount` and `tlm` of parent `tmid` from its replies left; answers the parent. */
+async function recount(deps: CommandDeps, rid: string, tmid: string) {
+  const replies = { rid, tmid, _hidden: { $ne: true } };
+  const [latest] = await deps.db.messages.find(replies, { sort: { ts: -1 }, limit: 1 });
+  const tcount = await deps.db.messages.countDocuments(replies);
+  return deps.db.messages.findOneAndUpdate(
+    { _id: tmid, rid, tcount: { $exists: true } },
+    {
+      $set: { tcount, _updatedAt: deps.clock.now(), ...(latest && { tlm: latest.ts }) },
+      ...(!latest && { $unset: { tlm: "" } }),
+    },
+  );
 }
 
 /**
