@@ -139,11 +139,49 @@ export async function createDiscussion(
   }
   assertMessageSize(services.settings, input.reply, "createDiscussion");
 
-  if (start) {
+  if (!start) return startDiscussion(services, user, parent, input, encrypted);
+  // Two requests for one message (a double click, two users at once) must not both find
+  // no discussion and both make one: the second waits, then finds the first whole.
+  return oneAtATime(services, start.message._id, async () => {
     const existing = await services.deps.db.rooms.findOne({ prid, pmid: start.message._id });
     if (existing) return joinExisting(services, user, existing);
-  }
+    return startDiscussion(services, user, parent, input, encrypted, start);
+  });
+}
 
+/** Creations of a discussion under way, per store, by the message they start from. */
+const underWay = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/**
+ * Runs `task` after every earlier task of the same `key` has settled. Parley serves from
+ * one process, so this orders all creations from one message.
+ */
+async function oneAtATime<T>(services: Services, key: string, task: () => Promise<T>) {
+  let queues = underWay.get(services.deps.db);
+  if (!queues) {
+    queues = new Map();
+    underWay.set(services.deps.db, queues);
+  }
+  const mine = (queues.get(key) ?? Promise.resolve()).then(() => task());
+  const settled = mine.catch(() => undefined);
+  queues.set(key, settled);
+  try {
+    return await mine;
+  } finally {
+    if (queues.get(key) === settled) queues.delete(key);
+  }
+}
+
+/** Makes the discussion and links it from the room of `start`, or from the parent. */
+async function startDiscussion(
+  services: Services,
+  user: User,
+  parent: Room,
+  input: NewDiscussion,
+  encrypted: boolean,
+  start?: { message: Message; room: Room },
+): Promise<Record<string, unknown>> {
+  const prid = parent._id;
   const quote = start && quoteOf(start.message, start.room);
   const room = await insertDiscussion(services, user, parent, input, encrypted, start?.message);
   const linkedFrom = start?.room._id ?? prid;

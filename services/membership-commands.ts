@@ -4,6 +4,7 @@
  */
 import { ClientError } from "../core/errors.ts";
 import type { Subscription, User } from "../core/models.ts";
+import { DuplicateKeyError } from "../store/types.ts";
 import { persistMessage, systemMessage } from "./message-commands.ts";
 import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
 import { newSubscription, roomView } from "./rooms.ts";
@@ -75,7 +76,15 @@ export async function joinRoom(
       details: { method: "joinRoom" },
     });
   }
-  let next = await subscribe(deps, state, user);
+  let next: RoomState;
+  try {
+    next = await subscribe(deps, state, user);
+  } catch (error) {
+    if (!(error instanceof DuplicateKeyError)) throw error;
+    // Subscribed meanwhile outside this actor, as a new discussion's members are: the
+    // user is already a member, which the state now knows, and nothing was written.
+    return { state: { ...state, members: new Set([...state.members, user._id]) }, reply: room };
+  }
   if (!silent)
     next = await persistMessage(
       deps,
