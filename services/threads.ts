@@ -106,23 +106,23 @@ export async function threadReplies(
 
 /**
  * The threads of room `rid` changed after `since` and the deleted ones, as Rocket.Chat's
- * `{update, remove}`; `remove` holds the deleted parents as the trash keeps them.
+ * `{update, remove}`: up to SYNC_SINCE_LIMIT of each, the most recently changed (or
+ * deleted) first; `remove` holds the deleted parents as the trash keeps them.
+ * Limitation: Rocket.Chat answers them all; a room with more thread changes than the
+ * bound since `since` loses the older ones from the answer, and a client must read the
+ * rest through `chat.getThreadsList`, which pages.
  */
 export async function threadsChangedSince(services: Services, rid: string, since: Date) {
   const { db } = services.deps;
   const [update, remove] = await Promise.all([
-    db.messages.find({
-      rid,
-      tcount: { $exists: true },
-      _hidden: { $ne: true },
-      _updatedAt: { $gt: since },
-    }),
-    db.trash.find({
-      __collection__: MESSAGE_TRASH,
-      rid,
-      tcount: { $exists: true },
-      _deletedAt: { $gt: since },
-    }),
+    db.messages.find(
+      { rid, tcount: { $exists: true }, _hidden: { $ne: true }, _updatedAt: { $gt: since } },
+      { sort: { _updatedAt: -1 }, limit: SYNC_SINCE_LIMIT },
+    ),
+    db.trash.find(
+      { __collection__: MESSAGE_TRASH, rid, tcount: { $exists: true }, _deletedAt: { $gt: since } },
+      { sort: { _deletedAt: -1 }, limit: SYNC_SINCE_LIMIT },
+    ),
   ]);
   return { update, remove };
 }
