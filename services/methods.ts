@@ -22,8 +22,8 @@ import {
 import { MESSAGE_METHODS } from "./message-methods.ts";
 import type { MessageDraft } from "./room-commands.ts";
 import { DISCOVER_METHODS } from "./discover-methods.ts";
-import { PERMISSION_METHODS } from "./permissions.ts";
 import { ROOM_METHODS } from "./room-methods.ts";
+import { seesPrivilegedSettings } from "./setting-changes.ts";
 import { ROOM_SETTINGS_METHODS } from "./room-settings-methods.ts";
 import { THREAD_METHODS } from "./thread-methods.ts";
 import { roomView } from "./rooms.ts";
@@ -143,7 +143,6 @@ const METHODS: Record<string, Method> = {
   ...THREAD_METHODS,
   ...HISTORY_METHODS,
   ...SUBSCRIPTION_METHODS,
-  ...PERMISSION_METHODS,
   async login(services, _caller, [params]) {
     const { result, type } = await login(services, params);
     return loginAnswer(result, type);
@@ -235,6 +234,11 @@ const METHODS: Record<string, Method> = {
   },
   async "public-settings/get"(services) {
     return services.settings.publicSettings();
+  },
+  /** Every setting as `{_id, value}` for those who may see privileged ones; else none. */
+  async "private-settings/get"(services, caller) {
+    if (!caller.user || !(await seesPrivilegedSettings(services, caller.user))) return [];
+    return services.settings.all().map(({ _id, value }) => ({ _id, value }));
   },
 };
 

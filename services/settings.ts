@@ -3,6 +3,7 @@
  * `rocketchat_settings` and cached in memory so that services read them synchronously.
  */
 import type { Clock } from "../core/clock.ts";
+import { ClientError } from "../core/errors.ts";
 import type { Setting } from "../core/models.ts";
 import type { Collections } from "./collections.ts";
 
@@ -126,6 +127,39 @@ export class Settings {
     return this.values.get(id)?.value as T | undefined;
   }
 
+  /** Setting `id` as stored, or undefined when Parley has no such setting. */
+  find(id: string): Setting | undefined {
+    return this.values.get(id);
+  }
+
+  /** Every setting, ordered by id as MongoDB orders strings (code units). */
+  all(): Setting[] {
+    return [...this.values.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
+  }
+
+  /**
+   * Stores `value` as setting `id` and updates the cache, so that every reader sees it at
+   * once. Throws ClientError `error-invalid-setting-value` when the value's type does not
+   * match the setting's (an int must be an integer, a boolean a boolean, a string or a
+   * select a string). Returns the updated setting; the caller announces the change.
+   */
+  async set(id: string, value: unknown): Promise<Setting> {
+    const current = this.values.get(id);
+    if (!current) throw settingFailure();
+    if (!matchesType(current.type, value)) {
+      const seen = typeof value === "object" ? JSON.stringify(value) : String(value);
+      throw new ClientError("error-invalid-setting-value", `Invalid setting value ${seen}`, {
+        details: { method: "saveSettings" },
+      });
+    }
+
+    const now = this.clock.now();
+    await this.db.settings.updateOne({ _id: id }, { $set: { value, _updatedAt: now } });
+    const updated = { ...current, value, _updatedAt: now };
+    this.values.set(id, updated);
+    return updated;
+  }
+
   /** The public settings, ordered by id, optionally only the ids given. */
   publicSettings(ids?: readonly string[]): { _id: string; value: unknown }[] {
     return [...this.values.values()]
@@ -133,4 +167,19 @@ export class Settings {
       .sort((a, b) => a._id.localeCompare(b._id))
       .map(({ _id, value }) => ({ _id, value }));
   }
+}
+
+/** Whether `value` may be stored in a setting of type `type`. */
+function matchesType(type: Setting["type"], value: unknown): boolean {
+  if (type === "int") return Number.isInteger(value);
+  if (type === "boolean") return typeof value === "boolean";
+  return typeof value === "string";
+}
+
+/**
+ * Rocket.Chat's bare 400 `{success: false}`, with no error text, for an unknown setting
+ * or an update without a `value`.
+ */
+export function settingFailure(): ClientError {
+  return new ClientError("error-setting-failure", undefined, { plain: true });
 }

@@ -7,6 +7,7 @@ import { ClientError } from "../core/errors.ts";
 import { MY_MESSAGES, myMessagesTopic, topicOf } from "../core/hub.ts";
 import type { User } from "../core/models.ts";
 import type { Services } from "./index.ts";
+import { seesPrivilegedSettings } from "./setting-changes.ts";
 
 /** The streams Parley serves. */
 export const STREAMS = new Set([
@@ -64,6 +65,14 @@ export async function authorizeListen(
   if (!user) throw notAllowed();
   switch (stream) {
     case "stream-notify-logged":
+      // Limitation: the check runs once, at subscription; a user who later loses the
+      // permission keeps hearing setting changes until they resubscribe or reconnect.
+      if (
+        eventName === "private-settings-changed" &&
+        !(await seesPrivilegedSettings(services, user))
+      ) {
+        throw notAllowed();
+      }
       return [topicOf(stream, eventName)];
     case "stream-notify-user":
       if (eventName.split("/")[0] !== user._id) throw notAllowed();
