@@ -7,7 +7,7 @@
 import { Elysia, t } from "elysia";
 import { notAllowed } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
-import type { Room } from "../core/models.ts";
+import type { Room, User } from "../core/models.ts";
 import { activeUsersMatching, pick, searchFields } from "../services/discovery.ts";
 import type { Services } from "../services/index.ts";
 import { roomView } from "../services/rooms.ts";
@@ -66,6 +66,39 @@ async function directMembers(services: Services, room: Room, query: MembersParam
   return { members, count: members.length, offset, total };
 }
 
+/** `roomId` or `username`: how `members` and `messages` name a direct message. */
+const DIRECT_REF = { roomId: t.Optional(t.String()), username: t.Optional(t.String()) };
+
+/**
+ * The direct message `roomId` (or else `username`) names, opened if need be; a caller who
+ * is not part of it gets the bare 403.
+ */
+async function readableDirect(
+  services: Services,
+  me: User,
+  query: { roomId?: string; username?: string },
+): Promise<Room> {
+  requireOneOf(query, ["roomId", "username"]);
+  const room = await services.rooms.findDirect(me, (query.roomId ?? query.username) as string);
+  if (!(await services.authz.canAccessRoom(room, me))) throw forbidden();
+  return room;
+}
+
+/** One page of direct messages, those of `ids` or else all of them, as `ims`. */
+async function listDirects(
+  services: Services,
+  query: { count?: string; offset?: string; sort?: string },
+  ids?: string[],
+) {
+  const { count, offset } = pagination(services, query);
+  const sort = parseSort(query.sort);
+  const { rooms, total } = await services.rooms.list(
+    { t: "d", ...(ids && { ids }) },
+    { offset, count, ...(sort && { sort }) },
+  );
+  return ok({ ims: rooms.map(roomView), offset, count: rooms.length, total });
+}
+
 const CreateBody = t.Object({
   username: t.Optional(t.String()),
   usernames: t.Optional(t.String()),
@@ -102,14 +135,7 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
       `/${prefix}.list`,
       async ({ user, query }) => {
         const me = requireUser(user);
-        const { count, offset } = pagination(services, query);
-        const ids = await services.rooms.subscribedRoomIds(me._id, ["d"]);
-        const sort = parseSort(query.sort);
-        const { rooms, total } = await services.rooms.list(
-          { t: "d", ids },
-          { offset, count, ...(sort && { sort }) },
-        );
-        return ok({ ims: rooms.map(roomView), offset, count: rooms.length, total });
+        return listDirects(services, query, await services.rooms.subscribedRoomIds(me._id, ["d"]));
       },
       {
         query: t.Object(PAGE_QUERY),
@@ -121,13 +147,7 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
       async ({ user, query }) => {
         const me = requireUser(user);
         if (!(await services.authz.can(me, "view-room-administration"))) throw notAllowed();
-        const { count, offset } = pagination(services, query);
-        const sort = parseSort(query.sort);
-        const { rooms, total } = await services.rooms.list(
-          { t: "d" },
-          { offset, count, ...(sort && { sort }) },
-        );
-        return ok({ ims: rooms.map(roomView), offset, count: rooms.length, total });
+        return listDirects(services, query);
       },
       {
         query: t.Object(PAGE_QUERY),
@@ -140,19 +160,12 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
     .get(
       `/${prefix}.members`,
       async ({ user, query }) => {
-        const me = requireUser(user);
-        requireOneOf(query, ["roomId", "username"]);
-        const room = await services.rooms.findDirect(
-          me,
-          (query.roomId ?? query.username) as string,
-        );
-        if (!(await services.authz.canAccessRoom(room, me))) throw forbidden();
+        const room = await readableDirect(services, requireUser(user), query);
         return ok(await directMembers(services, room, query));
       },
       {
         query: t.Object({
-          roomId: t.Optional(t.String()),
-          username: t.Optional(t.String()),
+          ...DIRECT_REF,
           ...MEMBERS_QUERY,
         }),
         detail: {
@@ -180,19 +193,12 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
     .get(
       `/${prefix}.messages`,
       async ({ user, query }) => {
-        const me = requireUser(user);
-        requireOneOf(query, ["roomId", "username"]);
-        const room = await services.rooms.findDirect(
-          me,
-          (query.roomId ?? query.username) as string,
-        );
-        if (!(await services.authz.canAccessRoom(room, me))) throw forbidden();
+        const room = await readableDirect(services, requireUser(user), query);
         return ok(await readMessages(services, room, query));
       },
       {
         query: t.Object({
-          roomId: t.Optional(t.String()),
-          username: t.Optional(t.String()),
+          ...DIRECT_REF,
           ...MESSAGES_QUERY,
         }),
         detail: { summary: "A page of a direct message's messages, with filters", tags: TAGS },

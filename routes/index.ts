@@ -15,6 +15,7 @@ import { imRoutes } from "./im.ts";
 import { imSettingsRoutes } from "./im-settings.ts";
 import { infoRoutes } from "./info.ts";
 import { methodRoutes } from "./method.ts";
+import { permissionsRoutes } from "./permissions.ts";
 import { roomAdminRoutes } from "./room-admin.ts";
 import { roomLifecycleRoutes } from "./room-lifecycle.ts";
 import { roomRoleRoutes } from "./room-roles.ts";
@@ -51,5 +52,6 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(roomListRoutes(services, log))
     .use(roomRoutes(services, log))
     .use(settingsRoutes(services, log))
+    .use(permissionsRoutes(services, log))
     .use(methodRoutes(services, log));
 }

@@ -22,6 +22,7 @@ import {
 import { MESSAGE_METHODS } from "./message-methods.ts";
 import type { MessageDraft } from "./room-commands.ts";
 import { DISCOVER_METHODS } from "./discover-methods.ts";
+import { PERMISSION_METHODS } from "./permissions.ts";
 import { ROOM_METHODS } from "./room-methods.ts";
 import { seesPrivilegedSettings } from "./setting-changes.ts";
 import { ROOM_SETTINGS_METHODS } from "./room-settings-methods.ts";
@@ -143,6 +144,7 @@ const METHODS: Record<string, Method> = {
   ...THREAD_METHODS,
   ...HISTORY_METHODS,
   ...SUBSCRIPTION_METHODS,
+  ...PERMISSION_METHODS,
   async login(services, _caller, [params]) {
     const { result, type } = await login(services, params);
     return loginAnswer(result, type);
