@@ -16,6 +16,7 @@ import { imSettingsRoutes } from "./im-settings.ts";
 import { infoRoutes } from "./info.ts";
 import { methodRoutes } from "./method.ts";
 import { permissionsRoutes } from "./permissions.ts";
+import { rolesRoutes } from "./roles.ts";
 import { roomAdminRoutes } from "./room-admin.ts";
 import { roomLifecycleRoutes } from "./room-lifecycle.ts";
 import { roomRoleRoutes } from "./room-roles.ts";
@@ -53,5 +54,6 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(roomRoutes(services, log))
     .use(settingsRoutes(services, log))
     .use(permissionsRoutes(services, log))
+    .use(rolesRoutes(services, log))
     .use(methodRoutes(services, log));
 }

@@ -7,6 +7,7 @@ export const DEFAULT_PERMISSIONS: Readonly<Record<string, readonly string[]>> = 
   "add-user-to-any-c-room": ["admin"],
   "add-user-to-any-p-room": [],
   "add-user-to-joined-room": ["admin", "owner", "moderator"],
+  "assign-admin-role": ["admin"],
   "archive-room": ["admin", "owner"],
   "bypass-time-limit-edit-and-delete": ["bot", "app"],
   "clean-channel-history": ["admin"],
