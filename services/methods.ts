@@ -23,6 +23,7 @@ import { MESSAGE_METHODS } from "./message-methods.ts";
 import type { MessageDraft } from "./room-commands.ts";
 import { DISCOVER_METHODS } from "./discover-methods.ts";
 import { PERMISSION_METHODS } from "./permissions.ts";
+import { ROLE_METHODS } from "./roles.ts";
 import { ROOM_METHODS } from "./room-methods.ts";
 import { seesPrivilegedSettings } from "./setting-changes.ts";
 import { ROOM_SETTINGS_METHODS } from "./room-settings-methods.ts";
@@ -145,6 +146,7 @@ const METHODS: Record<string, Method> = {
   ...HISTORY_METHODS,
   ...SUBSCRIPTION_METHODS,
   ...PERMISSION_METHODS,
+  ...ROLE_METHODS,
   async login(services, _caller, [params]) {
     const { result, type } = await login(services, params);
     return loginAnswer(result, type);

@@ -10,6 +10,7 @@
 import { ClientError } from "../core/errors.ts";
 import type { Role, User } from "../core/models.ts";
 import type { Services } from "./index.ts";
+import { loggedIn, type Method } from "./method-params.ts";
 
 /** Names a role by id or, as older clients do, by name. */
 export interface RoleRef {
@@ -129,3 +130,36 @@ export async function usersInRole(
   });
   return { users: found, total };
 }
+
+/**
+ * The holders of public roles (global roles with a description), by username, each with
+ * only their public roles: what clients show beside names.
+ */
+export async function usersInPublicRoles(
+  services: Services,
+): Promise<{ _id: string; username: string; roles: string[] }[]> {
+  const { roles, users } = services.deps.db;
+  const described = await roles.find(
+    { scope: "Users" },
+    { projection: { _id: 1, description: 1 } },
+  );
+  const ids = described.filter((r) => r.description).map((r) => r._id);
+  if (ids.length === 0) return [];
+  const holders = await users.find(
+    { roles: { $in: ids } },
+    { sort: { username: 1 }, projection: { _id: 1, username: 1, roles: 1 } },
+  );
+  return holders.map((u) => ({
+    _id: u._id,
+    username: u.username,
+    roles: u.roles.filter((r) => ids.includes(r)),
+  }));
+}
+
+/** The DDP method `getUserRoles` (`[]`): the holders of public roles, for logged-in callers. */
+export const ROLE_METHODS: Record<string, Method> = {
+  async getUserRoles(services, caller) {
+    loggedIn(caller, "getUserRoles");
+    return usersInPublicRoles(services);
+  },
+};

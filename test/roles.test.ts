@@ -172,3 +172,33 @@ describe("roles.getUsersInRole", () => {
     expect(res.body.errorType).toBe("error-invalid-roleId");
   });
 });
+
+describe("getUserRoles", () => {
+  test("answers the holders of roles that have a description, with those roles only", async () => {
+    const ddp = await clients.connect(server, alice);
+    const before = await ddp.call("getUserRoles");
+    await server.parley.services.deps.db.roles.updateOne(
+      { _id: "admin" },
+      { $set: { description: "Admin" } },
+    );
+
+    const after = await ddp.call("getUserRoles");
+
+    expect(before.result).toEqual([]);
+    expect(after.result).toEqual([
+      {
+        _id: "rocketchat.internal.admin.test",
+        username: "rocketchat.internal.admin.test",
+        roles: ["admin"],
+      },
+    ]);
+  });
+
+  test("refuses an anonymous connection", async () => {
+    const ddp = await clients.connect(server);
+
+    const answer = await ddp.call("getUserRoles");
+
+    expect((answer.error as { error: string }).error).toBe("error-invalid-user");
+  });
+});
