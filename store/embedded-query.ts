@@ -11,6 +11,7 @@ import {
   type Projection,
   type Sort,
   type Update,
+  UPDATE_OPERATORS,
 } from "./types.ts";
 import type { RangeBounds, TextIndex } from "./embedded-index.ts";
 import { tokenize } from "./embedded-index.ts";
@@ -167,24 +168,6 @@ export interface ParsedUpdate {
   readonly setOnInsert: Record<string, unknown> | null;
 }
 
-const UPDATE_OPS = new Set([
-  "$set",
-  "$unset",
-  "$inc",
-  "$mul",
-  "$push",
-  "$pull",
-  "$pullAll",
-  "$pop",
-  "$addToSet",
-  "$setOnInsert",
-  "$min",
-  "$max",
-  "$currentDate",
-  "$rename",
-  "$bit",
-]);
-
 /**
  * Checks that `update` is a non-empty document of known update operators, each with an
  * object operand, and that no two operators touch conflicting paths.
@@ -198,7 +181,7 @@ export function parseUpdate(update: Update): ParsedUpdate {
   let setOnInsert: Record<string, unknown> | null = null;
   const paths: string[] = [];
   for (const [op, operand] of Object.entries(update)) {
-    if (!UPDATE_OPS.has(op)) throw new InvalidQueryError(`Unknown update operator '${op}'`);
+    if (!UPDATE_OPERATORS.has(op)) throw new InvalidQueryError(`Unknown update operator '${op}'`);
     if (!isPlainObject(operand))
       throw new InvalidQueryError(`The operand of ${op} must be a document`);
     paths.push(...Object.keys(operand));

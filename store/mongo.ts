@@ -25,6 +25,7 @@ import {
   type Update,
   type UpdateOptions,
   type UpdateResult,
+  UPDATE_OPERATORS,
 } from "./types.ts";
 import { isPlainObject, newId } from "./embedded-values.ts";
 
@@ -35,24 +36,6 @@ export interface MongoStoreOptions {
   /** Database name; defaults to the one in the URL, else "parley". */
   readonly dbName?: string;
 }
-
-const UPDATE_OPS = new Set([
-  "$set",
-  "$unset",
-  "$inc",
-  "$mul",
-  "$push",
-  "$pull",
-  "$pullAll",
-  "$pop",
-  "$addToSet",
-  "$setOnInsert",
-  "$min",
-  "$max",
-  "$currentDate",
-  "$rename",
-  "$bit",
-]);
 
 // Server error codes that mean "your filter, update, projection or index spec is wrong".
 const INVALID_CODES = new Set([
@@ -83,7 +66,7 @@ function checkUpdate(update: Update): void {
     throw new InvalidQueryError("An update must be a non-empty document of update operators");
   }
   for (const [op, operand] of Object.entries(update)) {
-    if (!UPDATE_OPS.has(op)) throw new InvalidQueryError(`Unknown update operator '${op}'`);
+    if (!UPDATE_OPERATORS.has(op)) throw new InvalidQueryError(`Unknown update operator '${op}'`);
     if (!isPlainObject(operand))
       throw new InvalidQueryError(`The operand of ${op} must be a document`);
     for (const [path, value] of Object.entries(operand)) {

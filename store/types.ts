@@ -13,6 +13,25 @@ export type Filter = Record<string, unknown>;
 /** A MongoDB update document made of operators, e.g. `{ $set: { msg }, $inc: { msgs: 1 } }`. */
 export type Update = Record<string, unknown>;
 
+/** The update operators of the contract; both engines refuse any other. */
+export const UPDATE_OPERATORS: ReadonlySet<string> = new Set([
+  "$set",
+  "$unset",
+  "$inc",
+  "$mul",
+  "$push",
+  "$pull",
+  "$pullAll",
+  "$pop",
+  "$addToSet",
+  "$setOnInsert",
+  "$min",
+  "$max",
+  "$currentDate",
+  "$rename",
+  "$bit",
+]);
+
 /** Sort order: field to 1 (ascending) or -1 (descending), applied in key order. */
 export type Sort = Record<string, 1 | -1>;
 
