@@ -19,6 +19,7 @@ import {
   optionalStr,
   str,
 } from "./method-params.ts";
+import { notifyEphemeral } from "./mentions.ts";
 import { MESSAGE_METHODS } from "./message-methods.ts";
 import type { MessageDraft } from "./room-commands.ts";
 import { DISCOVER_METHODS } from "./discover-methods.ts";
@@ -124,16 +125,6 @@ async function unreadBeyond(services: Services, rid: string, page: Message[], ls
   return { ...(firstUnread && { firstUnread }), unreadNotLoaded };
 }
 
-/**
- * Tells user `uid` privately, in room `rid`, why their message was refused: Rocket.Chat
- * shows this ephemeral message (on `<uid>/message`) in the room besides the method error.
- */
-function notifyEphemeral(services: Services, uid: string, rid: string, text: string): void {
-  const { hub, ids, clock } = services.deps;
-  const notice = { groupable: false, msg: text, _id: ids.id(), rid, ts: clock.now() };
-  hub.emit("stream-notify-user", `${uid}/message`, [notice]);
-}
-
 /** The most messages one `loadHistory` call answers. */
 const HISTORY_CAP = 1000;
 
@@ -173,7 +164,8 @@ const METHODS: Record<string, Method> = {
       return await services.deps.rooms.execute(rid, { kind: "send", user, draft });
     } catch (error) {
       if (error instanceof ClientError)
-        notifyEphemeral(services, user._id, rid, error.reason ?? String(error.error));
+        // Rocket.Chat also shows the refusal in the room, privately, on `<uid>/message`.
+        notifyEphemeral(services.deps, user._id, rid, { msg: error.reason ?? String(error.error) });
       throw error;
     }
   },
