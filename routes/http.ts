@@ -3,7 +3,7 @@
  * the one place errors become wire shapes, request validation errors in Rocket.Chat's
  * wording, authentication by `X-User-Id`/`X-Auth-Token`, and pagination.
  */
-import { Elysia, ValidationError } from "elysia";
+import { type DocumentDecoration, Elysia, ValidationError } from "elysia";
 import { ClientError, notLoggedIn } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
@@ -93,7 +93,40 @@ export function apiBase(services: Services, log: Logger) {
         if (!userId || !token) return { user: null, authToken: null };
         return { user: await services.accounts.authenticate(userId, token), authToken: token };
       },
-    );
+    )
+    .macro({
+      /**
+       * The one enforcement point of REST: a route with `access` answers 401 to a caller
+       * who is not logged in and 403 to one who lacks its permissions, before its
+       * parameters are even validated, and hands its handler the caller as `me`.
+       */
+      access: (rule: Access) => ({
+        detail: accessDetail({ login: true, ...rule }),
+        async transform({ user }) {
+          await services.authz.requireRule(requireUser(user), rule);
+        },
+        resolve: ({ user }) => ({ me: user as User }),
+      }),
+      /** Marks a route anyone may call, logged in or not; its handler reads `user`. */
+      open: (_: true) => ({ detail: accessDetail({ login: false }) }),
+    });
+}
+
+/** Who may call a route that needs a login: its global permissions, all or `any` of them. */
+export interface Access {
+  readonly permissions?: readonly string[];
+  readonly any?: boolean;
+}
+
+/**
+ * Where a route's access rule is written in its OpenAPI operation, so that the API
+ * documentation shows it and tests can walk every route and check it.
+ */
+export const ACCESS_KEY = "x-parley-access";
+
+/** The OpenAPI extension that records a route's rule (Elysia's type has no extensions). */
+function accessDetail(rule: Access & { login: boolean }): DocumentDecoration {
+  return { [ACCESS_KEY]: rule } as DocumentDecoration;
 }
 
 /** The logged-in user, or the 401 every authenticated route answers. */

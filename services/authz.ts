@@ -81,6 +81,20 @@ export class Authz {
   }
 
   /**
+   * Throws the 403 unless `user` holds the rule's global permissions: all of them, or
+   * one of them when `any` is set. No permissions means any logged-in user.
+   */
+  async requireRule(
+    user: User,
+    rule: { readonly permissions?: readonly string[]; readonly any?: boolean },
+  ): Promise<void> {
+    const wanted = rule.permissions ?? [];
+    if (wanted.length === 0) return;
+    const held = await Promise.all(wanted.map((p) => this.can(user, p)));
+    if (rule.any ? !held.some(Boolean) : !held.every(Boolean)) throw notAllowed();
+  }
+
+  /**
    * Whether `user` may read `room`: a member always may; anyone with `view-c-room` may
    * read a public channel; whoever may read a discussion's parent may read the discussion,
    * as in Rocket.Chat; nobody else reads private groups or direct messages.
