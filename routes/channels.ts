@@ -9,7 +9,7 @@ import { ClientError, notAllowed } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
 import { roomView } from "../services/rooms.ts";
-import { apiBase, ok, pagination, requireUser } from "./http.ts";
+import { apiBase, ok, pagination } from "./http.ts";
 import { forbidden, PAGE_QUERY, parseSort, requireOneOf, requireParams } from "./room-params.ts";
 import { createRoute, membershipRoutes, type RoomRoutesSpec, sharedReads } from "./room-routes.ts";
 import { CHANNELS, ROOM_REF, roomAnswer, USER_REF } from "./room-scope.ts";
@@ -89,8 +89,7 @@ const CHANNEL_ROUTES: RoomRoutesSpec = {
 function channelList(services: Services, log: Logger) {
   return new Elysia({ prefix: "/api/v1" }).use(apiBase(services, log)).get(
     "/channels.list",
-    async ({ user, query }) => {
-      const me = requireUser(user);
+    async ({ me, query }) => {
       const seesAll = await services.authz.can(me, "view-c-room");
       if (!seesAll && !(await services.authz.can(me, "view-joined-room"))) throw notAllowed();
       const { count, offset } = pagination(services, query);
@@ -105,6 +104,7 @@ function channelList(services: Services, log: Logger) {
       return ok({ channels: rooms.map(roomView), count: rooms.length, offset, total });
     },
     {
+      access: true,
       query: t.Object({ ...PAGE_QUERY, _id: t.Optional(t.String()) }),
       detail: { summary: "Public channels, a page at a time", tags: TAGS },
     },
@@ -117,8 +117,7 @@ function joinLeave(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .post(
       "/channels.join",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         requireOneOf(body, ["roomId", "roomName"]);
         const room = await services.rooms.findChannel(body, true);
         const joinCode = body.joinCode ?? undefined;
@@ -130,20 +129,24 @@ function joinLeave(services: Services, log: Logger) {
         return roomAnswer(services, CHANNELS, room._id);
       },
       {
+        access: true,
         body: t.Object({ ...ROOM_REF, joinCode: t.Optional(t.Union([t.String(), t.Null()])) }),
         detail: { summary: "Join a public channel", tags: TAGS },
       },
     )
     .post(
       "/channels.leave",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         requireOneOf(body, ["roomId", "roomName"]);
         const room = await services.rooms.findChannel(body, true);
         await services.deps.rooms.execute(room._id, { kind: "leave", user: me });
         return roomAnswer(services, CHANNELS, room._id);
       },
-      { body: t.Object(ROOM_REF), detail: { summary: "Leave a channel", tags: TAGS } },
+      {
+        access: true,
+        body: t.Object(ROOM_REF),
+        detail: { summary: "Leave a channel", tags: TAGS },
+      },
     );
 }
 

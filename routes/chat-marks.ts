@@ -13,7 +13,7 @@ import type { Services } from "../services/index.ts";
 import { assertStarringAllowed } from "../services/mark-commands.ts";
 import { reactCommand } from "../services/message-methods.ts";
 import type { MessageFilter } from "../services/messages.ts";
-import { apiBase, ok, pagination, requireUser } from "./http.ts";
+import { apiBase, ok, pagination } from "./http.ts";
 import { PAGE_QUERY, parseSort, requireOneOf } from "./room-params.ts";
 
 const MessageIdBody = t.Object({ messageId: t.String({ minLength: 1 }) });
@@ -102,8 +102,7 @@ export function chatMarkRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .post(
       "/chat.react",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         requireOneOf(body, ["emoji", "reaction"]);
         const message = await markedMessage(services, body.messageId);
         const emoji = body.emoji ?? body.reaction;
@@ -118,6 +117,7 @@ export function chatMarkRoutes(services: Services, log: Logger) {
         return ok();
       },
       {
+        access: true,
         body: ReactBody,
         detail: {
           summary: "React to a message with an emoji shortcode, or take the reaction back",
@@ -127,8 +127,7 @@ export function chatMarkRoutes(services: Services, log: Logger) {
     )
     .post(
       "/chat.pinMessage",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const message = await markedMessage(services, body.messageId);
         const notice = await services.deps.rooms.execute(message.rid, {
           kind: "pin",
@@ -138,14 +137,14 @@ export function chatMarkRoutes(services: Services, log: Logger) {
         return ok({ message: forReader(notice, me._id) });
       },
       {
+        access: true,
         body: MessageIdBody,
         detail: { summary: "Pin a message; answers the pin's system message", tags: ["Chat"] },
       },
     )
     .post(
       "/chat.unPinMessage",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const message = await markedMessage(services, body.messageId);
         await services.deps.rooms.execute(message.rid, {
           kind: "unpin",
@@ -154,21 +153,21 @@ export function chatMarkRoutes(services: Services, log: Logger) {
         });
         return ok();
       },
-      { body: MessageIdBody, detail: { summary: "Unpin a message", tags: ["Chat"] } },
+      { access: true, body: MessageIdBody, detail: { summary: "Unpin a message", tags: ["Chat"] } },
     )
-    .post("/chat.starMessage", ({ user, body }) => star(true)(requireUser(user), body.messageId), {
+    .post("/chat.starMessage", ({ me, body }) => star(true)(me, body.messageId), {
+      access: true,
       body: MessageIdBody,
       detail: { summary: "Star a message for oneself", tags: ["Chat"] },
     })
-    .post(
-      "/chat.unStarMessage",
-      ({ user, body }) => star(false)(requireUser(user), body.messageId),
-      { body: MessageIdBody, detail: { summary: "Take one's star off a message", tags: ["Chat"] } },
-    )
+    .post("/chat.unStarMessage", ({ me, body }) => star(false)(me, body.messageId), {
+      access: true,
+      body: MessageIdBody,
+      detail: { summary: "Take one's star off a message", tags: ["Chat"] },
+    })
     .get(
       "/chat.getPinnedMessages",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         const room = await services.rooms.byId(query.roomId);
         if (!room || !(await services.authz.canAccessRoom(room, me))) {
           throw new ClientError("error-not-allowed", "Not allowed");
@@ -176,30 +175,31 @@ export function chatMarkRoutes(services: Services, log: Logger) {
         return listPage(services, room, me, query, { pinned: true });
       },
       {
+        access: true,
         query: ListQuery,
         detail: { summary: "The pinned messages of a room, newest first", tags: ["Chat"] },
       },
     )
     .get(
       "/chat.getStarredMessages",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         const room = await readableRoom(services, me, query.roomId);
         return listPage(services, room, me, query, { starredIds: [me._id] });
       },
       {
+        access: true,
         query: ListQuery,
         detail: { summary: "The messages of a room the caller starred", tags: ["Chat"] },
       },
     )
     .get(
       "/chat.getMentionedMessages",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         const room = await readableRoom(services, me, query.roomId);
         return listPage(services, room, me, query, { mentionIds: [me._id] });
       },
       {
+        access: true,
         query: ListQuery,
         detail: { summary: "The messages of a room that mention the caller", tags: ["Chat"] },
       },

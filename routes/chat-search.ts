@@ -16,7 +16,7 @@ import {
   type SyncType,
 } from "../services/message-sync.ts";
 import { searchMessages } from "../services/search.ts";
-import { apiBase, ok, pagination, requireUser } from "./http.ts";
+import { apiBase, ok, pagination } from "./http.ts";
 import { PAGE_QUERY } from "./room-params.ts";
 
 /** ajv's `iso-date-time` format, which Rocket.Chat checks `since` against. */
@@ -114,8 +114,7 @@ export function chatSearchRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .get(
       "/chat.search",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         const { count, offset } = pagination(services, query);
         if (!query.roomId) {
           const reason = 'The required "roomId" query param is missing.';
@@ -137,6 +136,7 @@ export function chatSearchRoutes(services: Services, log: Logger) {
         return ok({ messages });
       },
       {
+        access: true,
         query: t.Object({ roomId: t.String(), searchText: t.String(), ...PAGE_QUERY }),
         detail: {
           summary: "Search a room's messages (text, from:, mention:, has:, is:pinned, on:, …)",
@@ -146,8 +146,9 @@ export function chatSearchRoutes(services: Services, log: Logger) {
     )
     .get(
       "/chat.syncMessages",
-      async ({ user, query }) => ok(await syncMessages(services, requireUser(user), query)),
+      async ({ me, query }) => ok(await syncMessages(services, me, query)),
       {
+        access: true,
         query: t.Object({
           roomId: t.String(),
           lastUpdate: t.Optional(t.String()),
@@ -165,8 +166,7 @@ export function chatSearchRoutes(services: Services, log: Logger) {
     )
     .get(
       "/chat.getDeletedMessages",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         if (query.roomId === "") throw invalidParams("must NOT have fewer than 1 characters");
         if (!ISO_DATE_TIME.test(query.since) || Number.isNaN(Date.parse(query.since)))
           throw invalidParams('must match format "iso-date-time"');
@@ -184,6 +184,7 @@ export function chatSearchRoutes(services: Services, log: Logger) {
         });
       },
       {
+        access: true,
         query: t.Object({ roomId: t.String(), since: t.String(), ...PAGE_QUERY }),
         detail: {
           summary: "Ids of a room's messages deleted since a date, one page at a time",

@@ -19,7 +19,7 @@ import {
   threadsChangedSince,
   threadsEnabled,
 } from "../services/threads.ts";
-import { apiBase, ok, pagination, requireUser } from "./http.ts";
+import { apiBase, ok, pagination } from "./http.ts";
 import { PAGE_QUERY, parseSort, requireParams } from "./room-params.ts";
 
 const LIST_TYPES: readonly string[] = ["all", "following", "unread"];
@@ -77,8 +77,7 @@ async function readableThread(services: Services, user: User, tmid: string) {
 export function chatThreadRoutes(services: Services, log: Logger) {
   const following =
     (follow: boolean) =>
-    async ({ user, body }: { user: User | null; body: { mid?: string } }) => {
-      const me = requireUser(user);
+    async ({ me, body }: { me: User; body: { mid?: string } }) => {
       requireNonEmpty(body, "mid");
       await followMessage(services, me, body.mid as string, follow);
       return ok();
@@ -88,8 +87,7 @@ export function chatThreadRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .get(
       "/chat.getThreadsList",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         requireParams(query, ["rid"]);
         if (query.type !== undefined && !LIST_TYPES.includes(query.type))
           throw invalidParams("must be equal to one of the allowed values");
@@ -108,6 +106,7 @@ export function chatThreadRoutes(services: Services, log: Logger) {
         return ok({ threads, count: threads.length, offset, total });
       },
       {
+        access: true,
         query: t.Object({
           rid: t.Optional(t.String()),
           type: t.Optional(t.String()),
@@ -124,8 +123,7 @@ export function chatThreadRoutes(services: Services, log: Logger) {
     )
     .get(
       "/chat.syncThreadsList",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         requireNonEmpty(query, "rid");
         requireDateTime(query);
         if (!threadsEnabled(services)) throw threadsDisabled();
@@ -134,6 +132,7 @@ export function chatThreadRoutes(services: Services, log: Logger) {
         return ok({ threads: await threadsChangedSince(services, room._id, since) });
       },
       {
+        access: true,
         query: t.Object({
           rid: t.Optional(t.String()),
           updatedSince: t.Optional(t.String()),
@@ -147,8 +146,7 @@ export function chatThreadRoutes(services: Services, log: Logger) {
     )
     .get(
       "/chat.getThreadMessages",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         requireNonEmpty(query, "tmid");
         const { count, offset } = pagination(services, query);
         const sort = parseSort(query.sort);
@@ -160,14 +158,14 @@ export function chatThreadRoutes(services: Services, log: Logger) {
         return ok({ messages, count: messages.length, offset, total });
       },
       {
+        access: true,
         query: t.Object({ tmid: t.Optional(t.String()), ...PAGE_QUERY, ...IGNORED_QUERY }),
         detail: { summary: "The replies of a thread, oldest first", tags: ["Chat"] },
       },
     )
     .get(
       "/chat.syncThreadMessages",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         requireNonEmpty(query, "tmid");
         requireDateTime(query);
         if (!threadsEnabled(services)) throw threadsDisabled();
@@ -177,6 +175,7 @@ export function chatThreadRoutes(services: Services, log: Logger) {
         return ok({ messages });
       },
       {
+        access: true,
         query: t.Object({
           tmid: t.Optional(t.String()),
           updatedSince: t.Optional(t.String()),
@@ -190,10 +189,12 @@ export function chatThreadRoutes(services: Services, log: Logger) {
       },
     )
     .post("/chat.followMessage", following(true), {
+      access: true,
       body: FollowBody,
       detail: { summary: "Follow the thread of a message (`mid`)", tags: ["Chat"] },
     })
     .post("/chat.unfollowMessage", following(false), {
+      access: true,
       body: FollowBody,
       detail: {
         summary: "Stop following the thread of a message (`mid`), dropping it from unread threads",

@@ -10,7 +10,7 @@ import type { Logger } from "../core/logger.ts";
 import { autocompleteOwnRooms, browseDirectory, roomNameExists } from "../services/discovery.ts";
 import type { Services } from "../services/index.ts";
 import { spotlight } from "../services/spotlight.ts";
-import { apiBase, ok, pagination, requireUser } from "./http.ts";
+import { apiBase, ok, pagination } from "./http.ts";
 import { forbidden, PAGE_QUERY, parseSort, requireOneOf, requireParams } from "./room-params.ts";
 
 /** A failure Rocket.Chat's handlers answer with a sentence alone. */
@@ -46,20 +46,20 @@ function roomLookups(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .get(
       "/rooms.nameExists",
-      async ({ user, query }) => {
-        requireUser(user);
+      async ({ me, query }) => {
+        me;
         requireParams(query, ["roomName"]);
         return ok({ exists: await roomNameExists(services, query.roomName as string) });
       },
       {
+        access: true,
         query: t.Object({ roomName: t.Optional(t.String()) }),
         detail: { summary: "Whether a room of that name exists (ignoring case)", tags: ["Rooms"] },
       },
     )
     .get(
       "/rooms.isMember",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         requireParams(query, ["roomId"]);
         requireOneOf(query, ["userId", "username"]);
         const room = await services.rooms.byId(query.roomId as string);
@@ -80,6 +80,7 @@ function roomLookups(services: Services, log: Logger) {
         return ok({ isMember: await services.authz.isMember(room._id, other._id) });
       },
       {
+        access: true,
         query: t.Object({
           roomId: t.Optional(t.String({ minLength: 1 })),
           userId: t.Optional(t.String({ minLength: 1 })),
@@ -90,13 +91,13 @@ function roomLookups(services: Services, log: Logger) {
     )
     .get(
       "/rooms.autocomplete.channelAndPrivate",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         if (!query.selector) throw failure("The 'selector' param is required");
         const items = await autocompleteOwnRooms(services, me, selectorName(query.selector));
         return ok({ items });
       },
       {
+        access: true,
         query: t.Object({ selector: t.Optional(t.String()) }),
         detail: {
           summary: "The caller's channels and groups whose name starts with selector.name",
@@ -112,12 +113,12 @@ function searches(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .get(
       "/spotlight",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         requireParams(query, ["query"]);
         return ok(await spotlight(services, me, query.query as string));
       },
       {
+        access: true,
         query: t.Object({ query: t.Optional(t.String()) }),
         detail: {
           summary: "Quick search of users (@name) and public channels (#name) by text",
@@ -127,8 +128,7 @@ function searches(services: Services, log: Logger) {
     )
     .get(
       "/directory",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         const { offset, count } = pagination(services, query);
         const result = await browseDirectory(services, me, {
           text: query.text ?? "",
@@ -147,6 +147,7 @@ function searches(services: Services, log: Logger) {
         });
       },
       {
+        access: true,
         query: t.Object({
           text: t.Optional(t.String()),
           type: t.Optional(t.String()),

@@ -9,7 +9,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Room, User } from "../core/models.ts";
 import { createDiscussion, discussionMessages, roomDiscussions } from "../services/discussions.ts";
 import type { Services } from "../services/index.ts";
-import { apiBase, json, ok, pagination, requireUser } from "./http.ts";
+import { apiBase, json, ok, pagination } from "./http.ts";
 import { PAGE_QUERY, parseSort, requireParams } from "./room-params.ts";
 
 const CreateBody = t.Object({
@@ -94,12 +94,12 @@ export function discussionRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .post(
       "/rooms.createDiscussion",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const discussion = await createDiscussion(services, me, discussionInput(body));
         return ok({ discussion });
       },
       {
+        access: true,
         body: CreateBody,
         detail: {
           summary: "Start a discussion in a room, optionally from one of its messages",
@@ -109,8 +109,7 @@ export function discussionRoutes(services: Services, log: Logger) {
     )
     .get(
       "/rooms.getDiscussions",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         const { room, readable } = await namedRoom(services, me, query);
         const { count, offset } = pagination(services, query);
         const sort = parseSort(query.sort);
@@ -126,6 +125,7 @@ export function discussionRoutes(services: Services, log: Logger) {
         return ok({ ...page, offset });
       },
       {
+        access: true,
         query: t.Object({
           roomId: t.Optional(t.String()),
           roomName: t.Optional(t.String()),
@@ -137,8 +137,7 @@ export function discussionRoutes(services: Services, log: Logger) {
     )
     .get(
       "/chat.getDiscussions",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         requireParams(query, ["roomId"]);
         const room = await services.rooms.byId(query.roomId as string);
         if (!room || !(await services.authz.canAccessRoom(room, me))) {
@@ -155,6 +154,7 @@ export function discussionRoutes(services: Services, log: Logger) {
         return ok({ ...page, offset });
       },
       {
+        access: true,
         query: t.Object({
           roomId: t.Optional(t.String({ minLength: 1 })),
           text: t.Optional(t.String()),

@@ -96,27 +96,34 @@ export function apiBase(services: Services, log: Logger) {
     )
     .macro({
       /**
-       * The one enforcement point of REST: a route with `access` answers 401 to a caller
-       * who is not logged in and 403 to one who lacks its permissions, before its
-       * parameters are even validated, and hands its handler the caller as `me`.
+       * The one enforcement point of REST. A route declaring `access` answers 401 to a
+       * caller who is not logged in and 403 to one who lacks its permissions, before its
+       * parameters are even validated; its handler receives the caller as `me`.
        */
-      access: (rule: Access) => ({
-        detail: accessDetail({ login: true, ...rule }),
+      access: (rule: true | Access) => ({
+        detail: accessDetail(rule === true ? { login: true } : { login: true, ...rule }),
         async transform({ user }) {
-          await services.authz.requireRule(requireUser(user), rule);
+          const me = requireUser(user);
+          if (rule !== true) await services.authz.requireRule(me, rule);
         },
-        resolve: ({ user }) => ({ me: user as User }),
+        resolve: ({ user }) => ({ me: requireUser(user) }),
       }),
-      /** Marks a route anyone may call, logged in or not; its handler reads `user`. */
+      /** Declares a route anyone may call, logged in or not; its handler reads `user`. */
       open: (_: true) => ({ detail: accessDetail({ login: false }) }),
     });
 }
 
-/** Who may call a route that needs a login: its global permissions, all or `any` of them. */
+/**
+ * The global permissions a route needs besides a login: all of them, or one of them with
+ * `any` (`access: true` needs a login alone).
+ */
 export interface Access {
-  readonly permissions?: readonly string[];
+  readonly permissions: readonly string[];
   readonly any?: boolean;
 }
+
+/** A route's declared rule, as the OpenAPI operation carries it. */
+export type AccessRule = Partial<Access> & { readonly login: boolean };
 
 /**
  * Where a route's access rule is written in its OpenAPI operation, so that the API
@@ -125,8 +132,14 @@ export interface Access {
 export const ACCESS_KEY = "x-parley-access";
 
 /** The OpenAPI extension that records a route's rule (Elysia's type has no extensions). */
-function accessDetail(rule: Access & { login: boolean }): DocumentDecoration {
+function accessDetail(rule: AccessRule): DocumentDecoration {
   return { [ACCESS_KEY]: rule } as DocumentDecoration;
+}
+
+/** The rule a route declared through `access` or `open`, if it declared one. */
+export function ruleOf(route: { hooks: { detail?: unknown } }): AccessRule | undefined {
+  const detail = route.hooks.detail as Record<string, AccessRule> | undefined;
+  return detail?.[ACCESS_KEY];
 }
 
 /** The logged-in user, or the 401 every authenticated route answers. */

@@ -9,7 +9,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Room, User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { eraseRoom } from "../services/room-lifecycle.ts";
-import { apiBase, ok, requireUser } from "./http.ts";
+import { apiBase, ok } from "./http.ts";
 import { forbidden, requireOneOf } from "./room-params.ts";
 import { failure, saveSettings } from "./room-scope.ts";
 
@@ -60,22 +60,21 @@ function directRoutes(services: Services, log: Logger, prefix: string) {
     .use(apiBase(services, log))
     .post(
       `/${prefix}.setTopic`,
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         if (!body.roomId) throw roomIdRequired();
         const room = await readableDirect(services, me, body.roomId);
         await saveSettings(services, room, me, { roomTopic: body.topic ?? "" });
         return ok({ topic: body.topic });
       },
       {
+        access: true,
         body: t.Object({ roomId: t.Optional(t.String()), topic: t.Optional(t.String()) }),
         detail: { summary: "Set a direct message's topic (edit-room)", tags: TAGS },
       },
     )
     .post(
       `/${prefix}.close`,
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         if (!body.roomId) throw roomIdRequired();
         // A subscription whose room is gone may still be closed, as Rocket.Chat allows.
         const exists = (await services.rooms.byId(body.roomId)) !== null;
@@ -92,14 +91,14 @@ function directRoutes(services: Services, log: Logger, prefix: string) {
         return ok();
       },
       {
+        access: true,
         body: t.Object({ roomId: t.Optional(t.String()) }),
         detail: { summary: "Hide a direct message from the caller's list", tags: TAGS },
       },
     )
     .post(
       `/${prefix}.open`,
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         if (!body.roomId) throw roomIdRequired();
         const room = await readableDirect(services, me, body.roomId);
         const sub = await services.rooms.subscription(room._id, me._id);
@@ -107,14 +106,14 @@ function directRoutes(services: Services, log: Logger, prefix: string) {
         return ok();
       },
       {
+        access: true,
         body: t.Object({ roomId: t.Optional(t.String()) }),
         detail: { summary: "Show a hidden direct message in the caller's list again", tags: TAGS },
       },
     )
     .post(
       `/${prefix}.delete`,
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         requireOneOf(body, ["roomId", "username"]);
         const room = await namedDirect(services, me, body.roomId, body.username);
         const mayRead = await services.authz.canAccessRoom(room, me);
@@ -125,6 +124,7 @@ function directRoutes(services: Services, log: Logger, prefix: string) {
         return ok();
       },
       {
+        access: true,
         body: t.Object({ roomId: t.Optional(t.String()), username: t.Optional(t.String()) }),
         detail: { summary: "Delete a direct message with its messages (delete-d)", tags: TAGS },
       },

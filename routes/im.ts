@@ -5,13 +5,12 @@
  * caller is not part of answers the bare 403.
  */
 import { Elysia, t } from "elysia";
-import { notAllowed } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Room, User } from "../core/models.ts";
 import { activeUsersMatching, pick, searchFields } from "../services/discovery.ts";
 import type { Services } from "../services/index.ts";
 import { roomView } from "../services/rooms.ts";
-import { apiBase, ok, pagination, requireUser } from "./http.ts";
+import { apiBase, ok, pagination } from "./http.ts";
 import {
   MEMBERS_QUERY,
   type MembersParams,
@@ -111,8 +110,7 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
     .use(apiBase(services, log))
     .post(
       `/${prefix}.create`,
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         requireOneOf(body, ["usernames", "username"]);
         const usernames =
           body.username !== undefined ? [body.username] : (body.usernames as string).split(",");
@@ -124,6 +122,7 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
         return ok({ room: { ...roomView(room), rid: room._id } });
       },
       {
+        access: true,
         body: CreateBody,
         detail: {
           summary: "Open (or find) a direct message with one or several users",
@@ -133,37 +132,31 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
     )
     .get(
       `/${prefix}.list`,
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         return listDirects(services, query, await services.rooms.subscribedRoomIds(me._id, ["d"]));
       },
       {
+        access: true,
         query: t.Object(PAGE_QUERY),
         detail: { summary: "The caller's direct messages", tags: TAGS },
       },
     )
-    .get(
-      `/${prefix}.list.everyone`,
-      async ({ user, query }) => {
-        const me = requireUser(user);
-        if (!(await services.authz.can(me, "view-room-administration"))) throw notAllowed();
-        return listDirects(services, query);
+    .get(`/${prefix}.list.everyone`, async ({ query }) => listDirects(services, query), {
+      access: { permissions: ["view-room-administration"] },
+      query: t.Object(PAGE_QUERY),
+      detail: {
+        summary: "Every direct message of the workspace (view-room-administration)",
+        tags: TAGS,
       },
-      {
-        query: t.Object(PAGE_QUERY),
-        detail: {
-          summary: "Every direct message of the workspace (view-room-administration)",
-          tags: TAGS,
-        },
-      },
-    )
+    })
     .get(
       `/${prefix}.members`,
-      async ({ user, query }) => {
-        const room = await readableDirect(services, requireUser(user), query);
+      async ({ me, query }) => {
+        const room = await readableDirect(services, me, query);
         return ok(await directMembers(services, room, query));
       },
       {
+        access: true,
         query: t.Object({
           ...DIRECT_REF,
           ...MEMBERS_QUERY,
@@ -176,13 +169,13 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
     )
     .get(
       `/${prefix}.history`,
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         requireParams(query, ["roomId"]);
         const room = await services.rooms.findDirect(me, query.roomId as string);
         return ok(await readHistory(services, room, me, query, { threadsByDefault: false }));
       },
       {
+        access: true,
         query: t.Object({ roomId: t.Optional(t.String({ minLength: 1 })), ...HISTORY_QUERY }),
         detail: {
           summary: "A direct message's messages, newest first, before `latest`",
@@ -192,11 +185,12 @@ function directRoutes(services: Services, log: Logger, prefix: "im" | "dm") {
     )
     .get(
       `/${prefix}.messages`,
-      async ({ user, query }) => {
-        const room = await readableDirect(services, requireUser(user), query);
+      async ({ me, query }) => {
+        const room = await readableDirect(services, me, query);
         return ok(await readMessages(services, room, query));
       },
       {
+        access: true,
         query: t.Object({
           ...DIRECT_REF,
           ...MESSAGES_QUERY,

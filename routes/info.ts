@@ -26,6 +26,6 @@ export function infoRoutes(services: Services, log: Logger) {
             },
           })
         : ok({ version: COMPATIBLE_VERSION }),
-    { detail: { summary: "Server version", tags: ["Server"] } },
+    { open: true, detail: { summary: "Server version", tags: ["Server"] } },
   );
 }

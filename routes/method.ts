@@ -11,7 +11,7 @@ import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { callMethod, meteorError } from "../services/methods.ts";
-import { apiBase, ok, requireUser } from "./http.ts";
+import { apiBase, ok } from "./http.ts";
 
 /** A method call as the tunnel carries it. */
 interface Call {
@@ -67,23 +67,21 @@ async function tunnel(
 export function methodRoutes(services: Services, log: Logger) {
   return new Elysia({ prefix: "/api/v1" })
     .use(apiBase(services, log))
-    .post(
-      "/method.call/:method",
-      ({ user, body }) => tunnel(services, log, requireUser(user), body.message),
-      {
-        body: CallBody,
-        params: CallParams,
-        detail: {
-          summary: "Run a DDP method as the logged-in caller (EJSON in, EJSON result out)",
-          tags: ["Methods"],
-        },
+    .post("/method.call/:method", ({ me, body }) => tunnel(services, log, me, body.message), {
+      access: true,
+      body: CallBody,
+      params: CallParams,
+      detail: {
+        summary: "Run a DDP method as the logged-in caller (EJSON in, EJSON result out)",
+        tags: ["Methods"],
       },
-    )
+    })
     .post(
       "/method.callAnon/:method",
       // Anonymous on purpose: credentials sent along are not used, so nothing runs as a user here.
       ({ body }) => tunnel(services, log, null, body.message),
       {
+        open: true,
         body: CallBody,
         params: CallParams,
         detail: { summary: "Run a DDP method without logging in, e.g. `login`", tags: ["Methods"] },

@@ -34,7 +34,7 @@ export function permissionsRoutes(services: Services, log: Logger) {
         return ok({ update: await listPermissions(services, since), remove: [] });
       },
       {
-        access: {},
+        access: true,
         query: t.Object({ updatedSince: t.Optional(t.String()) }),
         detail: {
           summary: "The permission table, or what changed since a date",

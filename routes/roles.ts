@@ -15,7 +15,7 @@ import {
   removeUserFromRole,
   usersInRole,
 } from "../services/roles.ts";
-import { apiBase, json, ok, pagination, requireUser } from "./http.ts";
+import { apiBase, json, ok, pagination } from "./http.ts";
 import { updatedSinceOf } from "./permissions.ts";
 import { userFromParams } from "./room-params.ts";
 
@@ -56,16 +56,16 @@ export function rolesRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .get(
       "/roles.list",
-      async ({ user }) => {
-        requireUser(user);
+      async ({ me }) => {
+        me;
         return ok({ roles: (await db.roles.find({}, { sort: { _id: 1 } })).map(listed) });
       },
-      { detail: { summary: "Every role", tags: ["Roles"] } },
+      { access: true, detail: { summary: "Every role", tags: ["Roles"] } },
     )
     .get(
       "/roles.sync",
-      async ({ user, query }) => {
-        requireUser(user);
+      async ({ me, query }) => {
+        me;
         const since = updatedSinceOf(query.updatedSince);
         if (!since) return ok({ roles: { update: [], remove: [] } });
         const update = await db.roles.find({ _updatedAt: { $gt: since } }, { sort: { _id: 1 } });
@@ -73,14 +73,14 @@ export function rolesRoutes(services: Services, log: Logger) {
         return ok({ roles: { update, remove: [] } });
       },
       {
+        access: true,
         query: t.Object({ updatedSince: t.String() }),
         detail: { summary: "The roles changed since a date", tags: ["Roles"] },
       },
     )
     .post(
       "/roles.addUserToRole",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         if (!(await services.authz.can(me, "access-permissions"))) {
           throw new ClientError("error-action-not-allowed", "Accessing permissions is not allowed");
         }
@@ -90,13 +90,15 @@ export function rolesRoutes(services: Services, log: Logger) {
         await addUserToRole(services, me, role, target, body.roomId);
         return ok({ role });
       },
-      { body: CHANGE_BODY, detail: { summary: "Give a user a role", tags: ["Roles"] } },
+      {
+        access: true,
+        body: CHANGE_BODY,
+        detail: { summary: "Give a user a role", tags: ["Roles"] },
+      },
     )
     .post(
       "/roles.removeUserFromRole",
-      async ({ user, body }) => {
-        const me = requireUser(user);
-        await services.authz.require(me, "access-permissions");
+      async ({ body }) => {
         const [target] = await services.accounts.usersByUsernamesIgnoringCase([body.username]);
         if (!target) {
           throw new ClientError("error-invalid-user", "There is no user with this username");
@@ -106,13 +108,15 @@ export function rolesRoutes(services: Services, log: Logger) {
         await removeUserFromRole(services, role, target, body.roomId ?? body.scope);
         return ok({ role });
       },
-      { body: CHANGE_BODY, detail: { summary: "Take a role from a user", tags: ["Roles"] } },
+      {
+        access: { permissions: ["access-permissions"] },
+        body: CHANGE_BODY,
+        detail: { summary: "Take a role from a user", tags: ["Roles"] },
+      },
     )
     .get(
       "/roles.getUsersInRole",
-      async ({ user, query }) => {
-        const me = requireUser(user);
-        await services.authz.require(me, "access-permissions");
+      async ({ me, query }) => {
         const page = pagination(services, query);
         if (!query.role) {
           throw new ClientError("error-param-not-provided", 'Query param "role" is required');
@@ -125,6 +129,7 @@ export function rolesRoutes(services: Services, log: Logger) {
         return ok(await usersInRole(services, role._id, query.roomId, page));
       },
       {
+        access: { permissions: ["access-permissions"] },
         query: t.Object({
           role: t.Optional(t.String()),
           roomId: t.Optional(t.String()),

@@ -8,7 +8,7 @@ import { ClientError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
 import { cleanRoomHistory, eraseRoom } from "../services/room-lifecycle.ts";
-import { apiBase, ok, requireUser } from "./http.ts";
+import { apiBase, ok } from "./http.ts";
 import { requireParams } from "./room-params.ts";
 import { saveSettings } from "./room-scope.ts";
 
@@ -48,8 +48,7 @@ export function roomAdminRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .post(
       "/rooms.saveRoomSettings",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const { rid, ...settings } = body as { rid: string } & Record<string, unknown>;
         const room = await services.rooms.byId(rid);
         if (!room) throw invalidRoom("saveRoomSettings");
@@ -57,6 +56,7 @@ export function roomAdminRoutes(services: Services, log: Logger) {
         return ok({ rid: room._id });
       },
       {
+        access: true,
         body: t.Object({ rid: t.String() }, { additionalProperties: true }),
         detail: {
           summary: "Change a room's settings (roomName, roomTopic, readOnly, …) at once",
@@ -66,8 +66,7 @@ export function roomAdminRoutes(services: Services, log: Logger) {
     )
     .post(
       "/rooms.changeArchivationState",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const archive = body.action === "archive";
         const room = await services.rooms.byId(body.rid);
         if (!room) throw invalidRoom(archive ? "archiveRoom" : "unarchiveRoom");
@@ -76,27 +75,27 @@ export function roomAdminRoutes(services: Services, log: Logger) {
         return ok();
       },
       {
+        access: true,
         body: t.Object({ rid: t.String(), action: t.Optional(t.Union([t.String(), t.Null()])) }),
         detail: { summary: "Archive a room (action 'archive') or unarchive it", tags: TAGS },
       },
     )
     .post(
       "/rooms.delete",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         requireParams(body, ["roomId"]);
         await eraseRoom(services, me, body.roomId as string);
         return ok();
       },
       {
+        access: true,
         body: t.Object({ roomId: t.Optional(t.String()) }),
         detail: { summary: "Delete a room with its messages and discussions", tags: TAGS },
       },
     )
     .post(
       "/rooms.cleanHistory",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         requireParams(body, ["roomId", "latest", "oldest"]);
         const room = await services.rooms.find({ roomId: body.roomId as string }, ["c", "p", "d"]);
         if (room.archived) {
@@ -119,6 +118,7 @@ export function roomAdminRoutes(services: Services, log: Logger) {
         return ok({ _id: room._id, count });
       },
       {
+        access: true,
         body: CleanHistoryBody,
         detail: {
           summary: "Delete a room's messages between two dates (clean-channel-history)",

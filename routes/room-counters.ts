@@ -10,7 +10,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Room, User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { directCounters, roomCounters } from "../services/room-counters.ts";
-import { apiBase, ok, requireUser } from "./http.ts";
+import { apiBase, ok } from "./http.ts";
 import { forbidden } from "./room-params.ts";
 
 const Query = t.Object({
@@ -89,12 +89,13 @@ export function roomCountersRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .get(
       "/channels.counters",
-      async ({ user, query }) => {
-        const { uid, administrator } = await whose(services, requireUser(user), query);
+      async ({ me, query }) => {
+        const { uid, administrator } = await whose(services, me, query);
         const room = await services.rooms.findChannel(query, true);
         return ok({ ...(await roomCounters(deps, room, uid, administrator)) });
       },
       {
+        access: true,
         query: Query,
         detail: {
           summary: "A member's unread and mention counters in a channel",
@@ -104,14 +105,14 @@ export function roomCountersRoutes(services: Services, log: Logger) {
     )
     .get(
       "/groups.counters",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         const administrator = await services.authz.can(me, "view-room-administration");
         const room = await group(services, me, query, administrator);
         const { uid } = await whose(services, me, query);
         return ok({ ...(await roomCounters(deps, room, uid, administrator)) });
       },
       {
+        access: true,
         query: Query,
         detail: {
           summary: "A member's unread and mention counters in a private group",
@@ -122,12 +123,13 @@ export function roomCountersRoutes(services: Services, log: Logger) {
   for (const prefix of ["im", "dm"]) {
     app.get(
       `/${prefix}.counters`,
-      async ({ user, query }) => {
-        const { uid, administrator } = await whose(services, requireUser(user), query);
+      async ({ me, query }) => {
+        const { uid, administrator } = await whose(services, me, query);
         const room = await direct(services, query.roomId, uid);
         return ok({ ...(await directCounters(deps, room, uid, administrator)) });
       },
       {
+        access: true,
         query: Query,
         detail: {
           summary: "A member's unread and mention counters in a direct message",

@@ -9,7 +9,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Room } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { eraseRoom } from "../services/room-lifecycle.ts";
-import { apiBase, ok, requireUser } from "./http.ts";
+import { apiBase, ok } from "./http.ts";
 import { requireOneOf } from "./room-params.ts";
 import { CHANNELS, failure, GROUPS, pathOf, ROOM_REF, type RoomKind } from "./room-scope.ts";
 
@@ -31,19 +31,21 @@ function roomRoutes(services: Services, log: Logger, kind: RoomKind) {
     .use(apiBase(services, log))
     .post(
       pathOf(kind, "archive"),
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         checkRef(kind, body);
         const room = await kind.find(services, body, me, true);
         await services.deps.rooms.execute(room._id, { kind: "settings.archive", user: me });
         return ok();
       },
-      { body: Body, detail: { summary: `Archive a ${kind.noun} (archive-room)`, tags: kind.tags } },
+      {
+        access: true,
+        body: Body,
+        detail: { summary: `Archive a ${kind.noun} (archive-room)`, tags: kind.tags },
+      },
     )
     .post(
       pathOf(kind, "unarchive"),
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         checkRef(kind, body);
         const room = await kind.find(services, body, me, false);
         // Only channels.unarchive refuses a room that is not archived.
@@ -54,20 +56,21 @@ function roomRoutes(services: Services, log: Logger, kind: RoomKind) {
         return ok();
       },
       {
+        access: true,
         body: Body,
         detail: { summary: `Unarchive a ${kind.noun} (unarchive-room)`, tags: kind.tags },
       },
     )
     .post(
       pathOf(kind, "delete"),
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         checkRef(kind, body);
         const room = await kind.find(services, body, me, false);
         await eraseRoom(services, me, room._id);
         return ok();
       },
       {
+        access: true,
         body: Body,
         detail: {
           summary: `Delete a ${kind.noun} with its messages and discussions (delete-${kind === CHANNELS ? "c" : "p"})`,
@@ -96,22 +99,21 @@ function visibilityRoutes(services: Services, log: Logger, kind: RoomKind) {
     .use(apiBase(services, log))
     .post(
       pathOf(kind, "close"),
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const room = await kind.find(services, body, me, false);
         await toggle(room, me._id, false);
         await services.deps.rooms.execute(room._id, { kind: "sub.hide", user: me });
         return ok();
       },
       {
+        access: true,
         body: Body,
         detail: { summary: `Hide a ${kind.noun} from the caller's list`, tags: kind.tags },
       },
     )
     .post(
       pathOf(kind, "open"),
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         checkRef(kind, body);
         const room = await kind.find(services, body, me, false);
         await toggle(room, me._id, true);
@@ -119,6 +121,7 @@ function visibilityRoutes(services: Services, log: Logger, kind: RoomKind) {
         return ok();
       },
       {
+        access: true,
         body: Body,
         detail: {
           summary: `Show a hidden ${kind.noun} in the caller's list again`,

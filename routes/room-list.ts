@@ -8,7 +8,7 @@ import { ClientError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Room, User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
-import { apiBase, ok, requireUser } from "./http.ts";
+import { apiBase, ok } from "./http.ts";
 
 const TAGS = ["Rooms"];
 
@@ -57,8 +57,7 @@ export function roomListRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .post(
       "/rooms.favorite",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         if (body.favorite === undefined) {
           throw new ClientError("error-invalid-params", "The 'favorite' param is required", {
             plain: true,
@@ -69,6 +68,7 @@ export function roomListRoutes(services: Services, log: Logger) {
         return ok();
       },
       {
+        access: true,
         body: t.Object({
           roomId: t.Optional(t.String()),
           roomName: t.Optional(t.String()),
@@ -79,8 +79,7 @@ export function roomListRoutes(services: Services, log: Logger) {
     )
     .post(
       "/rooms.open",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         // Rocket.Chat answers success whether or not there was a subscription to open.
         if (await services.rooms.byId(body.roomId)) {
           await rooms.execute(body.roomId, { kind: "sub.open", user: me });
@@ -88,14 +87,14 @@ export function roomListRoutes(services: Services, log: Logger) {
         return ok();
       },
       {
+        access: true,
         body: t.Object({ roomId: t.String() }),
         detail: { summary: "Show a hidden room in the caller's room list again", tags: TAGS },
       },
     )
     .post(
       "/rooms.hide",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const room = await services.rooms.byId(body.roomId);
         if (!room || !(await services.authz.canAccessRoom(room, me))) throw unauthorized();
         const changed = await rooms.execute(room._id, { kind: "sub.hide", user: me });
@@ -107,6 +106,7 @@ export function roomListRoutes(services: Services, log: Logger) {
         return ok();
       },
       {
+        access: true,
         body: t.Object({ roomId: t.String() }),
         detail: { summary: "Hide a room from the caller's room list", tags: TAGS },
       },

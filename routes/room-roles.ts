@@ -9,7 +9,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
 import type { RoomRole } from "../services/room-role-commands.ts";
 import { changeRoomRole, roomRoles } from "../services/room-settings-methods.ts";
-import { apiBase, ok, requireUser } from "./http.ts";
+import { apiBase, ok } from "./http.ts";
 import { requireOneOf, userFromParams } from "./room-params.ts";
 import { CHANNELS, GROUPS, pathOf, ROOM_REF, type RoomKind, USER_REF } from "./room-scope.ts";
 
@@ -28,14 +28,14 @@ function changeRoute(services: Services, log: Logger, kind: RoomKind, route: (ty
   const verb = route.add ? "Make a member" : "Stop a member being";
   return new Elysia({ prefix: "/api/v1" }).use(apiBase(services, log)).post(
     pathOf(kind, route.name),
-    async ({ user, body }) => {
-      const me = requireUser(user);
+    async ({ me, body }) => {
       const room = await kind.find(services, body, me, true);
       const target = await userFromParams(services, body);
       await changeRoomRole(services, me, room._id, target._id, route.role, route.add);
       return ok();
     },
     {
+      access: true,
       body: t.Object({ ...ROOM_REF, ...USER_REF }),
       detail: { summary: `${verb} ${route.role} of a ${kind.noun}`, tags: kind.tags },
     },
@@ -46,13 +46,13 @@ function changeRoute(services: Services, log: Logger, kind: RoomKind, route: (ty
 function rolesRoute(services: Services, log: Logger, kind: RoomKind) {
   return new Elysia({ prefix: "/api/v1" }).use(apiBase(services, log)).get(
     pathOf(kind, "roles"),
-    async ({ user, query }) => {
-      const me = requireUser(user);
+    async ({ me, query }) => {
       if (kind === CHANNELS) requireOneOf(query, ["roomId", "roomName"]);
       const room = await kind.find(services, query, me, true);
       return ok({ roles: await roomRoles(services, me, room._id) });
     },
     {
+      access: true,
       query: t.Object(ROOM_REF),
       detail: { summary: `The members holding roles in a ${kind.noun}`, tags: kind.tags },
     },

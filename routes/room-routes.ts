@@ -11,7 +11,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Room, User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { roomView } from "../services/rooms.ts";
-import { apiBase, ok, pagination, requireUser } from "./http.ts";
+import { apiBase, ok, pagination } from "./http.ts";
 import {
   type HistoryParams,
   HISTORY_QUERY,
@@ -87,18 +87,21 @@ export function sharedReads(services: Services, log: Logger, spec: RoomRoutesSpe
   return {
     info: new Elysia({ prefix: "/api/v1" }).use(apiBase(services, log)).get(
       pathOf(kind, "info"),
-      async ({ user, query }) => {
-        const room = await spec.infoRoom(services, query, requireUser(user));
+      async ({ me, query }) => {
+        const room = await spec.infoRoom(services, query, me);
         return ok({ [kind.key]: roomView(room) });
       },
-      { query: t.Object(ROOM_REF), detail: { summary: summaries.info, tags: kind.tags } },
+      {
+        access: true,
+        query: t.Object(ROOM_REF),
+        detail: { summary: summaries.info, tags: kind.tags },
+      },
     ),
     rest: new Elysia({ prefix: "/api/v1" })
       .use(apiBase(services, log))
       .get(
         pathOf(kind, spec.joinedPath),
-        async ({ user, query }) => {
-          const me = requireUser(user);
+        async ({ me, query }) => {
           const { count, offset } = pagination(services, query);
           const ids = await services.rooms.subscribedRoomIds(me._id, [spec.type]);
           if (ids.length === 0) return ok({ [spec.listKey]: [], offset, count: 0, total: 0 });
@@ -109,40 +112,46 @@ export function sharedReads(services: Services, log: Logger, spec: RoomRoutesSpe
           );
           return ok({ [spec.listKey]: rooms.map(roomView), offset, count: rooms.length, total });
         },
-        { query: t.Object(PAGE_QUERY), detail: { summary: summaries.joined, tags: kind.tags } },
+        {
+          access: true,
+          query: t.Object(PAGE_QUERY),
+          detail: { summary: summaries.joined, tags: kind.tags },
+        },
       )
       .get(
         pathOf(kind, "history"),
-        async ({ user, query }) => {
-          const me = requireUser(user);
+        async ({ me, query }) => {
           const room = await spec.historyRoom(services, query, me);
           return ok(
             await readHistory(services, room, me, query as HistoryParams, spec.historyDefaults),
           );
         },
         {
+          access: true,
           query: t.Object({ ...ROOM_REF, ...HISTORY_QUERY }),
           detail: { summary: summaries.history, tags: kind.tags },
         },
       )
       .get(
         pathOf(kind, "messages"),
-        async ({ user, query }) => {
-          const room = await spec.messagesRoom(services, query, requireUser(user));
+        async ({ me, query }) => {
+          const room = await spec.messagesRoom(services, query, me);
           return ok(await readMessages(services, room, query));
         },
         {
+          access: true,
           query: t.Object({ ...spec.messagesRef, ...MESSAGES_QUERY }),
           detail: { summary: summaries.messages, tags: kind.tags },
         },
       )
       .get(
         pathOf(kind, "members"),
-        async ({ user, query }) => {
-          const room = await spec.membersRoom(services, query, requireUser(user));
+        async ({ me, query }) => {
+          const room = await spec.membersRoom(services, query, me);
           return ok(await readMembers(services, room, query));
         },
         {
+          access: true,
           query: t.Object({ ...ROOM_REF, ...MEMBERS_QUERY }),
           detail: { summary: summaries.members, tags: kind.tags },
         },
@@ -155,8 +164,7 @@ export function createRoute(services: Services, log: Logger, spec: RoomRoutesSpe
   const { kind } = spec;
   return new Elysia({ prefix: "/api/v1" }).use(apiBase(services, log)).post(
     pathOf(kind, "create"),
-    async ({ user, body }) => {
-      const me = requireUser(user);
+    async ({ me, body }) => {
       await spec.mayCreate(services, me);
       if (!body.name) throw spec.nameRequired();
       const room = await services.rooms.create({
@@ -171,6 +179,7 @@ export function createRoute(services: Services, log: Logger, spec: RoomRoutesSpe
       return roomAnswer(services, kind, room._id);
     },
     {
+      access: true,
       body: t.Object({
         name: t.Optional(t.String()),
         members: t.Optional(t.Array(t.String())),
@@ -191,8 +200,7 @@ export function membershipRoutes(services: Services, log: Logger, spec: RoomRout
     .use(apiBase(services, log))
     .post(
       pathOf(kind, "invite"),
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const room = await spec.inviteRoom(services, body, me);
         const users = await usersFromParams(services, body);
         if (users.length === 0) throw spec.emptyInvite();
@@ -200,6 +208,7 @@ export function membershipRoutes(services: Services, log: Logger, spec: RoomRout
         return roomAnswer(services, kind, room._id);
       },
       {
+        access: true,
         body: t.Object({
           ...ROOM_REF,
           ...USER_REF,
@@ -211,14 +220,14 @@ export function membershipRoutes(services: Services, log: Logger, spec: RoomRout
     )
     .post(
       pathOf(kind, "kick"),
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const room = await spec.kickRoom(services, body, me);
         const target = await userFromParams(services, body);
         await services.deps.rooms.execute(room._id, { kind: "remove", by: me, user: target });
         return spec.kickAnswer(services, room._id);
       },
       {
+        access: true,
         body: t.Object({ ...ROOM_REF, ...spec.kickUserRef }),
         detail: { summary: spec.summaries.kick, tags: kind.tags },
       },

@@ -9,7 +9,7 @@
 import { Elysia, t } from "elysia";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
-import { apiBase, ok, requireUser } from "./http.ts";
+import { apiBase, ok } from "./http.ts";
 import { requireOneOf, requireParams } from "./room-params.ts";
 import {
   CHANNELS,
@@ -61,8 +61,7 @@ const PURPOSE: TextRoute = {
 function textRoute(services: Services, log: Logger, kind: RoomKind, route: TextRoute) {
   return new Elysia({ prefix: "/api/v1" }).use(apiBase(services, log)).post(
     pathOf(kind, route.path),
-    async ({ user, body }) => {
-      const me = requireUser(user);
+    async ({ me, body }) => {
       const value = (body as Record<string, string | null | undefined>)[route.field];
       if (value === undefined) throw failure(`The bodyParam "${route.field}" is required`);
       const room = await kind.find(services, body, me, true);
@@ -74,6 +73,7 @@ function textRoute(services: Services, log: Logger, kind: RoomKind, route: TextR
       return ok({ [route.field]: value ?? "" });
     },
     {
+      access: true,
       body: t.Object({ ...ROOM_REF, [route.field]: Text }),
       detail: { summary: `Set a ${kind.noun}'s ${route.field}`, tags: kind.tags },
     },
@@ -84,8 +84,7 @@ function textRoute(services: Services, log: Logger, kind: RoomKind, route: TextR
 function announcementRoute(services: Services, log: Logger, kind: RoomKind) {
   return new Elysia({ prefix: "/api/v1" }).use(apiBase(services, log)).post(
     pathOf(kind, "setAnnouncement"),
-    async ({ user, body }) => {
-      const me = requireUser(user);
+    async ({ me, body }) => {
       if (kind === CHANNELS) {
         requireOneOf(body, ["roomId", "roomName"]);
         requireParams(body, ["announcement"]);
@@ -98,6 +97,7 @@ function announcementRoute(services: Services, log: Logger, kind: RoomKind) {
       return ok({ announcement });
     },
     {
+      access: true,
       body: t.Object({ ...ROOM_REF, announcement: Text }),
       detail: { summary: `Set a ${kind.noun}'s announcement`, tags: kind.tags },
     },
@@ -112,8 +112,7 @@ function roomRoutes(services: Services, log: Logger, kind: RoomKind) {
     .use(apiBase(services, log))
     .post(
       pathOf(kind, "rename"),
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         if (!body.name?.trim()) throw failure('The bodyParam "name" is required');
         const room = await kind.find(services, body, me, true);
         if (kind === CHANNELS && room.name === body.name) {
@@ -123,14 +122,14 @@ function roomRoutes(services: Services, log: Logger, kind: RoomKind) {
         return roomAnswer(services, kind, room._id);
       },
       {
+        access: true,
         body: t.Object({ ...ROOM_REF, name: t.Optional(t.String()) }),
         detail: { summary: `Rename a ${kind.noun}`, tags: kind.tags },
       },
     )
     .post(
       pathOf(kind, "setReadOnly"),
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         if (kind === CHANNELS) requireParams(body, ["roomId", "readOnly"]);
         else if (body.readOnly === undefined) throw failure('The bodyParam "readOnly" is required');
         const room = await kind.find(services, body, me, true);
@@ -139,14 +138,14 @@ function roomRoutes(services: Services, log: Logger, kind: RoomKind) {
         return roomAnswer(services, kind, room._id);
       },
       {
+        access: true,
         body: t.Object({ ...ROOM_REF, readOnly: t.Optional(t.Boolean()) }),
         detail: { summary: `Make a ${kind.noun} read-only, or not`, tags: kind.tags },
       },
     )
     .post(
       pathOf(kind, "setType"),
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         if (!body.type?.trim()) throw failure('The bodyParam "type" is required');
         const room = await kind.find(services, body, me, true);
         if (room.t === body.type) throw sameAs("type");
@@ -154,14 +153,14 @@ function roomRoutes(services: Services, log: Logger, kind: RoomKind) {
         return roomAnswer(services, kind, room._id);
       },
       {
+        access: true,
         body: t.Object({ ...ROOM_REF, type: t.Optional(t.String()) }),
         detail: { summary: `Make a ${kind.noun} public (c) or private (p)`, tags: kind.tags },
       },
     )
     .post(
       pathOf(kind, "setCustomFields"),
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const { customFields } = body;
         if (!customFields || typeof customFields !== "object") {
           throw failure('The bodyParam "customFields" is required with a type like object.');
@@ -171,6 +170,7 @@ function roomRoutes(services: Services, log: Logger, kind: RoomKind) {
         return roomAnswer(services, kind, room._id);
       },
       {
+        access: true,
         body: t.Object({ ...ROOM_REF, customFields: t.Optional(t.Unknown()) }),
         detail: { summary: `Replace a ${kind.noun}'s custom fields`, tags: kind.tags },
       },
@@ -184,8 +184,7 @@ function channelOnlyRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .post(
       "/channels.setDefault",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         // Rocket.Chat gives these two failures each other's errorType; kept as it answers.
         if (body.default === undefined) {
           throw new TypedFailure(
@@ -205,6 +204,7 @@ function channelOnlyRoutes(services: Services, log: Logger) {
         return roomAnswer(services, kind, room._id);
       },
       {
+        access: true,
         body: t.Object({ ...ROOM_REF, default: t.Optional(t.Union([t.Boolean(), t.String()])) }),
         detail: {
           summary: "Make a channel one every new user joins (view-room-administration)",
@@ -214,14 +214,14 @@ function channelOnlyRoutes(services: Services, log: Logger) {
     )
     .post(
       "/channels.setJoinCode",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         if (!body.joinCode?.trim()) throw failure('The bodyParam "joinCode" is required');
         const room = await kind.find(services, body, me, true);
         await saveSettings(services, room, me, { joinCode: body.joinCode });
         return roomAnswer(services, kind, room._id);
       },
       {
+        access: true,
         body: t.Object({ ...ROOM_REF, joinCode: t.Optional(t.String()) }),
         detail: { summary: "Set the code joining a channel needs", tags: kind.tags },
       },

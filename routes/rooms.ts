@@ -9,7 +9,7 @@ import type { Room, User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { callMethod } from "../services/methods.ts";
 import { roomView } from "../services/rooms.ts";
-import { apiBase, ok, requireUser } from "./http.ts";
+import { apiBase, ok } from "./http.ts";
 import { asSync, sinceDate } from "./subscriptions.ts";
 
 /**
@@ -54,8 +54,7 @@ export function roomRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .get(
       "/rooms.get",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         const invalid = 'The "updatedSince" query parameter must be a valid date.';
         const since = sinceDate(
           query.updatedSince,
@@ -67,6 +66,7 @@ export function roomRoutes(services: Services, log: Logger) {
         return ok({ update: (result.update as Room[]).map(roomView), remove: result.remove });
       },
       {
+        access: true,
         query: t.Object({ updatedSince: t.Optional(t.String()) }),
         detail: {
           summary: "The caller's rooms, optionally only those changed since a date",
@@ -76,14 +76,14 @@ export function roomRoutes(services: Services, log: Logger) {
     )
     .get(
       "/rooms.info",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         // Rocket.Chat answers `not-allowed` for a room the caller may not read, which tells
         // a non-member that a private group of that name exists; Parley answers not found.
         const room = await readableRoom(services, me, query);
         return ok({ room: roomView(room) });
       },
       {
+        access: true,
         query: t.Object({ roomId: t.Optional(t.String()), roomName: t.Optional(t.String()) }),
         detail: { summary: "One room by id or name, if the caller may see it", tags: ["Rooms"] },
       },

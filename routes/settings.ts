@@ -8,7 +8,7 @@ import { Elysia, t } from "elysia";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
 import { changeSetting, listSettings, viewSetting } from "../services/setting-changes.ts";
-import { apiBase, ok, pagination, requireUser } from "./http.ts";
+import { apiBase, ok, pagination } from "./http.ts";
 
 /** The ids in a comma-separated `_id` parameter; undefined means all of them. */
 function idsOf(param: string | undefined): string[] | undefined {
@@ -36,6 +36,7 @@ export function settingsRoutes(services: Services, log: Logger) {
           return ok({ settings, count: settings.length, offset, total: all.length });
         },
         {
+          open: true,
           query: t.Object({
             _id: t.Optional(t.String()),
             count: t.Optional(t.String()),
@@ -49,14 +50,14 @@ export function settingsRoutes(services: Services, log: Logger) {
       )
       .get(
         "/settings",
-        async ({ query, user }) => {
-          const me = requireUser(user);
+        async ({ query, me }) => {
           const { count, offset } = pagination(services, query);
           const all = await listSettings(services, me, query.includeDefaults === "true");
           const settings = all.slice(offset, offset + count);
           return ok({ settings, count: settings.length, offset, total: all.length });
         },
         {
+          access: true,
           query: t.Object({
             includeDefaults: t.Optional(t.String()),
             count: t.Optional(t.String()),
@@ -70,18 +71,21 @@ export function settingsRoutes(services: Services, log: Logger) {
       )
       .get(
         "/settings/:_id",
-        async ({ params, user }) =>
-          ok({ ...(await viewSetting(services, requireUser(user), params._id)) }),
-        { detail: { summary: "One setting (`view-privileged-setting`)", tags: ["Settings"] } },
+        async ({ params, me }) => ok({ ...(await viewSetting(services, me, params._id)) }),
+        {
+          access: true,
+          detail: { summary: "One setting (`view-privileged-setting`)", tags: ["Settings"] },
+        },
       )
       .post(
         "/settings/:_id",
-        async ({ params, body, user }) => {
+        async ({ params, body, me }) => {
           const value = (body as { value?: unknown } | null)?.value;
-          await changeSetting(services, requireUser(user), params._id, value);
+          await changeSetting(services, me, params._id, value);
           return ok();
         },
         {
+          access: true,
           detail: {
             summary: "Change one setting (`edit-privileged-setting`); takes effect at once",
             tags: ["Settings"],
@@ -91,9 +95,11 @@ export function settingsRoutes(services: Services, log: Logger) {
       // Limitation: Parley has no OAuth or other login services yet, so both lists are
       // always empty and clients offer password login only.
       .get("/settings.oauth", () => ok({ services: [] }), {
+        open: true,
         detail: { summary: "OAuth login services (none yet, no login needed)", tags: ["Settings"] },
       })
       .get("/service.configurations", () => ok({ configurations: [] }), {
+        open: true,
         detail: { summary: "Login service configurations (none yet)", tags: ["Settings"] },
       })
   );

@@ -9,7 +9,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
 import { callMethod } from "../services/methods.ts";
 import { markRead, markUnread } from "../services/subscription-methods.ts";
-import { apiBase, ok, requireUser } from "./http.ts";
+import { apiBase, ok } from "./http.ts";
 
 /**
  * The date in an `updatedSince` parameter, undefined when absent; throws `error` (with
@@ -81,8 +81,7 @@ export function subscriptionRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .get(
       "/subscriptions.get",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         const since = sinceDate(
           query.updatedSince,
           () =>
@@ -100,6 +99,7 @@ export function subscriptionRoutes(services: Services, log: Logger) {
         return ok(asSync(result));
       },
       {
+        access: true,
         query: t.Object({ updatedSince: t.Optional(t.String()) }),
         detail: {
           summary: "The caller's subscriptions, optionally only those changed since a date",
@@ -109,8 +109,7 @@ export function subscriptionRoutes(services: Services, log: Logger) {
     )
     .get(
       "/subscriptions.getOne",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         if (!query.roomId) {
           throw new ClientError("error-param-required", "The 'roomId' param is required", {
             plain: true,
@@ -119,6 +118,7 @@ export function subscriptionRoutes(services: Services, log: Logger) {
         return ok({ subscription: await services.rooms.subscription(query.roomId, me._id) });
       },
       {
+        access: true,
         query: t.Object({ roomId: t.String() }),
         detail: {
           summary: "The caller's subscription to one room, or null",
@@ -128,13 +128,13 @@ export function subscriptionRoutes(services: Services, log: Logger) {
     )
     .post(
       "/subscriptions.read",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const rid = oneRoomParam(body);
         await markRead(services, me, rid, body.readThreads === true);
         return ok();
       },
       {
+        access: true,
         body: t.Object({
           rid: t.Optional(RoomId),
           roomId: t.Optional(RoomId),
@@ -148,13 +148,13 @@ export function subscriptionRoutes(services: Services, log: Logger) {
     )
     .post(
       "/subscriptions.unread",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const target = unreadTarget(body);
         await markUnread(services, me, target);
         return ok();
       },
       {
+        access: true,
         body: t.Object({
           roomId: t.Optional(RoomId),
           firstUnreadMessage: t.Optional(t.Object({ _id: t.String() })),

@@ -9,7 +9,7 @@ import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { userInfoView, userListView, userRecordView } from "../services/users.ts";
-import { apiBase, ok, pagination, requireUser } from "./http.ts";
+import { apiBase, ok, pagination } from "./http.ts";
 import { forbidden, PAGE_QUERY, parseSort, requireAnyOf, requireParams } from "./room-params.ts";
 
 const TAGS = ["Users"];
@@ -121,13 +121,13 @@ export function usersRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .post(
       "/users.create",
-      async ({ user, body }) => {
-        const me = requireUser(user);
+      async ({ me, body }) => {
         const created = await createAccount(services, me, body);
         const privileged = await services.authz.can(me, "view-full-other-user-info");
         return ok({ user: userRecordView(created, privileged) });
       },
       {
+        access: true,
         body: CreateBody,
         detail: { summary: "Create a user (permission create-user)", tags: TAGS },
       },
@@ -153,14 +153,14 @@ export function usersRoutes(services: Services, log: Logger) {
         return ok({ user: userRecordView(registered, false) });
       },
       {
+        open: true,
         body: RegisterBody,
         detail: { summary: "Register a new account without logging in", tags: TAGS },
       },
     )
     .get(
       "/users.info",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         requireAnyOf(query, ["userId", "username"]);
         const wanted = query.userId || query.username;
         if (!wanted)
@@ -179,14 +179,14 @@ export function usersRoutes(services: Services, log: Logger) {
         return ok({ user: view });
       },
       {
+        access: true,
         query: InfoQuery,
         detail: { summary: "A user's profile, by userId or username", tags: TAGS },
       },
     )
     .get(
       "/users.list",
-      async ({ user, query }) => {
-        const me = requireUser(user);
+      async ({ me, query }) => {
         if (!(await services.authz.can(me, "view-d-room"))) throw forbidden();
         const { count, offset } = pagination(services, query);
         const sort = parseSort(query.sort);
@@ -198,6 +198,7 @@ export function usersRoutes(services: Services, log: Logger) {
         return ok({ users: users.map(userListView), count: users.length, offset, total });
       },
       {
+        access: true,
         query: t.Object(PAGE_QUERY),
         detail: { summary: "All users, a page at a time", tags: TAGS },
       },
