@@ -17,23 +17,32 @@ export class Authz {
     private readonly clock: Clock,
   ) {}
 
-  /** Inserts the default roles and permissions that are missing, then caches the table. */
+  /**
+   * Inserts the default roles and permissions that are missing, then caches the table.
+   * A permission that exists keeps its roles. A default role that exists gets its default
+   * description back when it has one, as Rocket.Chat does at every start.
+   */
   async init(): Promise<void> {
     const now = this.clock.now();
-    for (const { name, scope } of DEFAULT_ROLES) {
+    for (const { name, scope, description } of DEFAULT_ROLES) {
       await this.db.roles.updateOne(
         { _id: name },
         {
           $setOnInsert: {
             name,
             scope,
-            description: "",
+            description,
             protected: true,
             mandatory2fa: false,
             _updatedAt: now,
           },
         },
         { upsert: true },
+      );
+      if (description === "") continue;
+      await this.db.roles.updateOne(
+        { _id: name, description: { $ne: description } },
+        { $set: { description, _updatedAt: now } },
       );
     }
     for (const [_id, roles] of Object.entries(DEFAULT_PERMISSIONS)) {

@@ -80,6 +80,39 @@ describe("permissions.listAll", () => {
   });
 });
 
+describe("the default table", () => {
+  test("holds every Rocket.Chat permission with its default roles", async () => {
+    const res = await api(server, "permissions.listAll", { auth: alice.credentials });
+
+    const roles = (id: string) => res.body.update.find((p: { _id: string }) => p._id === id)?.roles;
+    expect(res.body.update).toHaveLength(176);
+    expect(roles("view-d-room")).toEqual(["admin", "user", "bot", "app", "guest"]);
+    expect(roles("create-team")).toEqual(["admin", "user"]);
+    expect(roles("view-livechat-rooms")).toEqual(["livechat-manager", "livechat-monitor", "admin"]);
+    expect(roles("kick-user-from-any-p-room")).toEqual([]);
+  });
+
+  test("a restart adds missing permissions and leaves changed ones as they are", async () => {
+    const own = await startTestServer();
+    const { db } = own.parley.services.deps;
+    await db.permissions.updateOne({ _id: "create-team" }, { $set: { roles: ["admin"] } });
+    await db.permissions.deleteOne({ _id: "view-logs" });
+    await db.roles.updateOne({ _id: "admin" }, { $set: { description: "Boss" } });
+    await own.stop(true);
+
+    const again = await startTestServer({ dataDir: own.dataDir });
+    const find = (id: string) => again.parley.services.deps.db.permissions.findOne({ _id: id });
+    const createTeam = await find("create-team");
+    const viewLogs = await find("view-logs");
+    const admin = await again.parley.services.deps.db.roles.findOne({ _id: "admin" });
+    await again.stop();
+
+    expect(createTeam?.roles).toEqual(["admin"]);
+    expect(viewLogs?.roles).toEqual(["admin"]);
+    expect(admin?.description).toBe("Admin");
+  });
+});
+
 describe("permissions.update", () => {
   test("a user without access-permissions may not change the table", async () => {
     const res = await api(server, "permissions.update", {

@@ -381,9 +381,10 @@ describe("users.list", () => {
   });
 
   test("answers the bare 403 to a user without view-d-room", async () => {
-    const guest = await createUser(server, { roles: ["guest"] });
+    // Rocket.Chat gives view-d-room to guests, but not to livechat agents.
+    const agent = await createUser(server, { roles: ["livechat-agent"] });
 
-    const res = await api(server, "users.list", { auth: guest.credentials });
+    const res = await api(server, "users.list", { auth: agent.credentials });
 
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ success: false, error: "unauthorized" });

@@ -31,9 +31,26 @@ describe("roles.list", () => {
       _id: "owner",
       name: "owner",
       scope: "Subscriptions",
-      description: "",
+      description: "Owner",
       protected: true,
       mandatory2fa: false,
+    });
+    const described = Object.fromEntries(
+      res.body.roles.map((r: { _id: string; description: string }) => [r._id, r.description]),
+    );
+    expect(described).toEqual({
+      admin: "Admin",
+      moderator: "Moderator",
+      leader: "Leader",
+      owner: "Owner",
+      user: "",
+      bot: "",
+      app: "",
+      guest: "",
+      anonymous: "",
+      "livechat-agent": "Livechat Agent",
+      "livechat-manager": "Livechat Manager",
+      "livechat-guest": "",
     });
   });
 
@@ -174,23 +191,30 @@ describe("roles.getUsersInRole", () => {
 });
 
 describe("getUserRoles", () => {
-  test("answers the holders of roles that have a description, with those roles only", async () => {
+  test("answers the holders of global roles that have a description, with those roles only", async () => {
+    const agent = await seedUser(server, "agent");
     const ddp = await clients.connect(server, alice);
     const before = await ddp.call("getUserRoles");
-    await server.parley.services.deps.db.roles.updateOne(
-      { _id: "admin" },
-      { $set: { description: "Admin" } },
-    );
+    await api(server, "roles.addUserToRole", {
+      auth: server.admin,
+      body: { roleId: "livechat-agent", username: agent.username },
+    });
 
     const after = await ddp.call("getUserRoles");
+    await api(server, "roles.removeUserFromRole", {
+      auth: server.admin,
+      body: { roleId: "livechat-agent", username: agent.username },
+    });
 
-    expect(before.result).toEqual([]);
+    const admin = {
+      _id: "rocketchat.internal.admin.test",
+      username: "rocketchat.internal.admin.test",
+      roles: ["admin"],
+    };
+    expect(before.result).toEqual([admin]);
     expect(after.result).toEqual([
-      {
-        _id: "rocketchat.internal.admin.test",
-        username: "rocketchat.internal.admin.test",
-        roles: ["admin"],
-      },
+      { _id: agent._id, username: agent.username, roles: ["livechat-agent"] },
+      admin,
     ]);
   });
 
