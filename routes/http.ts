@@ -7,6 +7,7 @@ import { type DocumentDecoration, Elysia, ValidationError } from "elysia";
 import { ClientError, notLoggedIn } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
+import type { Access } from "../services/authz.ts";
 import type { Services } from "../services/index.ts";
 
 /** Headers of every API answer: exactly `application/json`, no charset, never cached. */
@@ -114,15 +115,9 @@ export function apiBase(services: Services, log: Logger) {
 }
 
 /**
- * The global permissions a route needs besides a login: all of them, or one of them with
- * `any` (`access: true` needs a login alone).
+ * A route's declared rule, as the OpenAPI operation carries it (`access: true` needs a
+ * login alone).
  */
-export interface Access {
-  readonly permissions: readonly string[];
-  readonly any?: boolean;
-}
-
-/** A route's declared rule, as the OpenAPI operation carries it. */
 export type AccessRule = Partial<Access> & { readonly login: boolean };
 
 /**

@@ -9,6 +9,15 @@ import type { Room, User } from "../core/models.ts";
 import type { Collections } from "./collections.ts";
 import { DEFAULT_PERMISSIONS, DEFAULT_ROLES } from "./permissions-table.ts";
 
+/**
+ * The global permissions a route or method needs besides a login: all of them, or one of
+ * them with `any`.
+ */
+export interface Access {
+  readonly permissions: readonly string[];
+  readonly any?: boolean;
+}
+
 export class Authz {
   private readonly permissionRoles = new Map<string, ReadonlySet<string>>();
 
@@ -93,10 +102,7 @@ export class Authz {
    * Throws the 403 unless `user` holds the rule's global permissions: all of them, or
    * one of them when `any` is set. No permissions means any logged-in user.
    */
-  async requireRule(
-    user: User,
-    rule: { readonly permissions?: readonly string[]; readonly any?: boolean },
-  ): Promise<void> {
+  async requireRule(user: User, rule: Partial<Access>): Promise<void> {
     const wanted = rule.permissions ?? [];
     if (wanted.length === 0) return;
     const held = await Promise.all(wanted.map((p) => this.can(user, p)));

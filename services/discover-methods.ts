@@ -4,9 +4,16 @@
  * discussion with `rid`) and `spotlight` (`[text, usernames, type, rid]`, answering
  * `{users, rooms}`).
  */
-import { ClientError } from "../core/errors.ts";
 import { createDiscussion } from "./discussions.ts";
-import { loggedIn, matchFailed, type Method, obj, optionalStr, str } from "./method-params.ts";
+import {
+  matchFailed,
+  obj,
+  optionalStr,
+  str,
+  type MethodDef,
+  invalidUser,
+  signedIn,
+} from "./method-params.ts";
 import { spotlight } from "./spotlight.ts";
 
 function optionalBoolean(value: unknown): boolean | undefined {
@@ -22,29 +29,28 @@ function stringList(value: unknown): string[] {
 }
 
 /** Discussion and discovery methods, by name. */
-export const DISCOVER_METHODS: Record<string, Method> = {
-  async createDiscussion(services, caller, [params]) {
-    if (!caller.user) {
-      throw new ClientError("error-invalid-user", "Invalid user", {
-        details: { method: "DiscussionCreation" },
+export const DISCOVER_METHODS: Record<string, MethodDef> = {
+  createDiscussion: signedIn(
+    async (services, caller, [params]) => {
+      const p = obj(params);
+      const prid = optionalStr(p.prid);
+      const pmid = optionalStr(p.pmid);
+      const reply = optionalStr(p.reply);
+      const encrypted = optionalBoolean(p.encrypted);
+      return createDiscussion(services, caller.user, {
+        name: optionalStr(p.t_name) ?? "",
+        users: stringList(p.users),
+        ...(prid && { prid }),
+        ...(pmid && { pmid }),
+        ...(reply && { reply }),
+        ...(encrypted !== undefined && { encrypted }),
       });
-    }
-    const p = obj(params);
-    const prid = optionalStr(p.prid);
-    const pmid = optionalStr(p.pmid);
-    const reply = optionalStr(p.reply);
-    const encrypted = optionalBoolean(p.encrypted);
-    return createDiscussion(services, caller.user, {
-      name: optionalStr(p.t_name) ?? "",
-      users: stringList(p.users),
-      ...(prid && { prid }),
-      ...(pmid && { pmid }),
-      ...(reply && { reply }),
-      ...(encrypted !== undefined && { encrypted }),
-    });
-  },
-  async spotlight(services, caller, [text, usernames, type, rid]) {
-    const user = loggedIn(caller, "spotlight");
+    },
+    // Rocket.Chat names its discussion-creation helper in this refusal.
+    { refusal: () => invalidUser("DiscussionCreation") },
+  ),
+  spotlight: signedIn(async (services, caller, [text, usernames, type, rid]) => {
+    const user = caller.user;
     const kinds = type === undefined || type === null ? {} : obj(type);
     return spotlight(services, user, str(text), {
       usernames: stringList(usernames),
@@ -54,5 +60,5 @@ export const DISCOVER_METHODS: Record<string, Method> = {
       },
       ...(typeof rid === "string" && rid && { rid }),
     });
-  },
+  }),
 };

@@ -9,7 +9,16 @@
 import { ClientError } from "../core/errors.ts";
 import type { Message } from "../core/models.ts";
 import type { Services } from "./index.ts";
-import { loggedIn, matchFailed, type Method, obj, optionalDate, str } from "./method-params.ts";
+import {
+  matchFailed,
+  type Method,
+  obj,
+  optionalDate,
+  str,
+  type MethodDef,
+  open,
+  signedIn,
+} from "./method-params.ts";
 import { searchMessages } from "./search.ts";
 
 /**
@@ -59,8 +68,8 @@ async function beside(
 }
 
 /** History and search methods, by name. */
-export const HISTORY_METHODS: Record<string, Method> = {
-  async loadMissedMessages(services, caller, [rid, start]) {
+export const HISTORY_METHODS: Record<string, MethodDef> = {
+  loadMissedMessages: open(async (services, caller, [rid, start]) => {
     const roomId = str(rid);
     if (!(start instanceof Date) || Number.isNaN(start.getTime())) throw matchFailed();
     // Rocket.Chat names another method in these details; kept so clients see the same.
@@ -71,12 +80,11 @@ export const HISTORY_METHODS: Record<string, Method> = {
       { rid: roomId, ...visible, ts: { $gt: start } },
       { sort: { ts: -1 }, limit: HISTORY_LIMIT },
     );
-  },
+  }),
 
-  async loadNextMessages(services, caller, [rid, end, limit]) {
+  loadNextMessages: signedIn(async (services, caller, [rid, end, limit]) => {
     const roomId = str(rid);
     const size = pageSize(numberParam(limit, 20));
-    loggedIn(caller, "loadNextMessages");
     const details = { method: "loadNextMessages" };
     if (!roomId) throw new ClientError("error-invalid-room", "Invalid room", { details });
     if (!(await mayRead(services, caller.user, roomId)))
@@ -87,7 +95,7 @@ export const HISTORY_METHODS: Record<string, Method> = {
       { sort: { ts: 1 }, limit: size },
     );
     return { messages };
-  },
+  }),
 
   /**
    * The message and up to `limit - 1` around it: the earlier half first (nearest first,
@@ -95,10 +103,9 @@ export const HISTORY_METHODS: Record<string, Method> = {
    * `moreBefore`/`moreAfter` say whether anything lies beyond; Rocket.Chat also says so
    * when a side holds exactly as many as were asked for and nothing more.
    */
-  async loadSurroundingMessages(services, caller, [message, limit]) {
+  loadSurroundingMessages: signedIn(async (services, caller, [message, limit]) => {
     const { _id } = obj(message);
     const size = pageSize(numberParam(limit, 50));
-    loggedIn(caller, "loadSurroundingMessages");
     // Only an id string: an operator object here would select some other message.
     if (typeof _id !== "string" || _id === "") return false;
     const main = await services.deps.db.messages.findOne({ _id, ...visible });
@@ -112,7 +119,7 @@ export const HISTORY_METHODS: Record<string, Method> = {
       moreBefore: before.more,
       moreAfter: after.more,
     };
-  },
+  }),
 
   /**
    * Rocket.Chat's default search provider: `{message: {docs}}`, or false for a room the
@@ -120,13 +127,13 @@ export const HISTORY_METHODS: Record<string, Method> = {
    * Rocket.Chat does while its global search setting is off (the default); searching
    * every room at once is not offered.
    */
-  async messageSearch(services, caller, [text, rid, limit, offset]) {
+  messageSearch: signedIn(async (services, caller, [text, rid, limit, offset]) => {
     const searchText = str(text);
     const roomId = rid === undefined || rid === null ? undefined : str(rid);
     const upper = services.settings.get<number>("API_Upper_Count_Limit") ?? 100;
     const count = Math.min(Math.max(1, Math.trunc(numberParam(limit, 20))), upper);
     const skip = Math.max(0, Math.trunc(numberParam(offset, 0)));
-    const user = loggedIn(caller, "messageSearch");
+    const user = caller.user;
     if (!roomId) return { message: { docs: [] } };
     const docs = await searchMessages(services, user, searchText, {
       rid: roomId,
@@ -134,5 +141,5 @@ export const HISTORY_METHODS: Record<string, Method> = {
       count,
     });
     return docs === false ? false : { message: { docs } };
-  },
+  }),
 };

@@ -9,7 +9,7 @@ import { ClientError } from "../core/errors.ts";
 import type { Message, User } from "../core/models.ts";
 import { assertPinningAllowed, assertStarringAllowed, reactionName } from "./mark-commands.ts";
 import { notifyEphemeral } from "./mentions.ts";
-import { loggedIn, matchFailed, type Method, obj, optionalDate, str } from "./method-params.ts";
+import { matchFailed, obj, optionalDate, str, type MethodDef, signedIn } from "./method-params.ts";
 
 /** Rocket.Chat's answer to a reaction that names no emoji it knows. */
 function invalidEmoji(): ClientError {
@@ -47,9 +47,9 @@ function optionalBoolean(value: unknown): boolean | undefined {
 }
 
 /** The mark methods, by name. */
-export const MESSAGE_METHODS: Record<string, Method> = {
-  async setReaction(services, caller, [reaction, messageId, shouldReact]) {
-    const user = loggedIn(caller, "setReaction");
+export const MESSAGE_METHODS: Record<string, MethodDef> = {
+  setReaction: signedIn(async (services, caller, [reaction, messageId, shouldReact]) => {
+    const user = caller.user;
     const name = str(reaction);
     if (!reactionName(name)) throw invalidEmoji();
     const message = await services.messages.byId(str(messageId));
@@ -71,10 +71,10 @@ export const MESSAGE_METHODS: Record<string, Method> = {
       notifyEphemeral(services.deps, user._id, String(rid), { msg: error.reason });
       return false;
     }
-  },
-  async pinMessage(services, caller, [message, pinnedAt]) {
+  }),
+  pinMessage: signedIn(async (services, caller, [message, pinnedAt]) => {
     const msgId = str(obj(message)._id);
-    const user = loggedIn(caller, "pinMessage");
+    const user = caller.user;
     const original = await services.messages.byId(msgId);
     if (!original || original._hidden) {
       throw new ClientError("error-invalid-message", "Message you are pinning was not found", {
@@ -84,10 +84,10 @@ export const MESSAGE_METHODS: Record<string, Method> = {
     const at = optionalDate(pinnedAt);
     const command = { kind: "pin", user, msgId, ...(at && { pinnedAt: at }) } as const;
     return services.deps.rooms.execute(original.rid, command);
-  },
-  async unpinMessage(services, caller, [message]) {
+  }),
+  unpinMessage: signedIn(async (services, caller, [message]) => {
     const msgId = str(obj(message)._id);
-    const user = loggedIn(caller, "unpinMessage");
+    const user = caller.user;
     assertPinningAllowed(services, "unpinMessage");
     const original = await services.messages.byId(msgId);
     if (!original || original._hidden) {
@@ -96,9 +96,9 @@ export const MESSAGE_METHODS: Record<string, Method> = {
       });
     }
     return services.deps.rooms.execute(original.rid, { kind: "unpin", user, msgId });
-  },
-  async starMessage(services, caller, [message]) {
-    const user = loggedIn(caller, "starMessage");
+  }),
+  starMessage: signedIn(async (services, caller, [message]) => {
+    const user = caller.user;
     const m = obj(message);
     const msgId = str(m._id);
     const rid = str(m.rid);
@@ -111,5 +111,5 @@ export const MESSAGE_METHODS: Record<string, Method> = {
       msgId,
       starred: m.starred === true,
     });
-  },
+  }),
 };

@@ -1,10 +1,10 @@
 /**
  * Checks of DDP method parameters, in the words of Meteor's `check()`: a parameter of the
- * wrong type fails with `Match failed [400]`, and a method that needs a user fails with
- * `error-invalid-user` for an anonymous caller.
+ * wrong type fails with `Match failed [400]`; and how a method declares who may call it.
  */
 import { ClientError } from "../core/errors.ts";
 import type { User } from "../core/models.ts";
+import type { Access } from "./authz.ts";
 import type { Services } from "./index.ts";
 
 /** Who is calling a method. */
@@ -50,9 +50,47 @@ export function optionalDate(value: unknown): Date | undefined {
   return value;
 }
 
-/** The caller's user; throws `error-invalid-user` naming `method` for an anonymous caller. */
-export function loggedIn(caller: MethodCaller, method: string): User {
-  if (!caller.user)
-    throw new ClientError("error-invalid-user", "Invalid user", { details: { method } });
-  return caller.user;
+/** A caller the enforcement point has found logged in. */
+export interface SignedInCaller extends MethodCaller {
+  readonly user: User;
+}
+
+/** A method that needs a login: its caller is known. */
+export type UserMethod = (
+  services: Services,
+  caller: SignedInCaller,
+  params: readonly unknown[],
+) => Promise<unknown>;
+
+/** Who may call a method that needs a login, and how an anonymous caller is refused. */
+export interface LoginRule extends Partial<Access> {
+  /**
+   * Rocket.Chat's refusal of an anonymous caller where it is not `error-invalid-user`
+   * naming the method (some of its methods word it otherwise).
+   */
+  readonly refusal?: () => ClientError;
+}
+
+/**
+ * A method and who may call it, declared together so that `callMethod` checks every
+ * method in one place: `open` ones take anyone, `login` ones a logged-in caller holding
+ * the rule's global permissions.
+ */
+export type MethodDef =
+  | { readonly access: "open"; readonly run: Method }
+  | { readonly access: "login"; readonly rule: LoginRule; readonly run: UserMethod };
+
+/** Declares a method anyone may call, logged in or not. */
+export function open(run: Method): MethodDef {
+  return { access: "open", run };
+}
+
+/** Declares a method that needs a login and, if `rule` says so, global permissions. */
+export function signedIn(run: UserMethod, rule: LoginRule = {}): MethodDef {
+  return { access: "login", rule, run };
+}
+
+/** Rocket.Chat's refusal of an anonymous caller of `method`. */
+export function invalidUser(method: string): ClientError {
+  return new ClientError("error-invalid-user", "Invalid user", { details: { method } });
 }

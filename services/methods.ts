@@ -10,14 +10,16 @@ import type { LoginResult } from "./accounts.ts";
 import { HISTORY_METHODS } from "./history-methods.ts";
 import type { Services } from "./index.ts";
 import {
-  loggedIn,
   matchFailed,
-  type Method,
   type MethodCaller,
   obj,
   optionalDate,
   optionalStr,
   str,
+  type MethodDef,
+  invalidUser,
+  open,
+  signedIn,
 } from "./method-params.ts";
 import { notifyEphemeral } from "./mentions.ts";
 import { MESSAGE_METHODS } from "./message-methods.ts";
@@ -128,7 +130,7 @@ async function unreadBeyond(services: Services, rid: string, page: Message[], ls
 /** The most messages one `loadHistory` call answers. */
 const HISTORY_CAP = 1000;
 
-const METHODS: Record<string, Method> = {
+const METHODS: Record<string, MethodDef> = {
   ...ROOM_METHODS,
   ...ROOM_SETTINGS_METHODS,
   ...MESSAGE_METHODS,
@@ -138,12 +140,12 @@ const METHODS: Record<string, Method> = {
   ...SUBSCRIPTION_METHODS,
   ...PERMISSION_METHODS,
   ...ROLE_METHODS,
-  async login(services, _caller, [params]) {
+  login: open(async (services, _caller, [params]) => {
     const { result, type } = await login(services, params);
     return loginAnswer(result, type);
-  },
-  async sendMessage(services, caller, [message]) {
-    const user = loggedIn(caller, "sendMessage");
+  }),
+  sendMessage: signedIn(async (services, caller, [message]) => {
+    const user = caller.user;
     const m = obj(message);
     const rid = str(m.rid);
     const draft: MessageDraft = {
@@ -168,9 +170,9 @@ const METHODS: Record<string, Method> = {
         notifyEphemeral(services.deps, user._id, rid, { msg: error.reason ?? String(error.error) });
       throw error;
     }
-  },
-  async updateMessage(services, caller, [message]) {
-    const user = loggedIn(caller, "updateMessage");
+  }),
+  updateMessage: signedIn(async (services, caller, [message]) => {
+    const user = caller.user;
     const m = obj(message);
     const original = await services.messages.byId(str(m._id));
     // Rocket.Chat answers nothing for a message that does not exist.
@@ -188,38 +190,39 @@ const METHODS: Record<string, Method> = {
       text: str(m.msg),
     });
     return undefined;
-  },
-  async deleteMessage(services, caller, [message]) {
-    const user = loggedIn(caller, "deleteMessage");
+  }),
+  deleteMessage: signedIn(async (services, caller, [message]) => {
+    const user = caller.user;
     const original = await services.messages.byId(str(obj(message)._id));
     if (!original) throw new ClientError("error-action-not-allowed", "Not allowed");
     await services.deps.rooms.execute(original.rid, { kind: "delete", user, msgId: original._id });
     return undefined;
-  },
-  async loadHistory(services, caller, [rid, end, limit = 20, ls, showThreadMessages = true]) {
-    loggedIn(caller, "loadHistory");
-    const room = await services.rooms.byId(str(rid));
-    // Rocket.Chat answers `false`, not an error, for a room that is missing or not readable.
-    if (!room || !(await services.authz.canAccessRoom(room, caller.user))) return false;
-    if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0) throw matchFailed();
-    const latest = optionalDate(end);
-    const messages = await services.messages.history(room._id, {
-      ...(latest && { latest }),
-      // Rocket.Chat hands the limit to MongoDB, where 0 means no limit at all; here 0 takes
-      // the cap, the nearest bounded answer, as REST's `count=0` does.
-      count: limit === 0 ? HISTORY_CAP : Math.min(limit, HISTORY_CAP),
-      showThreadMessages: showThreadMessages !== false,
-    });
-    const lastSeen = typeof ls === "string" ? new Date(ls) : optionalDate(ls);
-    if (!lastSeen || Number.isNaN(lastSeen.getTime())) return { messages, unreadNotLoaded: 0 };
-    return { messages, ...(await unreadBeyond(services, room._id, messages, lastSeen)) };
-  },
-  async "subscriptions/get"(services, caller, [updatedSince]) {
+  }),
+  loadHistory: signedIn(
+    async (services, caller, [rid, end, limit = 20, ls, showThreadMessages = true]) => {
+      const room = await services.rooms.byId(str(rid));
+      // Rocket.Chat answers `false`, not an error, for a room that is missing or not readable.
+      if (!room || !(await services.authz.canAccessRoom(room, caller.user))) return false;
+      if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0) throw matchFailed();
+      const latest = optionalDate(end);
+      const messages = await services.messages.history(room._id, {
+        ...(latest && { latest }),
+        // Rocket.Chat hands the limit to MongoDB, where 0 means no limit at all; here 0 takes
+        // the cap, the nearest bounded answer, as REST's `count=0` does.
+        count: limit === 0 ? HISTORY_CAP : Math.min(limit, HISTORY_CAP),
+        showThreadMessages: showThreadMessages !== false,
+      });
+      const lastSeen = typeof ls === "string" ? new Date(ls) : optionalDate(ls);
+      if (!lastSeen || Number.isNaN(lastSeen.getTime())) return { messages, unreadNotLoaded: 0 };
+      return { messages, ...(await unreadBeyond(services, room._id, messages, lastSeen)) };
+    },
+  ),
+  "subscriptions/get": open(async (services, caller, [updatedSince]) => {
     if (!caller.user) return [];
     const subs = await services.deps.db.subscriptions.find({ "u._id": caller.user._id });
     return sync(subs, optionalDate(updatedSince), (sub) => sub);
-  },
-  async "rooms/get"(services, caller, [updatedSince]) {
+  }),
+  "rooms/get": open(async (services, caller, [updatedSince]) => {
     if (!caller.user) return [];
     const rids = await services.deps.db.subscriptions.find(
       { "u._id": caller.user._id },
@@ -227,15 +230,15 @@ const METHODS: Record<string, Method> = {
     );
     const rooms = await services.deps.db.rooms.find({ _id: { $in: rids.map((s) => s.rid) } });
     return sync(rooms, optionalDate(updatedSince), roomView);
-  },
-  async "public-settings/get"(services) {
+  }),
+  "public-settings/get": open(async (services) => {
     return services.settings.publicSettings();
-  },
+  }),
   /** Every setting as `{_id, value}` for those who may see privileged ones; else none. */
-  async "private-settings/get"(services, caller) {
+  "private-settings/get": open(async (services, caller) => {
     if (!caller.user || !(await seesPrivilegedSettings(services, caller.user))) return [];
     return services.settings.all().map(({ _id, value }) => ({ _id, value }));
-  },
+  }),
 };
 
 /** Whether a method of that name exists. */
@@ -244,16 +247,29 @@ export function hasMethod(name: string): boolean {
 }
 
 /**
- * Runs method `name`. Throws ClientError 404 "Method '<name>' not found" for an unknown
- * method, and whatever ClientError the method raises.
+ * Runs method `name`: the one place that checks who may call a method, as its table
+ * declares it. Rejects with ClientError 404 "Method '<name>' not found" for an unknown
+ * method, with the method's refusal of an anonymous caller or a missing permission, and
+ * with whatever ClientError the method raises.
  */
-export function callMethod(
+export async function callMethod(
   services: Services,
   caller: MethodCaller,
   name: string,
   params: readonly unknown[],
 ): Promise<unknown> {
   const method = Object.hasOwn(METHODS, name) ? METHODS[name] : undefined;
-  if (!method) return Promise.reject(new ClientError(404, `Method '${name}' not found`));
-  return method(services, caller, params);
+  if (!method) throw new ClientError(404, `Method '${name}' not found`);
+  if (method.access === "open") return method.run(services, caller, params);
+  const { user } = caller;
+  if (!user) throw method.rule.refusal?.() ?? invalidUser(name);
+  await services.authz.requireRule(user, method.rule);
+  return method.run(services, { ...caller, user }, params);
+}
+
+/** The declared access of every method, by name: what the access tests walk. */
+export function methodAccess(): Record<string, Omit<MethodDef, "run">> {
+  return Object.fromEntries(
+    Object.entries(METHODS).map(([name, { run: _, ...access }]) => [name, access]),
+  );
 }

@@ -5,7 +5,7 @@
  */
 import type { Permission } from "../core/models.ts";
 import type { Services } from "./index.ts";
-import { loggedIn, type Method, optionalDate } from "./method-params.ts";
+import { optionalDate, type MethodDef, signedIn } from "./method-params.ts";
 
 /** What a client sees of one permission. */
 export interface PermissionView {
@@ -77,11 +77,10 @@ export async function updatePermissions(
 }
 
 /** The DDP method `permissions/get` (`[updatedSince?]`): an array, or `{update, remove}`. */
-export const PERMISSION_METHODS: Record<string, Method> = {
-  async "permissions/get"(services, caller, [updatedSince]) {
-    loggedIn(caller, "permissions/get");
+export const PERMISSION_METHODS: Record<string, MethodDef> = {
+  "permissions/get": signedIn(async (services, caller, [updatedSince]) => {
     const since = optionalDate(updatedSince);
     const update = await listPermissions(services, since);
     return since ? { update, remove: [] } : update;
-  },
+  }),
 };

@@ -10,7 +10,7 @@
 import { ClientError } from "../core/errors.ts";
 import type { Role, User } from "../core/models.ts";
 import type { Services } from "./index.ts";
-import { loggedIn, type Method } from "./method-params.ts";
+import { type MethodDef, signedIn } from "./method-params.ts";
 
 /** Names a role by id or, as older clients do, by name. */
 export interface RoleRef {
@@ -157,9 +157,8 @@ export async function usersInPublicRoles(
 }
 
 /** The DDP method `getUserRoles` (`[]`): the holders of public roles, for logged-in callers. */
-export const ROLE_METHODS: Record<string, Method> = {
-  async getUserRoles(services, caller) {
-    loggedIn(caller, "getUserRoles");
+export const ROLE_METHODS: Record<string, MethodDef> = {
+  getUserRoles: signedIn(async (services, caller) => {
     return usersInPublicRoles(services);
-  },
+  }),
 };

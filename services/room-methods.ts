@@ -8,7 +8,15 @@
 import { ClientError } from "../core/errors.ts";
 import type { Room, User } from "../core/models.ts";
 import type { Services } from "./index.ts";
-import { loggedIn, matchFailed, type Method, obj, optionalStr, str } from "./method-params.ts";
+import {
+  matchFailed,
+  obj,
+  optionalStr,
+  str,
+  type MethodDef,
+  signedIn,
+  type UserMethod,
+} from "./method-params.ts";
 import { roomView } from "./rooms.ts";
 
 async function roomFor(services: Services, rid: string, method: string): Promise<Room> {
@@ -24,9 +32,9 @@ async function userByUsername(services: Services, username: string, method: stri
   return user;
 }
 
-function createRoom(type: "c" | "p"): Method {
+function createRoom(type: "c" | "p"): UserMethod {
   return async (services, caller, params) => {
-    const owner = loggedIn(caller, type === "c" ? "createChannel" : "createPrivateGroup");
+    const owner = caller.user;
     const [name, members = [], readOnly = false, customFields] = params;
     if (!Array.isArray(members) || typeof readOnly !== "boolean") throw matchFailed();
     const room = await services.rooms.create({
@@ -43,30 +51,30 @@ function createRoom(type: "c" | "p"): Method {
 }
 
 /** Room creation and membership methods, by name. */
-export const ROOM_METHODS: Record<string, Method> = {
-  createChannel: createRoom("c"),
-  createPrivateGroup: createRoom("p"),
-  async createDirectMessage(services, caller, params) {
-    const user = loggedIn(caller, "createDirectMessage");
+export const ROOM_METHODS: Record<string, MethodDef> = {
+  createChannel: signedIn(createRoom("c")),
+  createPrivateGroup: signedIn(createRoom("p")),
+  createDirectMessage: signedIn(async (services, caller, params) => {
+    const user = caller.user;
     const { _id, ...room } = roomView(await services.rooms.createDirect(user, params.map(str)));
     return { t: "d", rid: _id, ...room };
-  },
-  async joinRoom(services, caller, [rid, joinCode]) {
-    const user = loggedIn(caller, "joinRoom");
+  }),
+  joinRoom: signedIn(async (services, caller, [rid, joinCode]) => {
+    const user = caller.user;
     const room = await roomFor(services, str(rid), "joinRoom");
     const code = optionalStr(joinCode);
     const command = { kind: "join", user, ...(code !== undefined && { joinCode: code }) } as const;
     await services.deps.rooms.execute(room._id, command);
     return true;
-  },
-  async leaveRoom(services, caller, [rid]) {
-    const user = loggedIn(caller, "leaveRoom");
+  }),
+  leaveRoom: signedIn(async (services, caller, [rid]) => {
+    const user = caller.user;
     const room = await roomFor(services, str(rid), "leaveRoom");
     await services.deps.rooms.execute(room._id, { kind: "leave", user });
     return undefined;
-  },
-  async addUsersToRoom(services, caller, [data]) {
-    const by = loggedIn(caller, "addUsersToRoom");
+  }),
+  addUsersToRoom: signedIn(async (services, caller, [data]) => {
+    const by = caller.user;
     const { rid, users } = obj(data);
     const room = await roomFor(services, typeof rid === "string" ? rid : "", "addUsersToRoom");
     if (!Array.isArray(users)) {
@@ -78,9 +86,9 @@ export const ROOM_METHODS: Record<string, Method> = {
     );
     await services.deps.rooms.execute(room._id, { kind: "add", by, users: added });
     return true;
-  },
-  async removeUserFromRoom(services, caller, [data]) {
-    const by = loggedIn(caller, "removeUserFromRoom");
+  }),
+  removeUserFromRoom: signedIn(async (services, caller, [data]) => {
+    const by = caller.user;
     const { rid, username } = obj(data);
     const room = await services.rooms.byId(str(rid));
     if (!room) {
@@ -91,5 +99,5 @@ export const ROOM_METHODS: Record<string, Method> = {
     const user = await userByUsername(services, str(username), "removeUserFromRoom");
     await services.deps.rooms.execute(room._id, { kind: "remove", by, user });
     return true;
-  },
+  }),
 };

@@ -9,12 +9,12 @@ import { ClientError } from "../core/errors.ts";
 import type { Room, Subscription, User } from "../core/models.ts";
 import type { Services } from "./index.ts";
 import {
-  loggedIn,
   matchFailed,
-  type Method,
-  type MethodCaller,
   obj,
   str,
+  type MethodDef,
+  signedIn,
+  type SignedInCaller,
 } from "./method-params.ts";
 import { cleanRoomHistory, eraseRoom } from "./room-lifecycle.ts";
 import { ROOM_ROLES, type RoomRole, roleMethodName } from "./room-role-commands.ts";
@@ -78,11 +78,10 @@ export async function changeRoomRole(
   return true;
 }
 
-function roleMethod(role: RoomRole, add: boolean): Method {
-  return async (services, caller, [rid, userId]) => {
-    const by = loggedIn(caller, roleMethodName(role, add));
-    return changeRoomRole(services, by, str(rid), str(userId), role, add);
-  };
+function roleMethod(role: RoomRole, add: boolean): MethodDef {
+  return signedIn(async (services, caller, [rid, userId]) => {
+    return changeRoomRole(services, caller.user, str(rid), str(userId), role, add);
+  });
 }
 
 /** Rocket.Chat's check of cleanRoomHistory's parameters: a Date, a Boolean, … or Match failed. */
@@ -100,7 +99,7 @@ const isDate = (v: unknown): v is Date => v instanceof Date && !Number.isNaN(v.g
 
 async function cleanRoomHistoryMethod(
   services: Services,
-  caller: MethodCaller,
+  caller: SignedInCaller,
   params: readonly unknown[],
 ) {
   const p = obj(params[0]);
@@ -118,14 +117,13 @@ async function cleanRoomHistoryMethod(
     fromUsers: optional(p.fromUsers, isNames, []),
     ignoreThreads: optional(p.ignoreThreads, isBoolean, true),
   };
-  const user = loggedIn(caller, "cleanRoomHistory");
-  return cleanRoomHistory(services.deps, user, rid, options);
+  return cleanRoomHistory(services.deps, caller.user, rid, options);
 }
 
 /** The room-management methods, by name. */
-export const ROOM_SETTINGS_METHODS: Record<string, Method> = {
-  async saveRoomSettings(services, caller, [rid, settings, value]) {
-    const user = loggedIn(caller, "saveRoomSettings");
+export const ROOM_SETTINGS_METHODS: Record<string, MethodDef> = {
+  saveRoomSettings: signedIn(async (services, caller, [rid, settings, value]) => {
+    const user = caller.user;
     if (typeof rid !== "string") {
       throw new ClientError("error-invalid-room", "Invalid room", {
         details: { method: "saveRoomSettings" },
@@ -136,35 +134,35 @@ export const ROOM_SETTINGS_METHODS: Record<string, Method> = {
     const room = await roomFor(services, rid, "saveRoomSettings");
     await services.deps.rooms.execute(room._id, { kind: "settings.save", user, patch });
     return { result: true, rid: room._id };
-  },
-  async archiveRoom(services, caller, [rid]) {
-    const user = loggedIn(caller, "archiveRoom");
+  }),
+  archiveRoom: signedIn(async (services, caller, [rid]) => {
+    const user = caller.user;
     const room = await roomFor(services, str(rid), "archiveRoom");
     await services.deps.rooms.execute(room._id, { kind: "settings.archive", user });
     return undefined;
-  },
-  async unarchiveRoom(services, caller, [rid]) {
-    const user = loggedIn(caller, "unarchiveRoom");
+  }),
+  unarchiveRoom: signedIn(async (services, caller, [rid]) => {
+    const user = caller.user;
     const room = await roomFor(services, str(rid), "unarchiveRoom");
     await services.deps.rooms.execute(room._id, { kind: "settings.unarchive", user });
     return undefined;
-  },
-  async eraseRoom(services, caller, [rid]) {
+  }),
+  eraseRoom: signedIn(async (services, caller, [rid]) => {
     const room = str(rid);
-    const user = loggedIn(caller, "eraseRoom");
+    const user = caller.user;
     await eraseRoom(services, user, room);
     return true;
-  },
-  async getRoomRoles(services, caller, [rid]) {
+  }),
+  getRoomRoles: signedIn(async (services, caller, [rid]) => {
     const room = str(rid);
-    const user = loggedIn(caller, "getRoomRoles");
+    const user = caller.user;
     return roomRoles(services, user, room);
-  },
+  }),
   addRoomOwner: roleMethod("owner", true),
   removeRoomOwner: roleMethod("owner", false),
   addRoomModerator: roleMethod("moderator", true),
   removeRoomModerator: roleMethod("moderator", false),
   addRoomLeader: roleMethod("leader", true),
   removeRoomLeader: roleMethod("leader", false),
-  cleanRoomHistory: cleanRoomHistoryMethod,
+  cleanRoomHistory: signedIn(cleanRoomHistoryMethod),
 };

@@ -7,7 +7,7 @@
 import { ClientError } from "../core/errors.ts";
 import type { Message, Room, User } from "../core/models.ts";
 import type { Services } from "./index.ts";
-import { loggedIn, matchFailed, type Method, str } from "./method-params.ts";
+import { matchFailed, str, type MethodDef, signedIn } from "./method-params.ts";
 import type { SubscriptionCommand } from "./subscription-commands.ts";
 
 /**
@@ -69,9 +69,9 @@ export async function markRead(
 }
 
 /** Read state and room-list methods, by name. */
-export const SUBSCRIPTION_METHODS: Record<string, Method> = {
-  async readMessages(services, caller, [rid, readThreads]) {
-    const user = loggedIn(caller, "readMessages");
+export const SUBSCRIPTION_METHODS: Record<string, MethodDef> = {
+  readMessages: signedIn(async (services, caller, [rid, readThreads]) => {
+    const user = caller.user;
     const room = await services.rooms.byId(str(rid));
     if (!room) {
       const details = { method: "readMessages" };
@@ -86,9 +86,9 @@ export const SUBSCRIPTION_METHODS: Record<string, Method> = {
     if (await services.authz.isMember(room._id, user._id))
       await markRead(services, user, room._id, readThreads === true);
     return undefined;
-  },
-  async unreadMessages(services, caller, [firstUnreadMessage, rid]) {
-    const user = loggedIn(caller, "unreadMessages");
+  }),
+  unreadMessages: signedIn(async (services, caller, [firstUnreadMessage, rid]) => {
+    const user = caller.user;
     if (typeof rid === "string" && rid !== "") {
       await markUnread(services, user, { rid });
       return undefined;
@@ -100,21 +100,21 @@ export const SUBSCRIPTION_METHODS: Record<string, Method> = {
     }
     await markUnread(services, user, { firstUnreadId: id });
     return undefined;
-  },
-  async openRoom(services, caller, [rid]) {
+  }),
+  openRoom: signedIn(async (services, caller, [rid]) => {
     const room = str(rid);
-    const user = loggedIn(caller, "openRoom");
+    const user = caller.user;
     return inRoom(services, room, { kind: "sub.open", user });
-  },
-  async hideRoom(services, caller, [rid]) {
+  }),
+  hideRoom: signedIn(async (services, caller, [rid]) => {
     const room = str(rid);
-    const user = loggedIn(caller, "hideRoom");
+    const user = caller.user;
     return inRoom(services, room, { kind: "sub.hide", user });
-  },
-  async toggleFavorite(services, caller, [rid, favorite]) {
+  }),
+  toggleFavorite: signedIn(async (services, caller, [rid, favorite]) => {
     const room = str(rid);
     if (favorite !== undefined && typeof favorite !== "boolean") throw matchFailed();
-    const user = loggedIn(caller, "toggleFavorite");
+    const user = caller.user;
     if (!(await services.rooms.byId(room))) {
       throw new ClientError(
         "error-invalid-subscription",
@@ -126,5 +126,5 @@ export const SUBSCRIPTION_METHODS: Record<string, Method> = {
     }
     const f = favorite ?? true;
     return services.deps.rooms.execute(room, { kind: "sub.favorite", user, favorite: f });
-  },
+  }),
 };
