@@ -71,21 +71,21 @@ export function settingsRoutes(services: Services, log: Logger) {
       )
       .get(
         "/settings/:_id",
-        async ({ params, me }) => ok({ ...(await viewSetting(services, me, params._id)) }),
+        async ({ params }) => ok({ ...(await viewSetting(services, params._id)) }),
         {
-          access: true,
+          access: { permissions: ["view-privileged-setting"] },
           detail: { summary: "One setting (`view-privileged-setting`)", tags: ["Settings"] },
         },
       )
       .post(
         "/settings/:_id",
-        async ({ params, body, me }) => {
+        async ({ params, body }) => {
           const value = (body as { value?: unknown } | null)?.value;
-          await changeSetting(services, me, params._id, value);
+          await changeSetting(services, params._id, value);
           return ok();
         },
         {
-          access: true,
+          access: { permissions: ["edit-privileged-setting"] },
           detail: {
             summary: "Change one setting (`edit-privileged-setting`); takes effect at once",
             tags: ["Settings"],

@@ -14,16 +14,11 @@ export interface SettingView {
 }
 
 /**
- * Setting `id` as `{_id, value}` for a user holding `view-privileged-setting`. Public
- * settings need it too, as in Rocket.Chat: anyone else reads them from `settings.public`.
- * Throws the 403 `error-unauthorized`, or Rocket.Chat's bare 400 for an unknown id.
+ * Setting `id` as `{_id, value}`, for the route that lets holders of
+ * `view-privileged-setting` read any setting (public ones too, as in Rocket.Chat: anyone
+ * else reads those from `settings.public`). Throws Rocket.Chat's bare 400 for an unknown id.
  */
-export async function viewSetting(
-  services: Services,
-  user: User,
-  id: string,
-): Promise<SettingView> {
-  await services.authz.require(user, "view-privileged-setting");
+export async function viewSetting(services: Services, id: string): Promise<SettingView> {
   const setting = services.settings.find(id);
   if (!setting) throw settingFailure();
   return { _id: setting._id, value: setting.value };
@@ -50,18 +45,12 @@ export async function listSettings(
 }
 
 /**
- * Sets setting `id` to `value` for a user holding `edit-privileged-setting`; the change
- * is stored, read by every service at once, and announced. Throws the 403
- * `error-unauthorized`, Rocket.Chat's bare 400 for an unknown id or a missing value, and
+ * Sets setting `id` to `value`, for the route that lets holders of
+ * `edit-privileged-setting` change settings; the change is stored, read by every service
+ * at once, and announced. Throws Rocket.Chat's bare 400 for an unknown id or a missing value, and
  * `error-invalid-setting-value` for a value of the wrong type.
  */
-export async function changeSetting(
-  services: Services,
-  user: User,
-  id: string,
-  value: unknown,
-): Promise<void> {
-  await services.authz.require(user, "edit-privileged-setting");
+export async function changeSetting(services: Services, id: string, value: unknown): Promise<void> {
   if (value === undefined) throw settingFailure();
 
   const updated = await services.settings.set(id, value);
