@@ -28,6 +28,17 @@ export interface Config {
   readonly testMode: boolean;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: LogLevel;
+  /**
+   * `OVERWRITE_SETTING_<id>` variables by setting id: values that setting `<id>` takes
+   * (and keeps in the store) at every start, typed by the setting when applied.
+   */
+  readonly settingOverwrites: Readonly<Record<string, string>>;
+  /**
+   * Variables named like Rocket.Chat settings (a letter, then letters, digits, `_` or `-`,
+   * with both upper and lower case, as in `Site_Name`) by name: the value of that setting
+   * when the store does not hold it yet, as Rocket.Chat takes initial values.
+   */
+  readonly settingInitialValues: Readonly<Record<string, string>>;
 }
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -96,6 +107,33 @@ function readAdmin(env: Record<string, string | undefined>): Config["admin"] {
   return { username, password, email };
 }
 
+const OVERWRITE_PREFIX = "OVERWRITE_SETTING_";
+
+/** Whether `name` is shaped like a Rocket.Chat setting id rather than a usual variable. */
+function looksLikeSettingId(name: string): boolean {
+  return /^[A-Za-z][\w-]*$/.test(name) && /[a-z]/.test(name) && /[A-Z]/.test(name);
+}
+
+/** The setting values in the environment: overwrites and initial values, by setting id. */
+function readSettingValues(env: Record<string, string | undefined>) {
+  const overwrites: Record<string, string> = {};
+  const initial: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (name.startsWith(OVERWRITE_PREFIX)) {
+      const id = name.slice(OVERWRITE_PREFIX.length);
+      if (id === "") throw new ConfigError(name, "expected a setting id after the prefix");
+      overwrites[id] = value;
+    } else if (looksLikeSettingId(name)) {
+      initial[name] = value;
+    }
+  }
+  return {
+    settingOverwrites: Object.freeze(overwrites),
+    settingInitialValues: Object.freeze(initial),
+  };
+}
+
 /**
  * Builds the configuration from an environment map (usually `process.env`).
  * Throws ConfigError, naming the variable, for any value that cannot be used.
@@ -123,5 +161,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     admin: readAdmin(env),
     testMode: readBoolean("TEST_MODE", env.TEST_MODE),
     logLevel,
+    ...readSettingValues(env),
   });
 }

@@ -183,7 +183,7 @@ export interface Setting {
   _id: string;
   value: unknown;
   packageValue: unknown;
-  type: "boolean" | "string" | "int" | "select";
+  type: "boolean" | "string" | "int" | "select" | "language";
   public: boolean;
   group: string;
   _updatedAt: Date;

@@ -7,59 +7,91 @@
 import { Elysia, t } from "elysia";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
-import { changeSetting, listSettings, viewSetting } from "../services/setting-changes.ts";
+import {
+  changeSetting,
+  cleanSettingsQuery,
+  parseSettingsFields,
+  settingsPage,
+  viewSetting,
+} from "../services/setting-changes.ts";
 import { apiBase, ok, pagination } from "./http.ts";
+import { parseSort } from "./room-params.ts";
 
-/** The ids in a comma-separated `_id` parameter; undefined means all of them. */
+/** The ids in a comma-separated `_id` parameter; absent or empty means all of them. */
 function idsOf(param: string | undefined): string[] | undefined {
-  if (param === undefined) return undefined;
+  if (!param) return undefined;
   return param
     .split(",")
     .map((id) => id.trim())
     .filter((id) => id !== "");
 }
 
-/** The public settings routes. */
+/** The parameters of a settings list, as strings. */
+interface ListParams {
+  readonly _id?: string | undefined;
+  readonly query?: string;
+  readonly fields?: string;
+  readonly sort?: string;
+  readonly includeDefaults?: string;
+  readonly count?: string;
+  readonly offset?: string;
+}
+
+/** One page of settings in Rocket.Chat's paged envelope. */
+async function page(services: Services, privileged: boolean, params: ListParams) {
+  const { count, offset } = pagination(services, params);
+  const ids = idsOf(params._id);
+  const { settings, total } = await settingsPage(services, privileged, {
+    count,
+    offset,
+    ...(ids && { ids }),
+    ...optional("filter", cleanSettingsQuery(params.query)),
+    ...optional("fields", parseSettingsFields(params.fields)),
+    ...optional("sort", parseSort(params.sort)),
+    includeDefaults: params.includeDefaults === "true",
+  });
+  return { settings, count: settings.length, offset, total };
+}
+
+/** `{[key]: value}` when the value is there, nothing otherwise. */
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** The settings routes. */
 export function settingsRoutes(services: Services, log: Logger) {
   return (
     new Elysia({ prefix: "/api/v1" })
       .use(apiBase(services, log))
-      .get(
-        "/settings.public",
-        ({ query }) => {
-          const { count, offset } = pagination(services, query);
-          // Sorted by _id as MongoDB orders strings (code units), like Rocket.Chat's query.
-          const all = services.settings
-            .publicSettings(idsOf(query._id))
-            .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
-          const settings = all.slice(offset, offset + count);
-          return ok({ settings, count: settings.length, offset, total: all.length });
+      .get("/settings.public", async ({ query }) => ok(await page(services, false, query)), {
+        open: true,
+        query: t.Object({
+          _id: t.Optional(t.String()),
+          query: t.Optional(t.String()),
+          fields: t.Optional(t.String()),
+          sort: t.Optional(t.String()),
+          count: t.Optional(t.String()),
+          offset: t.Optional(t.String()),
+        }),
+        detail: {
+          summary:
+            "Public workspace settings (no login needed); `_id` takes a comma list, `query`, `fields` and `sort` JSON",
+          tags: ["Settings"],
         },
-        {
-          open: true,
-          query: t.Object({
-            _id: t.Optional(t.String()),
-            count: t.Optional(t.String()),
-            offset: t.Optional(t.String()),
-          }),
-          detail: {
-            summary: "Public workspace settings (no login needed); `_id` takes a comma list",
-            tags: ["Settings"],
-          },
-        },
-      )
+      })
       .get(
         "/settings",
         async ({ query, me }) => {
-          const { count, offset } = pagination(services, query);
-          const all = await listSettings(services, me, query.includeDefaults === "true");
-          const settings = all.slice(offset, offset + count);
-          return ok({ settings, count: settings.length, offset, total: all.length });
+          const privileged = await services.authz.can(me, "view-privileged-setting");
+          return ok(await page(services, privileged, { ...query, _id: undefined }));
         },
         {
           access: true,
           query: t.Object({
             includeDefaults: t.Optional(t.String()),
+            query: t.Optional(t.String()),
+            fields: t.Optional(t.String()),
+            sort: t.Optional(t.String()),
             count: t.Optional(t.String()),
             offset: t.Optional(t.String()),
           }),

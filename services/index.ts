@@ -59,7 +59,15 @@ async function removeUser(deps: Deps, uid: string): Promise<boolean> {
 /** Loads settings and permissions and creates the data a new workspace needs. */
 export async function initServices(services: Services, config: Config): Promise<void> {
   const { deps, settings, authz, accounts, rooms } = services;
-  await settings.init(config.rootUrl);
+  const unknown = await settings.init({
+    siteUrl: config.rootUrl,
+    secret: deps.ids.id(),
+    overwrites: config.settingOverwrites,
+    initialValues: config.settingInitialValues,
+  });
+  for (const id of unknown) {
+    deps.log.warn({ variable: `OVERWRITE_SETTING_${id}` }, "no such setting to overwrite");
+  }
   await authz.init();
   // Before any room actor runs, so that no actor caches the old account as a member. Test
   // mode seeds a fresh copy below; otherwise its public password must not outlive test mode.

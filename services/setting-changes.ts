@@ -2,7 +2,10 @@
  * Reading and changing workspace settings as an administrator: the permission checks,
  * and the announcement of each change to the clients that may see the setting.
  */
+import { parseEJSON } from "../core/ejson.ts";
+import { ClientError } from "../core/errors.ts";
 import type { Setting, User } from "../core/models.ts";
+import { InvalidQueryError } from "../store/types.ts";
 import type { Services } from "./index.ts";
 import { settingFailure } from "./settings.ts";
 
@@ -10,7 +13,6 @@ import { settingFailure } from "./settings.ts";
 export interface SettingView {
   readonly _id: string;
   readonly value: unknown;
-  readonly packageValue?: unknown;
 }
 
 /**
@@ -24,24 +26,132 @@ export async function viewSetting(services: Services, id: string): Promise<Setti
   return { _id: setting._id, value: setting.value };
 }
 
+/** The paging, order and shape a client asks of a settings list. */
+export interface SettingsQuery {
+  /** Extra filter (the `query` parameter, already cleaned by `cleanSettingsQuery`). */
+  readonly filter?: Record<string, unknown>;
+  /** Only these ids (the comma-separated `_id` parameter of `settings.public`). */
+  readonly ids?: readonly string[];
+  readonly sort?: Record<string, 1 | -1>;
+  /** Fields to add (1) to or drop (0) from the answered ones (the `fields` parameter). */
+  readonly fields?: Record<string, 0 | 1>;
+  readonly includeDefaults?: boolean;
+  readonly offset: number;
+  readonly count: number;
+}
+
+/** The fields Rocket.Chat answers of each listed setting. */
+const LISTED_FIELDS = ["_id", "value", "enterprise", "invalidValue", "modules"] as const;
+
 /**
- * The settings `user` may list, ordered by id: every one with `view-privileged-setting`,
- * the public ones otherwise. `includeDefaults` adds each setting's `packageValue`.
+ * One page of settings as Rocket.Chat lists them: hidden ones never, only public ones
+ * unless `privileged`, by id unless sorted otherwise, each with `_id`, `value` and its
+ * `enterprise` flag (plus what `fields` and `includeDefaults` add), and how many match.
  */
-export async function listSettings(
+export async function settingsPage(
   services: Services,
-  user: User,
-  includeDefaults: boolean,
-): Promise<SettingView[]> {
-  const privileged = await services.authz.can(user, "view-privileged-setting");
-  return services.settings
-    .all()
-    .filter((s) => privileged || s.public)
-    .map((s) => ({
-      _id: s._id,
-      value: s.value,
-      ...(includeDefaults && { packageValue: s.packageValue }),
-    }));
+  privileged: boolean,
+  q: SettingsQuery,
+): Promise<{ settings: Record<string, unknown>[]; total: number }> {
+  const filter: Record<string, unknown> = {
+    ...q.filter,
+    ...(q.ids && { _id: { $in: [...q.ids] } }),
+    hidden: { $ne: true },
+    ...(!privileged && { public: true }),
+  };
+  const shown = new Set<string>(LISTED_FIELDS);
+  for (const [field, include] of Object.entries(q.fields ?? {})) {
+    if (include === 1) shown.add(field);
+    else if (field !== "_id") shown.delete(field);
+  }
+  if (q.includeDefaults) shown.add("packageValue");
+  const projection = Object.fromEntries([...shown].map((field) => [field, 1 as const]));
+
+  const { settings } = services.deps.db;
+  try {
+    const [page, total] = await Promise.all([
+      settings.find(filter, {
+        sort: q.sort ?? { _id: 1 },
+        skip: q.offset,
+        limit: q.count,
+        projection,
+      }),
+      settings.countDocuments(filter),
+    ]);
+    return { settings: page, total };
+  } catch (error) {
+    if (!(error instanceof InvalidQueryError)) throw error;
+    const seen = JSON.stringify(q.filter);
+    throw new ClientError("error-invalid-query", `Invalid query parameter provided: "${seen}"`, {
+      details: { helperMethod: "parseJsonQuery" },
+      cause: error,
+    });
+  }
+}
+
+/** The operators a client's settings `query` may use, as Rocket.Chat allows them. */
+const QUERY_OPERATORS = new Set(["$or", "$and", "$regex"]);
+
+/**
+ * The `query` parameter of a settings list as a filter: EJSON text whose operators other
+ * than `$or`, `$and` and `$regex` are dropped, as Rocket.Chat cleans it. Throws Rocket.Chat's
+ * `error-invalid-query` for text that is not a JSON object.
+ */
+export function cleanSettingsQuery(raw: string | undefined): Record<string, unknown> | undefined {
+  if (raw === undefined) return undefined;
+  const invalid = () =>
+    new ClientError("error-invalid-query", `Invalid query parameter provided: "${raw}"`, {
+      details: { helperMethod: "parseJsonQuery" },
+    });
+  let parsed: unknown;
+  try {
+    parsed = parseEJSON(raw);
+  } catch (error) {
+    throw Object.assign(invalid(), { cause: error });
+  }
+  if (!isPlainObject(parsed)) throw invalid();
+  return clean(parsed) as Record<string, unknown>;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Date)
+  );
+}
+
+/** `value` without the operators a client may not use, at any depth. */
+function clean(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(clean);
+  if (!isPlainObject(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !key.startsWith("$") || QUERY_OPERATORS.has(key))
+      .map(([key, inner]) => [key, clean(inner)]),
+  );
+}
+
+/**
+ * The `fields` parameter: a JSON object of field names to 0 or 1. Throws Rocket.Chat's
+ * `error-invalid-fields` for anything else; absent gives undefined.
+ */
+export function parseSettingsFields(raw: string | undefined): Record<string, 0 | 1> | undefined {
+  if (raw === undefined) return undefined;
+  const invalid = () =>
+    new ClientError("error-invalid-fields", `Invalid fields parameter provided: "${raw}"`, {
+      details: { helperMethod: "parseJsonQuery" },
+    });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw Object.assign(invalid(), { cause: error });
+  }
+  if (!isPlainObject(parsed)) throw invalid();
+  const entries = Object.entries(parsed);
+  if (entries.some(([key, v]) => !/^[A-Za-z_][\w.]*$/.test(key) || (v !== 0 && v !== 1))) {
+    throw invalid();
+  }
+  return parsed as Record<string, 0 | 1>;
 }
 
 /**
@@ -58,15 +168,28 @@ export async function changeSetting(services: Services, id: string, value: unkno
 }
 
 /**
- * Tells clients about a changed setting as Rocket.Chat does: everyone hears public ones on
- * `stream-notify-all`, and every setting goes to `stream-notify-logged`, where only users
- * allowed to see privileged settings may listen (see `services/streams.ts`).
+ * Tells clients about a changed setting as Rocket.Chat does, with `["updated", {_id,
+ * value, enterprise, requiredOnWizard}]`: everyone hears public ones on `stream-notify-all`
+ * (as `public-settings-changed`, and wrapped in `public-info`), and every setting goes to
+ * `stream-notify-logged`, where only users allowed to see privileged settings may listen
+ * (see `services/streams.ts`).
  */
 function announce(services: Services, setting: Setting): void {
-  const change = ["updated", { _id: setting._id, value: setting.value }];
-  if (setting.public)
-    services.deps.hub.emit("stream-notify-all", "public-settings-changed", change);
-  services.deps.hub.emit("stream-notify-logged", "private-settings-changed", change);
+  const { hub } = services.deps;
+  const change = [
+    "updated",
+    {
+      _id: setting._id,
+      value: setting.value,
+      enterprise: setting.enterprise ?? false,
+      requiredOnWizard: setting.requiredOnWizard ?? false,
+    },
+  ];
+  if (setting.public) {
+    hub.emit("stream-notify-all", "public-settings-changed", change);
+    hub.emit("stream-notify-all", "public-info", [["public-settings-changed", change]]);
+  }
+  hub.emit("stream-notify-logged", "private-settings-changed", change);
 }
 
 /** Whether `user` may see privileged settings, to read them or hear them change. */

@@ -1,84 +1,25 @@
 /**
- * Settings service: a registry of typed workspace settings with defaults, persisted in
- * `rocketchat_settings` and cached in memory so that services read them synchronously.
+ * Settings service: the registered workspace settings (see `settings-registry.ts`),
+ * persisted in `rocketchat_settings` and cached in memory so that services read them
+ * synchronously, with the values the environment gives them at start-up.
  */
 import type { Clock } from "../core/clock.ts";
 import { ClientError } from "../core/errors.ts";
 import type { Setting } from "../core/models.ts";
 import type { Collections } from "./collections.ts";
+import { overrideVariable, typedValue } from "./setting-overrides.ts";
+import { settingDefinitions, storedFields } from "./settings-registry.ts";
 
-interface Definition {
-  readonly value: unknown;
-  readonly type: Setting["type"];
-  readonly public: boolean;
-  readonly group: string;
-}
-
-/** Every setting Parley knows, with Rocket.Chat's ids and defaults. */
-function definitions(siteUrl: string): Record<string, Definition> {
-  const general = (value: unknown, type: Setting["type"], isPublic = true): Definition => ({
-    value,
-    type,
-    public: isPublic,
-    group: "General",
-  });
-  const message = (value: unknown, type: Setting["type"]): Definition => ({
-    value,
-    type,
-    public: true,
-    group: "Message",
-  });
-  return {
-    Site_Url: general(siteUrl, "string"),
-    Site_Name: general("Parley", "string"),
-    Language: general("", "string"),
-    Accounts_RegistrationForm: { value: "Public", type: "select", public: true, group: "Accounts" },
-    Accounts_AllowAnonymousRead: { value: false, type: "boolean", public: true, group: "Accounts" },
-    Accounts_AllowUsernameChange: { value: true, type: "boolean", public: true, group: "Accounts" },
-    UTF8_User_Names_Validation: general("[0-9a-zA-Z-_.]+", "string"),
-    UTF8_Channel_Names_Validation: general("[0-9a-zA-Z-_.]+", "string"),
-    UI_Use_Real_Name: { value: false, type: "boolean", public: true, group: "Layout" },
-    Number_of_users_autocomplete_suggestions: {
-      value: 5,
-      type: "int",
-      public: true,
-      group: "Layout",
-    },
-    Accounts_SearchFields: {
-      value: "username, name, bio, nickname",
-      type: "string",
-      public: false,
-      group: "Accounts",
-    },
-    Discussion_enabled: { value: true, type: "boolean", public: true, group: "Discussion" },
-    DirectMesssage_maxUsers: { value: 8, type: "int", public: true, group: "Message" },
-    Message_AllowDirectMessagesToYourself: {
-      value: true,
-      type: "boolean",
-      public: true,
-      group: "Message",
-    },
-    Unread_Count: general("user_and_group_mentions_only", "select"),
-    Unread_Count_DM: general("all_messages", "select"),
-    Message_MaxAllowedSize: { value: 5000, type: "int", public: true, group: "Message" },
-    Message_AllowEditing: { value: true, type: "boolean", public: true, group: "Message" },
-    Message_AllowDeleting: { value: true, type: "boolean", public: true, group: "Message" },
-    Message_AllowEditing_BlockEditInMinutes: message(0, "int"),
-    Message_AllowDeleting_BlockDeleteInMinutes: message(0, "int"),
-    Message_KeepHistory: message(false, "boolean"),
-    Message_AllowPinning: message(true, "boolean"),
-    Message_AllowStarring: message(true, "boolean"),
-    Threads_enabled: { value: true, type: "boolean", public: true, group: "Threads" },
-    UI_Allow_room_names_with_special_chars: {
-      value: false,
-      type: "boolean",
-      public: true,
-      group: "Layout",
-    },
-    UI_DisplayRoles: { value: true, type: "boolean", public: true, group: "Layout" },
-    API_Default_Count: { value: 50, type: "int", public: false, group: "General" },
-    API_Upper_Count_Limit: { value: 100, type: "int", public: false, group: "General" },
-  };
+/** What the settings start from besides their definitions. */
+export interface SettingsStart {
+  /** Default of `Site_Url` (`ROOT_URL`). */
+  readonly siteUrl: string;
+  /** Default of `Accounts_RegistrationForm_SecretURL`, used only when none is stored. */
+  readonly secret: string;
+  /** `OVERWRITE_SETTING_<id>` values by setting id: applied and stored at every start. */
+  readonly overwrites: Readonly<Record<string, string>>;
+  /** Plain `<id>` values by setting id: the value of a setting stored for the first time. */
+  readonly initialValues: Readonly<Record<string, string>>;
 }
 
 /** Typed, cached access to the settings. */
@@ -90,26 +31,64 @@ export class Settings {
     private readonly clock: Clock,
   ) {}
 
-  /** Inserts missing settings with their defaults and loads all of them into the cache. */
-  async init(siteUrl: string): Promise<void> {
+  /**
+   * Brings every registered setting in the store up to its definition (inserting the
+   * missing ones with their default, or their initial value from the environment), applies
+   * the overwrites from the environment, and loads all of them into the cache. Returns the
+   * ids of overwrites that name no setting Parley has. Throws ConfigError, naming the
+   * variable, for an environment value the setting cannot take.
+   */
+  async init(start: SettingsStart): Promise<string[]> {
     const now = this.clock.now();
-    for (const [_id, def] of Object.entries(definitions(siteUrl))) {
-      await this.db.settings.updateOne(
-        { _id },
-        {
-          $setOnInsert: { value: def.value, createdAt: now },
-          $set: {
-            packageValue: def.value,
-            type: def.type,
-            public: def.public,
-            group: def.group,
-            _updatedAt: now,
-          },
-        },
-        { upsert: true },
+    const definitions = settingDefinitions(start.siteUrl, start.secret);
+    const stored = new Map((await this.db.settings.find({})).map((s) => [s._id, s]));
+
+    for (const [_id, def] of Object.entries(definitions)) {
+      const fields = storedFields(_id, def);
+      const overwrite = start.overwrites[_id];
+      const forced =
+        overwrite === undefined
+          ? undefined
+          : typedValue(overrideVariable(_id, "overwrite"), overwrite, def);
+      const current = stored.get(_id);
+
+      if (!current) {
+        const initial = start.initialValues[_id];
+        const value =
+          forced ??
+          (initial === undefined
+            ? def.value
+            : typedValue(overrideVariable(_id, "initial"), initial, def));
+        const fromEnv = forced !== undefined || initial !== undefined;
+        await this.db.settings.insertOne({
+          _id,
+          value,
+          ...fields,
+          valueSource: fromEnv ? "processEnvValue" : "packageValue",
+          ...(fromEnv && { processEnvValue: value }),
+          ts: now,
+          createdAt: now,
+          _updatedAt: now,
+        });
+        continue;
+      }
+
+      const changed = Object.entries(fields).filter(
+        ([key, value]) => JSON.stringify(current[key]) !== JSON.stringify(value),
       );
+      const update: Record<string, unknown> = Object.fromEntries(changed);
+      if (forced !== undefined && current.value !== forced) {
+        Object.assign(update, {
+          value: forced,
+          processEnvValue: forced,
+          valueSource: "processEnvValue",
+        });
+      }
+      if (Object.keys(update).length === 0) continue;
+      await this.db.settings.updateOne({ _id }, { $set: { ...update, _updatedAt: now } });
     }
     await this.reload();
+    return Object.keys(start.overwrites).filter((id) => !(id in definitions));
   }
 
   /**

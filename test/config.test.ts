@@ -15,6 +15,8 @@ describe("configuration", () => {
       admin: undefined,
       testMode: false,
       logLevel: "info",
+      settingOverwrites: {},
+      settingInitialValues: {},
     });
   });
 
@@ -41,6 +43,8 @@ describe("configuration", () => {
       admin: { username: "boss", password: "secret", email: "boss@example.com" },
       testMode: true,
       logLevel: "debug",
+      settingOverwrites: {},
+      settingInitialValues: {},
     });
   });
 

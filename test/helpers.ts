@@ -33,9 +33,12 @@ export interface ApiResponse {
   readonly body: any;
 }
 
-/** Starts a TEST_MODE server on a free port over a new (or given) data folder. */
+/**
+ * Starts a TEST_MODE server on a free port over a new (or given) data folder; `env` adds
+ * environment variables to the ones the configuration is read from.
+ */
 export async function startTestServer(
-  options: ServerOptions & { dataDir?: string } = {},
+  options: ServerOptions & { dataDir?: string; env?: Record<string, string> } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "parley-test-"));
   const config = loadConfig({
@@ -43,6 +46,7 @@ export async function startTestServer(
     DATA_DIR: dataDir,
     TEST_MODE: "true",
     LOG_LEVEL: "silent",
+    ...options.env,
   });
   const parley = await startServer(config, options);
   const url = parley.url;

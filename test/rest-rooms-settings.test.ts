@@ -144,8 +144,8 @@ describe("settings.public", () => {
     expect(res.body).toEqual({
       success: true,
       settings: [
-        { _id: expect.any(String), value: expect.anything() },
-        { _id: expect.any(String), value: expect.anything() },
+        { _id: expect.any(String), value: expect.anything(), enterprise: false },
+        { _id: expect.any(String), value: expect.anything(), enterprise: false },
       ],
       count: 2,
       offset: 1,
@@ -163,8 +163,8 @@ describe("settings.public", () => {
     expect(res.body).toEqual({
       success: true,
       settings: [
-        { _id: "Message_MaxAllowedSize", value: 5000 },
-        { _id: "Site_Name", value: "Parley" },
+        { _id: "Message_MaxAllowedSize", value: 5000, enterprise: false },
+        { _id: "Site_Name", value: "Parley", enterprise: false },
       ],
       count: 2,
       offset: 0,
@@ -173,7 +173,7 @@ describe("settings.public", () => {
   });
 
   test("never lists a private setting, even when asked by id", async () => {
-    const res = await api(server, "settings.public", { query: { _id: "API_Upper_Count_Limit" } });
+    const res = await api(server, "settings.public", { query: { _id: "API_Default_Count" } });
 
     expect(res.body).toEqual({ success: true, settings: [], count: 0, offset: 0, total: 0 });
   });

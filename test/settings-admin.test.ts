@@ -174,7 +174,10 @@ describe("announcements", () => {
     await setAsAdmin("UI_DisplayRoles", false);
     await setAsAdmin("UI_DisplayRoles", true);
 
-    expect(await heard).toEqual(["updated", { _id: "UI_DisplayRoles", value: false }]);
+    expect(await heard).toEqual([
+      "updated",
+      { _id: "UI_DisplayRoles", value: false, enterprise: false, requiredOnWizard: false },
+    ]);
   });
 
   test("a private setting's change reaches administrators only, not stream-notify-all", async () => {
@@ -187,7 +190,15 @@ describe("announcements", () => {
     await setAsAdmin("Accounts_SearchFields", "username");
     await fence(anonymous);
 
-    expect(await heard).toEqual(["updated", { _id: "Accounts_SearchFields", value: "username" }]);
+    expect(await heard).toEqual([
+      "updated",
+      {
+        _id: "Accounts_SearchFields",
+        value: "username",
+        enterprise: false,
+        requiredOnWizard: false,
+      },
+    ]);
     expect(
       anonymous.frames.filter((f) => JSON.stringify(f).includes("Accounts_SearchFields")),
     ).toEqual([]);
@@ -215,6 +226,7 @@ describe("GET settings", () => {
     expect(res.body.settings.find((s: { _id: string }) => s._id === "Site_Name")).toEqual({
       _id: "Site_Name",
       value: "Parley",
+      enterprise: false,
       packageValue: "Parley",
     });
     expect(res.body).toMatchObject({ count: ids.length, offset: 0, total: ids.length });
