@@ -6,12 +6,14 @@
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { SessionHandle } from "./actors/session-effects.ts";
+import { clientAddress } from "./core/client-address.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import { type Config, ConfigError } from "./core/config.ts";
 import { LocalHub } from "./core/hub.ts";
 import { randomIds } from "./core/ids.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { docsRoutes } from "./routes/docs.ts";
+import { rememberAddress } from "./routes/http.ts";
 import { apiRoutes } from "./routes/index.ts";
 import {
   ConnectionRegistry,
@@ -135,7 +137,13 @@ export async function startServer(
       hostname: config.host,
       maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
       fetch(request, bunServer) {
-        if (upgradeDdp(request, bunServer, randomIds.id)) return undefined;
+        const address = clientAddress(
+          bunServer.requestIP(request)?.address ?? "",
+          request.headers.get("x-forwarded-for"),
+          config.httpForwardedCount,
+        );
+        if (upgradeDdp(request, bunServer, randomIds.id, address)) return undefined;
+        rememberAddress(request, address);
         return app.handle(request);
       },
       websocket: ddpHandlers(registry, () => activeSessions, log),

@@ -67,7 +67,7 @@ export function sessionEffects(options: SessionEffectsOptions): SessionHandle {
   ): Promise<{ data: SessionData; result: unknown }> {
     const { transport, connId, data } = input;
     if (name === "login") {
-      const { result, type } = await login(services, params[0]);
+      const { result, type } = await login(services, params[0], transport.remoteAddress);
       const next = {
         ...data,
         userId: result.user._id,
@@ -98,12 +98,13 @@ export function sessionEffects(options: SessionEffectsOptions): SessionHandle {
         transport.publishToOthers(emit.topic, streamFrame(name, emit.eventName, emit.args));
       return { data, result: undefined };
     }
-    const result = await callMethod(
-      services,
-      { user: await currentUser(data), connectionId: connId },
-      name,
-      params,
-    );
+    const caller = {
+      user: await currentUser(data),
+      connectionId: connId,
+      address: transport.remoteAddress,
+      ...(data.hashedToken && { hashedToken: data.hashedToken }),
+    };
+    const result = await callMethod(services, caller, name, params);
     return { data, result };
   }
 

@@ -24,7 +24,10 @@ export interface Config {
   readonly admin:
     | { readonly username: string; readonly password: string; readonly email: string }
     | undefined;
-  /** `TEST_MODE=true`: seeds Rocket.Chat's test admin and turns rate limits off. */
+  /**
+   * `TEST_MODE=true`, as Rocket.Chat's test mode: seeds its test admin, turns the REST and DDP
+   * rate limiters off and lets every two-factor check pass.
+   */
   readonly testMode: boolean;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: LogLevel;
@@ -39,6 +42,12 @@ export interface Config {
    * when the store does not hold it yet, as Rocket.Chat takes initial values.
    */
   readonly settingInitialValues: Readonly<Record<string, string>>;
+  /**
+   * How many proxies stand in front of Parley (`HTTP_FORWARDED_COUNT`, default 0), as
+   * Meteor reads it: the client's address is then that many entries from the end of
+   * `X-Forwarded-For`. With 0 the address is the socket's, and the header is ignored.
+   */
+  readonly httpForwardedCount: number;
 }
 
 /** A configuration value that cannot be used; the message names the variable. */
@@ -87,6 +96,14 @@ function readBoolean(variable: string, value: string | undefined): boolean {
   if (value === undefined || value === "" || value === "false") return false;
   if (value === "true") return true;
   throw new ConfigError(variable, `expected "true" or "false", got "${value}"`);
+}
+
+function readForwardedCount(value: string | undefined): number {
+  if (value === undefined || value === "") return 0;
+  if (!/^\d{1,2}$/.test(value)) {
+    throw new ConfigError("HTTP_FORWARDED_COUNT", `expected a number of proxies, got "${value}"`);
+  }
+  return Number(value);
 }
 
 function readAdmin(env: Record<string, string | undefined>): Config["admin"] {
@@ -162,5 +179,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     testMode: readBoolean("TEST_MODE", env.TEST_MODE),
     logLevel,
     ...readSettingValues(env),
+    httpForwardedCount: readForwardedCount(env.HTTP_FORWARDED_COUNT),
   });
 }

@@ -21,6 +21,23 @@ export interface LoginToken {
   readonly hashedToken: string;
   readonly type?: "personalAccessToken";
   readonly name?: string;
+  /** A token that never needs a second factor (a personal access token made so). */
+  readonly bypassTwoFactor?: boolean;
+  /** Until when a second factor given with this token is remembered. */
+  readonly twoFactorAuthorizedUntil?: Date;
+  /** SHA-256 of the user agent and address the second factor was given from. */
+  readonly twoFactorAuthorizedHash?: string;
+}
+
+/**
+ * A user's TOTP enrolment, as Rocket.Chat stores it: `tempSecret` while they confirm a
+ * new secret, then `secret` and the SHA-256 digests of their unused backup codes.
+ */
+export interface TotpEnrolment {
+  enabled: boolean;
+  secret?: string;
+  tempSecret?: string;
+  hashedBackup?: string[];
 }
 
 export type UserStatus = "online" | "away" | "busy" | "offline";
@@ -44,6 +61,7 @@ export interface User {
   services?: {
     password?: { bcrypt?: string };
     resume?: { loginTokens?: LoginToken[] };
+    totp?: TotpEnrolment;
   };
   [key: string]: unknown;
 }
@@ -205,5 +223,18 @@ export interface Role {
   protected: boolean;
   mandatory2fa: boolean;
   _updatedAt: Date;
+  [key: string]: unknown;
+}
+
+/**
+ * A login, or a failed attempt at one, as Rocket.Chat records them in
+ * `rocketchat_server_events`: what failed-login blocking counts.
+ */
+export interface ServerEvent {
+  _id: string;
+  t: "failed-login-attempt" | "login";
+  ts: Date;
+  ip: string;
+  u: { _id?: string; username?: string };
   [key: string]: unknown;
 }

@@ -1,14 +1,17 @@
 /**
  * `login`, `logout` and `me`: REST login with a username or e-mail and a password (plain
- * or as its SHA-256 digest) or with a resume token, as Rocket.Chat's REST API accepts.
+ * or as its SHA-256 digest, with a TOTP `code` when the user has one) or with a resume
+ * token, as Rocket.Chat's REST API accepts. Blocked logins and missing or wrong codes are
+ * answered with Rocket.Chat's reasons; every other failure is a bare 401.
  */
 import { Elysia, t } from "elysia";
 import { ClientError } from "../core/errors.ts";
 import { passwordDigest } from "../core/password.ts";
 import type { LoginResult, LoginSelector } from "../services/accounts.ts";
+import { type Credentials, signIn } from "../services/sign-in.ts";
 import type { Services } from "../services/index.ts";
 import { ownView } from "../services/users.ts";
-import { apiBase, json, ok } from "./http.ts";
+import { addressOf, apiBase, json, ok } from "./http.ts";
 import type { Logger } from "../core/logger.ts";
 
 const UserSelector = t.Union([
@@ -47,18 +50,57 @@ function selectorOf(body: LoginBody): LoginSelector | null {
   return null;
 }
 
-async function attempt(services: Services, body: LoginBody): Promise<LoginResult | null> {
+/** Errors a failed login answers with their code and details rather than a bare 401. */
+const TOLD_LOGIN_ERRORS = new Set([
+  "error-login-blocked-for-ip",
+  "error-login-blocked-for-user",
+  "totp-required",
+  "totp-invalid",
+]);
+
+/** The fields of a login body that may carry a second factor along. */
+const LOGIN_FIELDS = new Set(["user", "username", "email", "password", "code"]);
+
+/**
+ * The credentials in a login body. As Rocket.Chat, a second factor (`code`, or the
+ * `x-2fa-code` header) goes with a password login whose body has no other fields.
+ */
+async function credentialsOf(body: LoginBody, request: Request): Promise<Credentials | null> {
+  if (body.resume !== undefined) return { kind: "resume", token: body.resume };
+  const selector = selectorOf(body);
+  if (!selector || body.password === undefined) return null;
+  const digest =
+    typeof body.password === "string"
+      ? await passwordDigest(body.password)
+      : body.password.hashed.toLowerCase();
+  const plain = Object.keys(body).every((k) => LOGIN_FIELDS.has(k));
+  const code = plain ? body.code || request.headers.get("x-2fa-code") || undefined : undefined;
+  return { kind: "password", selector, digest, code };
+}
+
+/** The 401 of a failed login: Rocket.Chat's code, reason and details when they say why. */
+function refusal(error: ClientError): Response {
+  if (typeof error.error !== "string" || !TOLD_LOGIN_ERRORS.has(error.error)) return unauthorized();
+  return json(401, {
+    status: "error",
+    error: error.error,
+    ...(error.details && { details: error.details }),
+    message: error.reason,
+    success: false,
+  });
+}
+
+async function attempt(
+  services: Services,
+  body: LoginBody,
+  request: Request,
+): Promise<LoginResult | Response> {
+  const credentials = await credentialsOf(body, request);
+  if (!credentials) return unauthorized();
   try {
-    if (body.resume !== undefined) return await services.accounts.loginWithToken(body.resume);
-    const selector = selectorOf(body);
-    if (!selector || body.password === undefined) return null;
-    const digest =
-      typeof body.password === "string"
-        ? await passwordDigest(body.password)
-        : body.password.hashed.toLowerCase();
-    return await services.accounts.loginWithPassword(selector, digest);
+    return await signIn(services, credentials, addressOf(request));
   } catch (error) {
-    if (error instanceof ClientError) return null;
+    if (error instanceof ClientError) return refusal(error);
     throw error;
   }
 }
@@ -69,9 +111,9 @@ export function authRoutes(services: Services, log: Logger) {
     .use(apiBase(services, log))
     .post(
       "/login",
-      async ({ body }) => {
-        const result = await attempt(services, body);
-        if (!result) return unauthorized();
+      async ({ body, request }) => {
+        const result = await attempt(services, body, request);
+        if (result instanceof Response) return result;
         return json(200, {
           status: "success",
           data: { userId: result.user._id, authToken: result.token, me: ownView(result.user) },

@@ -73,6 +73,19 @@ export function validationFailure(error: ValidationError): ClientError {
   return new ClientError("invalid-params", reasons.join("\n ") || "Invalid parameters");
 }
 
+/** Each request's client address, as the server worked it out when the request came in. */
+const ADDRESSES = new WeakMap<Request, string>();
+
+/** Records where `request` comes from (see core/client-address.ts), before it is handled. */
+export function rememberAddress(request: Request, address: string): void {
+  ADDRESSES.set(request, address);
+}
+
+/** Where `request` comes from; empty when it did not come through the server. */
+export function addressOf(request: Request): string {
+  return ADDRESSES.get(request) ?? "";
+}
+
 /** The base of the API: authentication, error mapping and 404s, shared by every resource. */
 export function apiBase(services: Services, log: Logger) {
   return new Elysia({ name: "parley-api" })

@@ -9,9 +9,10 @@ import { parseEJSON, stringifyEJSON } from "../core/ejson.ts";
 import { ClientError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
+import { hashLoginToken } from "../core/password.ts";
 import type { Services } from "../services/index.ts";
 import { callMethod, meteorError } from "../services/methods.ts";
-import { apiBase, ok } from "./http.ts";
+import { addressOf, apiBase, ok } from "./http.ts";
 
 /** A method call as the tunnel carries it. */
 interface Call {
@@ -51,9 +52,15 @@ async function tunnel(
   log: Logger,
   user: User | null,
   text: string,
+  from: { request: Request; authToken?: string | null },
 ): Promise<Response> {
   const call = parseCall(text);
-  const caller = { user, connectionId: `rest-${services.deps.ids.id()}` };
+  const caller = {
+    user,
+    connectionId: `rest-${services.deps.ids.id()}`,
+    address: addressOf(from.request),
+    ...(user && from.authToken && { hashedToken: await hashLoginToken(from.authToken) }),
+  };
   try {
     const result = await callMethod(services, caller, call.method, call.params);
     return ok({ message: stringifyEJSON({ msg: "result", id: call.id, result }) });
@@ -67,19 +74,24 @@ async function tunnel(
 export function methodRoutes(services: Services, log: Logger) {
   return new Elysia({ prefix: "/api/v1" })
     .use(apiBase(services, log))
-    .post("/method.call/:method", ({ me, body }) => tunnel(services, log, me, body.message), {
-      access: true,
-      body: CallBody,
-      params: CallParams,
-      detail: {
-        summary: "Run a DDP method as the logged-in caller (EJSON in, EJSON result out)",
-        tags: ["Methods"],
+    .post(
+      "/method.call/:method",
+      ({ me, body, request, authToken }) =>
+        tunnel(services, log, me, body.message, { request, authToken }),
+      {
+        access: true,
+        body: CallBody,
+        params: CallParams,
+        detail: {
+          summary: "Run a DDP method as the logged-in caller (EJSON in, EJSON result out)",
+          tags: ["Methods"],
+        },
       },
-    })
+    )
     .post(
       "/method.callAnon/:method",
       // Anonymous on purpose: credentials sent along are not used, so nothing runs as a user here.
-      ({ body }) => tunnel(services, log, null, body.message),
+      ({ body, request }) => tunnel(services, log, null, body.message, { request }),
       {
         open: true,
         body: CallBody,

@@ -81,15 +81,15 @@ export function signalRouter(registry: ConnectionRegistry, sessions: () => Sessi
   };
 }
 
-/** Upgrades `/websocket` requests; answers false for any other path. */
+/** Upgrades `/websocket` requests from a client at `remoteAddress`; false for any other path. */
 export function upgradeDdp(
   request: Request,
   server: Server<SocketData>,
   newId: () => string,
+  remoteAddress: string,
 ): boolean {
   const path = new URL(request.url).pathname;
   if (path !== "/websocket" && !/^\/sockjs\/[^/]+\/[^/]+\/websocket$/.test(path)) return false;
-  const remoteAddress = server.requestIP(request)?.address ?? "";
   return server.upgrade(request, { data: { connId: newId(), remoteAddress } });
 }
 

@@ -288,17 +288,29 @@ export class Accounts {
    * ("User not found" / "Incorrect password") on failure, as Meteor's accounts do.
    */
   async loginWithPassword(selector: LoginSelector, digest: string): Promise<LoginResult> {
+    return this.issueToken(await this.checkPassword(await this.findLogin(selector), digest));
+  }
+
+  /** The account a login selector names, or null. */
+  findLogin(selector: LoginSelector): Promise<User | null> {
     const query =
       "username" in selector
         ? { username: selector.username }
         : { "emails.address": selector.email.trim().toLowerCase() };
-    const user = await this.deps.db.users.findOne(query);
+    return this.deps.db.users.findOne(query);
+  }
+
+  /**
+   * `user` when `digest` (SHA-256 hex of the password) is theirs. Throws ClientError 403
+   * "User not found" for no user and "Incorrect password" otherwise, as Meteor does.
+   */
+  async checkPassword(user: User | null, digest: string): Promise<User> {
     if (!user) throw new ClientError(403, "User not found");
     const hash = user.services?.password?.bcrypt;
     if (!hash || !(await verifyDigest(digest, hash))) {
       throw new ClientError(403, "Incorrect password");
     }
-    return this.issueToken(user);
+    return user;
   }
 
   /** Logs in with a resume token; throws ClientError 403 when the token is unknown or expired. */
@@ -345,7 +357,11 @@ export class Accounts {
     this.deps.hub.signal(userId, { type: "logged-out", hashedToken });
   }
 
-  private async issueToken(user: User): Promise<LoginResult> {
+  /**
+   * Logs `user` in: a new login token, stored hashed. Throws `error-user-is-not-activated`
+   * for a deactivated account.
+   */
+  async issueToken(user: User): Promise<LoginResult> {
     this.assertActive(user);
     const token = this.deps.ids.secret();
     const when = this.deps.clock.now();

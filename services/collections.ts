@@ -7,6 +7,7 @@ import type {
   Permission,
   Role,
   Room,
+  ServerEvent,
   Setting,
   Subscription,
   TrashRecord,
@@ -24,6 +25,8 @@ export interface Collections {
   readonly roles: Collection<Role>;
   /** Deleted documents of every collection, as Rocket.Chat's `rocketchat__trash`. */
   readonly trash: Collection<TrashRecord>;
+  /** Logins and failed login attempts, as Rocket.Chat's `rocketchat_server_events`. */
+  readonly serverEvents: Collection<ServerEvent>;
 }
 
 /** Opens the collections on `store` and declares their indexes (idempotent). */
@@ -37,6 +40,7 @@ export async function openCollections(store: Store): Promise<Collections> {
     permissions: store.collection<Permission>("rocketchat_permissions"),
     roles: store.collection<Role>("rocketchat_roles"),
     trash: store.collection<TrashRecord>("rocketchat__trash"),
+    serverEvents: store.collection<ServerEvent>("rocketchat_server_events"),
   };
   await Promise.all([
     db.users.createIndex({ key: { username: 1 }, unique: true, sparse: true }),
@@ -55,6 +59,9 @@ export async function openCollections(store: Store): Promise<Collections> {
     db.messages.createIndex({ key: { drid: 1 }, sparse: true }),
     db.messages.createIndex({ key: { msg: "text" } }),
     db.trash.createIndex({ key: { __collection__: 1, rid: 1, _deletedAt: 1 } }),
+    db.serverEvents.createIndex({ key: { t: 1, ip: 1, ts: -1 } }),
+    db.serverEvents.createIndex({ key: { t: 1, "u.username": 1, ts: -1 } }),
+    db.serverEvents.createIndex({ key: { ts: 1 } }),
   ]);
   return db;
 }

@@ -9,10 +9,12 @@ import type { User } from "../core/models.ts";
 import { Accounts } from "./accounts.ts";
 import { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
+import { LoginGuard } from "./login-guard.ts";
 import { Messages } from "./messages.ts";
 import type { CommandDeps } from "./room-commands.ts";
 import { Rooms } from "./rooms.ts";
 import { Settings } from "./settings.ts";
+import { TwoFactor } from "./two-factor.ts";
 
 /** Rocket.Chat's test administrator: id, username and password are all this. */
 export const TEST_ADMIN = "rocketchat.internal.admin.test";
@@ -24,6 +26,8 @@ export interface Services {
   readonly accounts: Accounts;
   readonly rooms: Rooms;
   readonly messages: Messages;
+  readonly twoFactor: TwoFactor;
+  readonly loginGuard: LoginGuard;
   /** What room actors need to run commands. */
   readonly commandDeps: CommandDeps;
 }
@@ -39,6 +43,8 @@ export function createServices(deps: Deps): Services {
     accounts: new Accounts(deps, settings),
     rooms: new Rooms(deps, authz, settings),
     messages: new Messages(deps, authz),
+    twoFactor: new TwoFactor(deps, settings),
+    loginGuard: new LoginGuard(deps, settings),
     commandDeps: { ...deps, authz, settings },
   };
 }

@@ -12,6 +12,10 @@ export interface MethodCaller {
   /** The logged-in user, or null for an anonymous connection. */
   readonly user: User | null;
   readonly connectionId: string;
+  /** Hash of the login token the caller authenticated with, when it did. */
+  readonly hashedToken?: string;
+  /** The caller's network address (failed-login blocking counts by it). */
+  readonly address?: string;
 }
 
 /** A DDP method: resolves to its result (undefined sends a `result` frame without one). */

@@ -31,7 +31,9 @@ import { ROOM_METHODS } from "./room-methods.ts";
 import { seesPrivilegedSettings } from "./setting-changes.ts";
 import { ROOM_SETTINGS_METHODS } from "./room-settings-methods.ts";
 import { THREAD_METHODS } from "./thread-methods.ts";
+import { TWO_FACTOR_METHODS } from "./two-factor-methods.ts";
 import { roomView } from "./rooms.ts";
+import { type Credentials, signIn } from "./sign-in.ts";
 import { SUBSCRIPTION_METHODS } from "./subscription-methods.ts";
 
 export type { MethodCaller } from "./method-params.ts";
@@ -68,15 +70,15 @@ export function loginAnswer(result: LoginResult, type: "resume" | "password") {
   return { id: result.user._id, token: result.token, tokenExpires: result.tokenExpires, type };
 }
 
-/** Logs in from DDP `login` parameters: a resume token or a user with a password. */
-export async function login(
-  services: Services,
-  params: unknown,
-): Promise<{ result: LoginResult; type: "resume" | "password" }> {
+/** The credentials in DDP `login` parameters: a resume token, or a user with a password. */
+async function credentialsOf(params: unknown, code?: string): Promise<Credentials> {
   const p = obj(params);
-  if (typeof p.resume === "string") {
-    return { result: await services.accounts.loginWithToken(p.resume), type: "resume" };
+  if (p.totp !== undefined) {
+    // Rocket.Chat's TOTP wrapper: `{totp: {login: <credentials>, code}}`.
+    const totp = obj(p.totp);
+    return credentialsOf(totp.login, str(totp.code));
   }
+  if (typeof p.resume === "string") return { kind: "resume", token: p.resume };
   const who = p.user;
   const selector =
     typeof who === "string"
@@ -87,15 +89,25 @@ export async function login(
         ? { username: obj(who).username as string }
         : { email: str(obj(who).email) };
   const password = p.password;
-  let digest: string;
   if (typeof password === "string") {
-    digest = await passwordDigest(password);
-  } else {
-    const hashed = obj(password);
-    if (hashed.algorithm !== undefined && hashed.algorithm !== "sha-256") throw matchFailed();
-    digest = str(hashed.digest).toLowerCase();
+    return { kind: "password", selector, digest: await passwordDigest(password), code };
   }
-  return { result: await services.accounts.loginWithPassword(selector, digest), type: "password" };
+  const hashed = obj(password);
+  if (hashed.algorithm !== undefined && hashed.algorithm !== "sha-256") throw matchFailed();
+  return { kind: "password", selector, digest: str(hashed.digest).toLowerCase(), code };
+}
+
+/**
+ * Logs in from DDP `login` parameters (a resume token, a user with a password, or either
+ * inside Rocket.Chat's `totp` wrapper with a code) for a client at `address`; see signIn.
+ */
+export async function login(
+  services: Services,
+  params: unknown,
+  address: string,
+): Promise<{ result: LoginResult; type: "resume" | "password" }> {
+  const credentials = await credentialsOf(params);
+  return { result: await signIn(services, credentials, address), type: credentials.kind };
 }
 
 /**
@@ -140,8 +152,9 @@ const METHODS: Record<string, MethodDef> = {
   ...SUBSCRIPTION_METHODS,
   ...PERMISSION_METHODS,
   ...ROLE_METHODS,
-  login: open(async (services, _caller, [params]) => {
-    const { result, type } = await login(services, params);
+  ...TWO_FACTOR_METHODS,
+  login: open(async (services, caller, [params]) => {
+    const { result, type } = await login(services, params, caller.address ?? "");
     return loginAnswer(result, type);
   }),
   sendMessage: signedIn(async (services, caller, [message]) => {

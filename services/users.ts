@@ -41,14 +41,20 @@ const DEFAULT_PREFERENCES = {
   language: "",
 };
 
-/** The caller's own record, as `/me` and `login` return it: never a password hash or token. */
+/**
+ * The caller's own record, as `/me` and `login` return it: whether a password and TOTP
+ * are set, never a password hash, token, TOTP secret or backup code.
+ */
 export function ownView(user: User): Record<string, unknown> {
   const { services, settings, ...rest } = user;
   return {
     ...rest,
     email: user.emails?.[0]?.address,
     settings: { preferences: { ...DEFAULT_PREFERENCES, ...settings?.preferences } },
-    services: { password: { exists: Boolean(services?.password?.bcrypt) } },
+    services: {
+      ...(services?.totp?.enabled && { totp: { enabled: true } }),
+      password: { exists: Boolean(services?.password?.bcrypt) },
+    },
     avatarUrl: `/avatar/${encodeURIComponent(user.username)}`,
     isOAuthUser: false,
   };

@@ -17,6 +17,7 @@ describe("configuration", () => {
       logLevel: "info",
       settingOverwrites: {},
       settingInitialValues: {},
+      httpForwardedCount: 0,
     });
   });
 
@@ -32,6 +33,7 @@ describe("configuration", () => {
       ADMIN_EMAIL: "boss@example.com",
       TEST_MODE: "true",
       LOG_LEVEL: "debug",
+      HTTP_FORWARDED_COUNT: "2",
     });
 
     expect(config).toEqual({
@@ -45,6 +47,7 @@ describe("configuration", () => {
       logLevel: "debug",
       settingOverwrites: {},
       settingInitialValues: {},
+      httpForwardedCount: 2,
     });
   });
 
@@ -61,6 +64,7 @@ describe("configuration", () => {
     ["MONGO_URL", "postgres://db"],
     ["TEST_MODE", "yes"],
     ["LOG_LEVEL", "loud"],
+    ["HTTP_FORWARDED_COUNT", "one"],
     ["ADMIN_EMAIL", "nobody"],
     ["ADMIN_EMAIL", "root@localhost"],
   ])("refuses %s=%s with an error naming the variable", (variable, value) => {

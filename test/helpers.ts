@@ -20,7 +20,7 @@ export interface TestServer {
   readonly url: string;
   readonly wsUrl: string;
   readonly dataDir: string;
-  /** Rocket.Chat's test administrator, logged in. */
+  /** Rocket.Chat's test administrator (or, outside test mode, the first one), logged in. */
   readonly admin: Credentials;
   /** Stops the server and removes its data unless `keepData`. */
   stop(keepData?: boolean): Promise<void>;
@@ -33,24 +33,39 @@ export interface ApiResponse {
   readonly body: any;
 }
 
+/** The first administrator of a server started with `testMode: false`. */
+export const PRODUCTION_ADMIN = { username: "first.admin", password: "first-admin-pass" };
+
 /**
- * Starts a TEST_MODE server on a free port over a new (or given) data folder; `env` adds
- * environment variables to the ones the configuration is read from.
+ * Starts a server on a free port over a new (or given) data folder: in TEST_MODE unless
+ * `testMode` is false, when it runs as in production (rate limiters and two-factor checks
+ * on) with PRODUCTION_ADMIN as its first administrator. `env` adds variables.
  */
 export async function startTestServer(
-  options: ServerOptions & { dataDir?: string; env?: Record<string, string> } = {},
+  options: ServerOptions & {
+    dataDir?: string;
+    testMode?: boolean;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "parley-test-"));
+  const testMode = options.testMode ?? true;
   const config = loadConfig({
     PORT: "0",
     DATA_DIR: dataDir,
-    TEST_MODE: "true",
+    TEST_MODE: String(testMode),
     LOG_LEVEL: "silent",
+    ...(!testMode && {
+      ADMIN_USERNAME: PRODUCTION_ADMIN.username,
+      ADMIN_PASS: PRODUCTION_ADMIN.password,
+    }),
     ...options.env,
   });
   const parley = await startServer(config, options);
   const url = parley.url;
-  const admin = await login(url, TEST_ADMIN, TEST_ADMIN);
+  const admin = testMode
+    ? await login(url, TEST_ADMIN, TEST_ADMIN)
+    : await login(url, PRODUCTION_ADMIN.username, PRODUCTION_ADMIN.password);
   return {
     parley,
     url,
