@@ -1,7 +1,9 @@
 /**
  * `roles.list` (every role), `roles.sync` (the roles changed after `updatedSince`),
- * `roles.addUserToRole` and `roles.removeUserFromRole` (global roles, for holders of
- * `access-permissions`) and `roles.getUsersInRole` (the holders of a role, paged).
+ * `roles.addUserToRole` and `roles.removeUserFromRole` (a global role on the user, or a
+ * room role on the user's subscription to `roomId`, for holders of `access-permissions`),
+ * `roles.getUsersInRole` (the holders of a role, paged) and `roles.getUsersInPublicRoles`
+ * (the holders of roles shown beside names).
  */
 import { Elysia, t } from "elysia";
 import { ClientError } from "../core/errors.ts";
@@ -13,6 +15,7 @@ import {
   findRole,
   type RoleRef,
   removeUserFromRole,
+  usersInPublicRoles,
   usersInRole,
 } from "../services/roles.ts";
 import { apiBase, json, ok, pagination } from "./http.ts";
@@ -103,9 +106,12 @@ export function rolesRoutes(services: Services, log: Logger) {
         if (!target) {
           throw new ClientError("error-invalid-user", "There is no user with this username");
         }
-        const role = await roleOrFailure(services, body);
-        if (role instanceof Response) return role;
-        await removeUserFromRole(services, role, target, body.roomId ?? body.scope);
+        if (!body.roleId && !body.roleName) {
+          return json(400, { success: false, error: "error-invalid-role-properties" });
+        }
+        const role = await findRole(services, body);
+        if (!role) throw new ClientError("error-invalid-roleId", "This role does not exist");
+        await removeUserFromRole(services, role, target, body.scope ?? body.roomId);
         return ok({ role });
       },
       {
@@ -124,9 +130,12 @@ export function rolesRoutes(services: Services, log: Logger) {
         if (query.roomId && !(await services.authz.can(me, "view-other-user-channels"))) {
           throw new ClientError("error-not-allowed", "Not allowed");
         }
-        const role = await db.roles.findOne({ _id: query.role }, { projection: { _id: 1 } });
+        const role = await db.roles.findOne(
+          { _id: query.role },
+          { projection: { _id: 1, scope: 1 } },
+        );
         if (!role) throw new ClientError("error-invalid-roleId");
-        return ok(await usersInRole(services, role._id, query.roomId, page));
+        return ok(await usersInRole(services, role, query.roomId, page));
       },
       {
         access: { permissions: ["access-permissions"] },
@@ -137,6 +146,17 @@ export function rolesRoutes(services: Services, log: Logger) {
           offset: t.Optional(t.String()),
         }),
         detail: { summary: "The users holding a role, globally or in a room", tags: ["Roles"] },
+      },
+    )
+    .get(
+      "/roles.getUsersInPublicRoles",
+      async () => ok({ users: await usersInPublicRoles(services) }),
+      {
+        access: true,
+        detail: {
+          summary: "The holders of public roles (global roles with a description)",
+          tags: ["Roles"],
+        },
       },
     );
 }

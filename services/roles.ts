@@ -1,11 +1,8 @@
 /**
- * Who holds which global role: giving a user a role, taking it back (announced as
- * `roles-change` on `stream-notify-logged`), and listing the holders of a role, globally
- * or in one room.
- *
- * Limitation: roles are given and taken here only globally (roles of scope `Users`); a
- * request naming a room or a room role is refused, so a client changes owners, moderators
- * and leaders with `channels.addOwner` and its siblings instead.
+ * Who holds which role: giving a user a role and taking it back, globally (on the user)
+ * or in a room (on the member's subscription, for roles of scope `Subscriptions`),
+ * announced as `roles-change` on `stream-notify-logged`; and listing the holders of a
+ * role, globally or in one room, and of the public roles.
  */
 import { ClientError } from "../core/errors.ts";
 import type { Role, User } from "../core/models.ts";
@@ -26,24 +23,50 @@ export async function findRole(services: Services, ref: RoleRef): Promise<Role |
   return null;
 }
 
-function globalOnly(role: Role, roomId: string | undefined): void {
-  if (roomId || role.scope !== "Users") {
-    throw new ClientError(
-      "error-action-not-allowed",
-      `Role ${role._id} can only be changed globally here`,
-    );
-  }
-}
-
-function announce(services: Services, type: "added" | "removed", role: Role, user: User): void {
+function announce(
+  services: Services,
+  type: "added" | "removed",
+  role: Role,
+  user: User,
+  scope: string | undefined,
+): void {
   if (services.settings.get<boolean>("UI_DisplayRoles") === false) return;
   const u = { _id: user._id, username: user.username };
-  services.deps.hub.emit("stream-notify-logged", "roles-change", [{ type, _id: role._id, u }]);
+  const event = { type, _id: role._id, u, ...(scope !== undefined && { scope }) };
+  services.deps.hub.emit("stream-notify-logged", "roles-change", [event]);
 }
 
 /**
- * Gives `user` global role `role` as `by`, who needs `access-permissions` (and
- * `assign-admin-role` for `admin`). Throws `error-user-already-in-role` when held.
+ * A room role (scope `Subscriptions`) given or taken in room `roomId` by its room actor.
+ * Throws `error-invalid-user` ("User is not part of given room") for a room that does not
+ * exist, as for a user who is not in it, and Rocket.Chat's `error-invalid-arguments` for
+ * a room role named without a room.
+ */
+async function changeInRoom(
+  services: Services,
+  role: Role,
+  user: User,
+  roomId: string | undefined,
+  add: boolean,
+): Promise<void> {
+  if (!roomId) {
+    throw new ClientError("error-invalid-arguments", `Role ${role._id} is held in a room`);
+  }
+  const room = await services.deps.db.rooms.findOne({ _id: roomId }, { projection: { _id: 1 } });
+  if (!room) {
+    if (!add) throw new ClientError("error-user-not-in-role", "User is not in this role");
+    throw new ClientError("error-invalid-user", "User is not part of given room", {
+      details: { method: "authorization:addUserToRole" },
+    });
+  }
+  await services.deps.rooms.execute(room._id, { kind: "role.assign", user, role: role._id, add });
+}
+
+/**
+ * Gives `user` role `role` as `by`, who needs `access-permissions` (and
+ * `assign-admin-role` for `admin`): on the user for a global role (`roomId`, if any, only
+ * scopes the announcement, as in Rocket.Chat), on the user's subscription to `roomId` for a
+ * room role. Throws `error-user-already-in-role` when held.
  */
 export async function addUserToRole(
   services: Services,
@@ -52,23 +75,24 @@ export async function addUserToRole(
   user: User,
   roomId?: string,
 ): Promise<void> {
-  globalOnly(role, roomId);
-  if (user.roles.includes(role._id)) {
-    throw new ClientError("error-user-already-in-role", "User already in role");
-  }
   if (role._id === "admin" && !(await services.authz.can(by, "assign-admin-role"))) {
     throw new ClientError("error-action-not-allowed", "Assigning admin is not allowed");
+  }
+  if (role.scope === "Subscriptions") return changeInRoom(services, role, user, roomId, true);
+  if (user.roles.includes(role._id)) {
+    throw new ClientError("error-user-already-in-role", "User already in role");
   }
   await services.deps.db.users.updateOne(
     { _id: user._id },
     { $addToSet: { roles: role._id }, $set: { _updatedAt: services.deps.clock.now() } },
   );
-  announce(services, "added", role, user);
+  announce(services, "added", role, user, roomId);
 }
 
 /**
- * Takes global role `role` from `user`. Throws `error-user-not-in-role` when not held and
- * `error-admin-required` for the last administrator.
+ * Takes role `role` from `user`: from the user for a global role, from the user's
+ * subscription to `roomId` for a room role. Throws `error-user-not-in-role` when not held
+ * and `error-admin-required` for the last administrator.
  */
 export async function removeUserFromRole(
   services: Services,
@@ -76,7 +100,7 @@ export async function removeUserFromRole(
   user: User,
   roomId?: string,
 ): Promise<void> {
-  globalOnly(role, roomId);
+  if (role.scope === "Subscriptions") return changeInRoom(services, role, user, roomId, false);
   const { users } = services.deps.db;
   if (!user.roles.includes(role._id)) {
     throw new ClientError("error-user-not-in-role", "User is not in this role");
@@ -88,7 +112,7 @@ export async function removeUserFromRole(
     { _id: user._id },
     { $pull: { roles: role._id }, $set: { _updatedAt: services.deps.clock.now() } },
   );
-  announce(services, "removed", role, user);
+  announce(services, "removed", role, user, roomId);
 }
 
 /** What `roles.getUsersInRole` shows of a user. */
@@ -103,20 +127,21 @@ const USER_FIELDS = {
 } as const;
 
 /**
- * The holders of `roleId` (in room `roomId` when given), by username, one page of them,
- * with how many there are in all.
+ * The holders of `role`, by username, one page of them, with how many there are in all:
+ * for a room role the members holding it in room `roomId` (in any room without one), for
+ * a global role the users holding it (whatever `roomId` says, as in Rocket.Chat).
  */
 export async function usersInRole(
   services: Services,
-  roleId: string,
+  role: Pick<Role, "_id" | "scope">,
   roomId: string | undefined,
   page: { count: number; offset: number },
 ): Promise<{ users: Partial<User>[]; total: number }> {
   const { users, subscriptions } = services.deps.db;
-  let filter: Record<string, unknown> = { roles: roleId };
-  if (roomId) {
+  let filter: Record<string, unknown> = { roles: role._id };
+  if (role.scope === "Subscriptions") {
     const subs = await subscriptions.find(
-      { rid: roomId, roles: roleId },
+      { roles: role._id, ...(roomId !== undefined && { rid: roomId }) },
       { projection: { "u._id": 1 } },
     );
     filter = { _id: { $in: subs.map((s) => s.u._id) } };
@@ -156,7 +181,10 @@ export async function usersInPublicRoles(
   }));
 }
 
-/** The DDP method `getUserRoles` (`[]`): the holders of public roles, for logged-in callers. */
+/**
+ * The DDP method `getUserRoles` (`[]`): the holders of public roles, for logged-in
+ * callers; the same list as `roles.getUsersInPublicRoles`.
+ */
 export const ROLE_METHODS: Record<string, MethodDef> = {
   getUserRoles: signedIn(async (services, caller) => {
     return usersInPublicRoles(services);

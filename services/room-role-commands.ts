@@ -17,15 +17,24 @@ export const ROOM_ROLES = ["owner", "moderator", "leader"] as const;
 export type RoomRole = (typeof ROOM_ROLES)[number];
 
 /** The role commands; each answers with the room. */
-export type RoomRoleCommand = {
-  readonly kind: "role.change";
-  /** Who asks. */
-  readonly by: User;
-  /** Whose role changes. */
-  readonly user: User;
-  readonly role: RoomRole;
-  readonly add: boolean;
-};
+export type RoomRoleCommand =
+  | {
+      readonly kind: "role.change";
+      /** Who asks. */
+      readonly by: User;
+      /** Whose role changes. */
+      readonly user: User;
+      readonly role: RoomRole;
+      readonly add: boolean;
+    }
+  | {
+      /** A room role given or taken by an administrator through the roles routes. */
+      readonly kind: "role.assign";
+      readonly user: User;
+      /** Any role of scope `Subscriptions`. */
+      readonly role: string;
+      readonly add: boolean;
+    };
 
 const PERMISSION: Record<RoomRole, string> = {
   owner: "set-owner",
@@ -87,7 +96,7 @@ async function assertNotLastOwner(deps: CommandDeps, room: Room, method: string)
 export async function changeRole(
   deps: CommandDeps,
   state: RoomState,
-  c: RoomRoleCommand,
+  c: Extract<RoomRoleCommand, { kind: "role.change" }>,
 ): Promise<{ state: RoomState; reply: Room }> {
   const { room } = state;
   const method = roleMethodName(c.role, c.add);
@@ -119,18 +128,68 @@ export async function changeRole(
   if (updated) announceSubscription(deps, updated);
   const t = c.add ? "subscription-role-added" : "subscription-role-removed";
   const next = await postSystemMessage(deps, state, c.by, t, c.user.username, { role: c.role });
-  if (deps.settings.get<boolean>("UI_DisplayRoles") !== false) {
-    const u = {
-      _id: c.user._id,
-      username: c.user.username,
-      ...(c.user.name !== undefined && { name: c.user.name }),
-    };
-    const event = { type: c.add ? "added" : "removed", _id: c.role, u, scope: room._id };
-    deps.hub.emit("stream-notify-logged", "roles-change", [event]);
-  }
+  announceRole(deps, c.add, c.role, c.user, room._id, c.user.name);
   return { state: next, reply: next.room };
+}
+
+/** Tells everyone logged in, with `UI_DisplayRoles`, that `user` got or lost `role` here. */
+function announceRole(
+  deps: CommandDeps,
+  add: boolean,
+  role: string,
+  user: User,
+  rid: string,
+  name?: string,
+): void {
+  if (deps.settings.get<boolean>("UI_DisplayRoles") === false) return;
+  const u = { _id: user._id, username: user.username, ...(name !== undefined && { name }) };
+  const event = { type: add ? "added" : "removed", _id: role, u, scope: rid };
+  deps.hub.emit("stream-notify-logged", "roles-change", [event]);
+}
+
+/**
+ * Gives `user` room role `role` on their subscription (or, with `add` false, takes it
+ * back) for the roles routes, which checked the caller's `access-permissions`. As in
+ * Rocket.Chat no system message is posted; the member hears `subscriptions-changed` and,
+ * with `UI_DisplayRoles`, everyone logged in hears `roles-change` with the room as `scope`.
+ * Throws `error-invalid-user` for a non-member, `error-user-already-in-role`,
+ * `error-user-not-in-role`, and, unlike Rocket.Chat, `error-remove-last-owner`, since a
+ * room keeps at least one owner.
+ */
+async function assignRole(
+  deps: CommandDeps,
+  state: RoomState,
+  c: Extract<RoomRoleCommand, { kind: "role.assign" }>,
+): Promise<{ state: RoomState; reply: Room }> {
+  const { room } = state;
+  const sub = state.members.has(c.user._id)
+    ? await deps.db.subscriptions.findOne({ rid: room._id, "u._id": c.user._id })
+    : null;
+  const holds = sub?.roles?.includes(c.role) === true;
+  if (c.add && !sub) {
+    throw new ClientError("error-invalid-user", "User is not part of given room", {
+      details: { method: "authorization:addUserToRole" },
+    });
+  }
+  if (c.add && holds) throw new ClientError("error-user-already-in-role", "User already in role");
+  if (!c.add && !holds) throw new ClientError("error-user-not-in-role", "User is not in this role");
+  if (!c.add && c.role === "owner") {
+    await assertNotLastOwner(deps, room, "authorization:removeUserFromRole");
+  }
+
+  const updated = await deps.db.subscriptions.findOneAndUpdate(
+    { rid: room._id, "u._id": c.user._id },
+    {
+      ...(c.add ? { $addToSet: { roles: c.role } } : { $pull: { roles: c.role } }),
+      $set: { _updatedAt: deps.clock.now() },
+    },
+  );
+  if (updated) announceSubscription(deps, updated);
+  announceRole(deps, c.add, c.role, c.user, room._id);
+  return { state, reply: room };
 }
 
 export const roomRoleHandlers: CommandHandlers<RoomRoleCommand> = {
   "role.change": (deps, state, c) => changeRole(deps, state, c),
+  "role.assign": (deps, state, c) => assignRole(deps, state, c),
 };
