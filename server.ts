@@ -107,7 +107,16 @@ export async function startServer(
     execute: (rid, command) => (rooms as RoomSupervisor).execute(rid, command),
   };
   const clock = options.clock ?? systemClock;
-  const deps: Deps = { config, db, clock, ids: randomIds, log, hub, rooms: gateway };
+  const deps: Deps = {
+    config,
+    db,
+    clock,
+    ids: randomIds,
+    log,
+    hub,
+    rooms: gateway,
+    files: store.files,
+  };
   const services = createServices(deps);
 
   const realEffects = storeRoomEffects(services.commandDeps);

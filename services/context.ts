@@ -1,12 +1,13 @@
 /**
- * What every service is built from: configuration, store, clock, id source, logger, hub
- * and the gateway to room actors. Built once at start-up and passed down.
+ * What every service is built from: configuration, store, clock, id source, logger, hub,
+ * the gateway to room actors and file storage. Built once at start-up and passed down.
  */
 import type { Clock } from "../core/clock.ts";
 import type { Config } from "../core/config.ts";
 import type { Hub } from "../core/hub.ts";
 import type { IdSource } from "../core/ids.ts";
 import type { Logger } from "../core/logger.ts";
+import type { FileStorage } from "../store/files.ts";
 import type { RoomCommand, RoomReply } from "./room-commands.ts";
 import type { Collections } from "./collections.ts";
 
@@ -26,4 +27,6 @@ export interface Deps {
   readonly log: Logger;
   readonly hub: Hub;
   readonly rooms: RoomGateway;
+  /** Blobs beside the documents (avatars, uploads). */
+  readonly files: FileStorage;
 }

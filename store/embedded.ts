@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { InvalidQueryError, type Doc, type Store } from "./types.ts";
 import { EmbeddedCollection } from "./embedded-collection.ts";
 import { SqliteStorage } from "./embedded-sqlite.ts";
+import { diskFileStorage, type FileStorage } from "./files.ts";
 
 export { EmbeddedCollection, type Explain } from "./embedded-collection.ts";
 
@@ -25,8 +26,15 @@ export class EmbeddedStore implements Store {
   readonly engine = "embedded" as const;
   private readonly collections = new Map<string, EmbeddedCollection>();
 
+  readonly files: FileStorage;
+
   /** Wraps an open SqliteStorage; use openEmbeddedStore() rather than this. */
-  constructor(private readonly storage: SqliteStorage) {}
+  constructor(
+    private readonly storage: SqliteStorage,
+    dataDir: string,
+  ) {
+    this.files = diskFileStorage(dataDir);
+  }
 
   /**
    * The collection `name`, loading its documents and indexes on first use.
@@ -55,5 +63,6 @@ export function openEmbeddedStore(options: EmbeddedStoreOptions): EmbeddedStore 
   mkdirSync(options.dataDir, { recursive: true });
   return new EmbeddedStore(
     new SqliteStorage(join(options.dataDir, "parley.sqlite"), options.logger),
+    options.dataDir,
   );
 }

@@ -9,6 +9,7 @@ import { openEmbeddedStore } from "./embedded.ts";
 import { openMongoStore } from "./mongo.ts";
 
 export * from "./types.ts";
+export type { FileBucket, FileStorage, StoredFile } from "./files.ts";
 
 /** Options of openStore. */
 export interface OpenStoreOptions {

@@ -28,6 +28,7 @@ import {
   UPDATE_OPERATORS,
 } from "./types.ts";
 import { isPlainObject, newId } from "./embedded-values.ts";
+import { type FileStorage, gridFileStorage } from "./files.ts";
 
 /** Options of openMongoStore. */
 export interface MongoStoreOptions {
@@ -258,6 +259,7 @@ export class MongoCollection<T extends Doc = Doc> implements Collection<T> {
 /** A Store on a MongoDB server. */
 export class MongoStore implements Store {
   readonly engine = "mongodb" as const;
+  readonly files: FileStorage;
 
   /** Wraps a connected client and its database; use openMongoStore() rather than this. */
   constructor(
@@ -266,7 +268,9 @@ export class MongoStore implements Store {
     readonly db: Db,
     /** Whether the deployment supports transactions (replica set or sharded cluster). */
     readonly transactions: boolean,
-  ) {}
+  ) {
+    this.files = gridFileStorage(db);
+  }
 
   /** The collection `name` (created by the server on first write). */
   collection<T extends Doc = Doc>(name: string): MongoCollection<T> {

@@ -3,6 +3,7 @@
  * through these types, and both engines (the MongoDB driver and the embedded engine)
  * implement them with the same semantics, so domain code is written once.
  */
+import type { FileStorage } from "./files.ts";
 
 /** A stored document. Ids are strings (Rocket.Chat uses 17-character random ids). */
 export type Doc = { _id: string } & Record<string, unknown>;
@@ -104,6 +105,8 @@ export interface Collection<T extends Doc = Doc> {
 export interface Store {
   readonly engine: "embedded" | "mongodb";
   collection<T extends Doc = Doc>(name: string): Collection<T>;
+  /** Named blobs beside the documents: files on disk, or GridFS on MongoDB. */
+  readonly files: FileStorage;
   /** Flushes and releases the engine; the store is unusable afterwards. */
   close(): Promise<void>;
 }

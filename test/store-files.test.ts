@@ -1,0 +1,124 @@
+/**
+ * The file storage contract, on the engine users run: files on disk for the embedded
+ * store always, GridFS when MONGO_URL is set (otherwise that block is reported as skipped).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openEmbeddedStore } from "../store/embedded.ts";
+import { InvalidFileNameError } from "../store/files.ts";
+import { type MongoStore, openMongoStore } from "../store/mongo.ts";
+import type { Store } from "../store/types.ts";
+
+const mongoUrl = process.env.MONGO_URL;
+const when = new Date(Date.UTC(2024, 4, 1, 12));
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+function contract(open: () => Promise<Store>, close: (store: Store) => Promise<void>): void {
+  let store: Store;
+  let n = 0;
+  const fresh = () => store.files.bucket(`b${++n}`);
+  beforeAll(async () => void (store = await open()));
+  afterAll(async () => close(store));
+
+  test("a stored blob reads back with its content type, size and time", async () => {
+    const bucket = fresh();
+
+    await bucket.put("alice", bytes("png bytes"), "image/png", when);
+
+    expect(await bucket.get("alice")).toEqual({
+      name: "alice",
+      contentType: "image/png",
+      size: 9,
+      uploadedAt: when,
+      data: bytes("png bytes"),
+    });
+  });
+
+  test("writing a name again replaces its blob", async () => {
+    const bucket = fresh();
+    await bucket.put("alice", bytes("old"), "image/png", when);
+
+    await bucket.put("alice", bytes("newer"), "image/jpeg", new Date(when.getTime() + 1000));
+
+    const stored = await bucket.get("alice");
+    expect({ type: stored?.contentType, text: new TextDecoder().decode(stored?.data) }).toEqual({
+      type: "image/jpeg",
+      text: "newer",
+    });
+  });
+
+  test("a deleted blob is gone and deleting it again reports nothing removed", async () => {
+    const bucket = fresh();
+    await bucket.put("bob", bytes("x"), "image/gif", when);
+
+    const first = await bucket.delete("bob");
+    const second = await bucket.delete("bob");
+
+    expect({ first, second, after: await bucket.get("bob") }).toEqual({
+      first: true,
+      second: false,
+      after: null,
+    });
+  });
+
+  test("names differing only in case or dots are different blobs", async () => {
+    const bucket = fresh();
+
+    await bucket.put("Bob.Smith", bytes("upper"), "image/png", when);
+    await bucket.put("bob.smith", bytes("lower"), "image/png", when);
+    await bucket.put("bob%2Esmith", bytes("escaped"), "image/png", when);
+
+    const read = async (name: string) => new TextDecoder().decode((await bucket.get(name))?.data);
+    expect([await read("Bob.Smith"), await read("bob.smith"), await read("bob%2Esmith")]).toEqual([
+      "upper",
+      "lower",
+      "escaped",
+    ]);
+  });
+
+  test("a name that could leave the bucket is refused", async () => {
+    const bucket = fresh();
+
+    const refused = await bucket.put("../x", bytes("x"), "image/png", when).catch((e) => e);
+
+    expect(refused).toBeInstanceOf(InvalidFileNameError);
+  });
+}
+
+describe("file storage: embedded engine", () => {
+  const dir = mkdtempSync(join(tmpdir(), "parley-files-"));
+  contract(
+    async () => openEmbeddedStore({ dataDir: dir }),
+    async (store) => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  );
+
+  test("leaves no temporary file behind once a write is done", async () => {
+    const store = openEmbeddedStore({ dataDir: dir });
+    await store.files.bucket("tidy").put("carol", bytes("x"), "image/png", when);
+
+    const left = readdirSync(join(dir, "files", "tidy"));
+
+    expect(left).toEqual(["carol.blob"]);
+    await store.close();
+  });
+});
+
+describe.skipIf(!mongoUrl)(
+  mongoUrl
+    ? "file storage: mongodb engine"
+    : "file storage: mongodb engine (skipped: MONGO_URL is not set)",
+  () => {
+    contract(
+      () => openMongoStore({ url: mongoUrl!, dbName: `parley_files_${process.pid}_${Date.now()}` }),
+      async (store) => {
+        await (store as MongoStore).db.dropDatabase();
+        await store.close();
+      },
+    );
+  },
+);
