@@ -5,11 +5,14 @@
  * internal error. Each transport turns them into wire shapes in one place.
  */
 
+/** What a Meteor.Error carries as `details`: mostly an object, a list for password policy reasons. */
+export type ErrorDetails = Record<string, unknown> | readonly unknown[];
+
 export interface ClientErrorOptions extends ErrorOptions {
   /** HTTP status for REST; 400 unless said otherwise. */
   readonly status?: 400 | 401 | 403 | 404 | 429;
-  /** Extra data sent along, as Meteor.Error's `details`. */
-  readonly details?: Record<string, unknown>;
+  /** Extra data sent along, as Meteor.Error's `details` (an object, or a list of reasons). */
+  readonly details?: ErrorDetails;
   /**
    * Send `reason` alone as the REST `error` string, without `errorType`, as Rocket.Chat's
    * handlers do when they fail with a plain string.
@@ -24,7 +27,7 @@ export interface ClientErrorOptions extends ErrorOptions {
 export class ClientError extends Error {
   override readonly name = "ClientError";
   readonly status: 400 | 401 | 403 | 404 | 429;
-  readonly details: Record<string, unknown> | undefined;
+  readonly details: ErrorDetails | undefined;
   readonly plain: boolean;
 
   constructor(

@@ -15,12 +15,19 @@ export interface UserRef {
   readonly name?: string;
 }
 
+/**
+ * A login token: issued at login (`when`, expires), or a personal access token (`type`,
+ * `name`, `createdAt`; never expires).
+ */
 export interface LoginToken {
-  readonly when: Date;
   /** base64 SHA-256 of the token; the token itself is never stored. */
   readonly hashedToken: string;
+  readonly when?: Date;
   readonly type?: "personalAccessToken";
   readonly name?: string;
+  readonly createdAt?: Date;
+  /** The token's last six characters, so that its owner can tell tokens apart. */
+  readonly lastTokenPart?: string;
   /** A token that never needs a second factor (a personal access token made so). */
   readonly bypassTwoFactor?: boolean;
   /** Until when a second factor given with this token is remembered. */

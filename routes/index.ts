@@ -2,7 +2,9 @@
 import { Elysia } from "elysia";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
+import { accountRoutes } from "./account.ts";
 import { authRoutes } from "./auth.ts";
+import { avatarRoutes } from "./avatar.ts";
 import { channelsRoutes } from "./channels.ts";
 import { chatRoutes } from "./chat.ts";
 import { chatMarkRoutes } from "./chat-marks.ts";
@@ -26,6 +28,7 @@ import { roomListRoutes } from "./room-list.ts";
 import { roomRoutes } from "./rooms.ts";
 import { settingsRoutes } from "./settings.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
+import { tokenRoutes } from "./tokens.ts";
 import { usersRoutes } from "./users.ts";
 
 /** The REST API: `/api/info` and everything under `/api/v1`. */
@@ -34,6 +37,9 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(infoRoutes(services, log))
     .use(authRoutes(services, log))
     .use(usersRoutes(services, log))
+    .use(accountRoutes(services, log))
+    .use(avatarRoutes(services, log))
+    .use(tokenRoutes(services, log))
     .use(channelsRoutes(services, log))
     .use(groupsRoutes(services, log))
     .use(imRoutes(services, log))

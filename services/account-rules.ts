@@ -1,6 +1,6 @@
 /**
  * The rules an account must meet, apart from the store: names nobody may take, the
- * password policy, the errors for a username or e-mail already in use, and the queue that
+ * errors for a username or e-mail already in use, and the queue that
  * makes "is it free?" and "take it" one step.
  */
 import { ClientError } from "../core/errors.ts";
@@ -91,19 +91,6 @@ export const REGISTER_CONFLICTS: Conflicts = {
     new ClientError("error-field-unavailable", "Username is already in use", { plain: true }),
   email: () => new ClientError(403, "Email already exists."),
 };
-
-/**
- * Throws Rocket.Chat's `error-password-policy-not-met` for a password that is empty or
- * only blanks, which its password policy refuses whether or not the policy is enabled.
- */
-export function assertPasswordPolicy(password: string): void {
-  if (!password.trim()) {
-    throw new ClientError(
-      "error-password-policy-not-met",
-      "The password provided does not meet the server's password policy.",
-    );
-  }
-}
 
 /**
  * Runs tasks one at a time in call order; a task that fails does not stop the next.

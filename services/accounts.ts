@@ -3,13 +3,12 @@
  * authenticating REST calls, logging out, and seeding the accounts every workspace has.
  */
 import { ClientError } from "../core/errors.ts";
-import { isEmailAddress, type User } from "../core/models.ts";
+import { isEmailAddress, type LoginToken, type User } from "../core/models.ts";
 import { hashDigest, hashLoginToken, passwordDigest, verifyDigest } from "../core/password.ts";
 import { DuplicateKeyError, type Sort } from "../store/types.ts";
 import {
   assertCreationRequest,
   assertNotBlocked,
-  assertPasswordPolicy,
   CREATE_CONFLICTS,
   type Conflicts,
   type CreationRequest,
@@ -18,6 +17,7 @@ import {
   SerialQueue,
 } from "./account-rules.ts";
 import type { Deps } from "./context.ts";
+import { assertPasswordAllowed } from "./password-policy.ts";
 import type { Settings } from "./settings.ts";
 
 export { SYSTEM_BLOCKED_NAMES } from "./account-rules.ts";
@@ -107,7 +107,7 @@ export class Accounts {
         details: { method: "insertOrUpdateUser", email },
       });
     }
-    if (input.password !== undefined) assertPasswordPolicy(input.password);
+    if (input.password !== undefined) assertPasswordAllowed(this.settings, input.password);
     // Checked once before hashing, so a taken name costs no bcrypt round, and again below.
     await this.assertAvailable(username, email, conflicts);
 
@@ -139,6 +139,14 @@ export class Accounts {
     });
     if (input.joinDefaultChannels ?? true) await this.joinDefaultRooms(user);
     return user;
+  }
+
+  /**
+   * Runs `task` alone with respect to account creation and every other task given here:
+   * what a rename or an e-mail change uses to check a name is free and take it in one step.
+   */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.creations.run(task);
   }
 
   /** Throws the conflict for a username or e-mail another account holds, ignoring case. */
@@ -224,7 +232,7 @@ export class Accounts {
     }
     // Meteor's check() refuses a registration without a name before anything is written.
     if (input.name === undefined) throw new ClientError(400, "Match failed");
-    assertPasswordPolicy(input.pass);
+    assertPasswordAllowed(this.settings, input.pass);
     const email = input.email.trim().toLowerCase();
     if (await this.deps.db.users.findOne({ "emails.address": email }, { projection: { _id: 1 } })) {
       throw REGISTER_CONFLICTS.email(email);
@@ -320,7 +328,7 @@ export class Accounts {
       "services.resume.loginTokens.hashedToken": hashedToken,
     });
     const stored = user?.services?.resume?.loginTokens?.find((t) => t.hashedToken === hashedToken);
-    if (!user || !stored || this.expired(stored.when)) {
+    if (!user || !stored || this.expired(stored)) {
       throw new ClientError(403, "You've been logged out by the server. Please log in again.");
     }
     this.assertActive(user);
@@ -328,7 +336,8 @@ export class Accounts {
       { _id: user._id },
       { $set: { lastLogin: this.deps.clock.now() } },
     );
-    return { user, token, tokenExpires: new Date(stored.when.getTime() + TOKEN_LIFETIME_MS) };
+    const issued = stored.when ?? stored.createdAt ?? this.deps.clock.now();
+    return { user, token, tokenExpires: new Date(issued.getTime() + TOKEN_LIFETIME_MS) };
   }
 
   /** The user behind REST headers `X-User-Id` + `X-Auth-Token`, or null. */
@@ -339,7 +348,7 @@ export class Accounts {
       "services.resume.loginTokens.hashedToken": hashedToken,
     });
     const stored = user?.services?.resume?.loginTokens?.find((t) => t.hashedToken === hashedToken);
-    if (!user || !stored || this.expired(stored.when) || !user.active) return null;
+    if (!user || !stored || this.expired(stored) || !user.active) return null;
     return user;
   }
 
@@ -387,8 +396,11 @@ export class Accounts {
       });
   }
 
-  private expired(when: Date): boolean {
-    return this.deps.clock.now().getTime() - when.getTime() > TOKEN_LIFETIME_MS;
+  /** Whether a login token is past its lifetime; personal access tokens never expire. */
+  private expired(token: LoginToken): boolean {
+    if (token.type === "personalAccessToken") return false;
+    if (!token.when) return true;
+    return this.deps.clock.now().getTime() - token.when.getTime() > TOKEN_LIFETIME_MS;
   }
 
   /**

@@ -19,7 +19,12 @@ async function subscribe(deps: CommandDeps, state: RoomState, user: User): Promi
   return { room, members: new Set([...state.members, user._id]) };
 }
 
-async function unsubscribe(deps: CommandDeps, state: RoomState, user: User): Promise<RoomState> {
+/** Deletes `user`'s subscription, counts them out and tells them and their sessions. */
+export async function unsubscribe(
+  deps: CommandDeps,
+  state: RoomState,
+  user: User,
+): Promise<RoomState> {
   const sub = await deps.db.subscriptions.findOne(
     { rid: state.room._id, "u._id": user._id },
     { projection: { _id: 1 } },

@@ -64,7 +64,8 @@ export const MESSAGE_METHODS: Record<string, MethodDef> = {
     } catch (error) {
       // A refusal that names the room (a muted user) is told privately and answered
       // `false`, as Rocket.Chat's method does; REST reports it as an error instead.
-      const rid = error instanceof ClientError ? error.details?.rid : undefined;
+      const details = error instanceof ClientError ? error.details : undefined;
+      const rid = details && "rid" in details ? details.rid : undefined;
       if (!(error instanceof ClientError) || error.error !== "error-not-allowed" || !rid) {
         throw error;
       }

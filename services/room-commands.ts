@@ -7,6 +7,7 @@
 import { ClientError } from "../core/errors.ts";
 import type { Message, Room } from "../core/models.ts";
 import { InvalidQueryError } from "../store/types.ts";
+import { type AccountCommand, accountHandlers } from "./account-commands.ts";
 import type { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
 import {
@@ -46,6 +47,7 @@ export interface MessageDraft {
  * RoomReply below.
  */
 export type RoomCommand =
+  | AccountCommand
   | RoomAdminCommand
   | MarkCommand
   | DiscussionCommand
@@ -70,6 +72,7 @@ export type CommandHandlers<C extends { readonly kind: string }> = {
 };
 
 const HANDLERS: CommandHandlers<RoomCommand> = {
+  ...accountHandlers,
   ...markHandlers,
   ...discussionHandlers,
   ...roomAdminHandlers,
@@ -88,7 +91,7 @@ export type RoomReply<C extends RoomCommand> = C extends RoomAdminCommand
       ? Message | null
       : C extends MessageCommand | ThreadCommand
         ? Message
-        : C extends MembershipCommand
+        : C extends MembershipCommand | AccountCommand
           ? Room
           : C extends SubscriptionCommand
             ? number

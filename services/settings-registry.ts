@@ -9,6 +9,7 @@
  * take among all of Rocket.Chat's settings; and no group documents are stored.
  */
 import type { Setting } from "../core/models.ts";
+import { ACCOUNT_SETTINGS } from "./account-settings.ts";
 import { SECURITY_SETTINGS } from "./security-settings.ts";
 
 /** One choice of a `select` setting: its stored key and the label clients translate. */
@@ -204,6 +205,7 @@ export function settingDefinitions(
       public: true,
       i18nLabel: "Enable",
     },
+    ...ACCOUNT_SETTINGS,
     ...SECURITY_SETTINGS,
   };
 }
