@@ -50,7 +50,8 @@ const UpdateBody = t.Object({
       verified: t.Optional(t.Boolean()),
       customFields: t.Optional(t.Record(t.String(), t.Unknown())),
     },
-    { additionalProperties: false },
+    // Kept so that the handler sees, and refuses, keys the schema does not name.
+    { additionalProperties: true },
   ),
 });
 
@@ -67,7 +68,7 @@ const OwnInfoBody = t.Object({
       currentPassword: t.Optional(t.String()),
       newPassword: t.Optional(t.String()),
     },
-    { additionalProperties: false },
+    { additionalProperties: true },
   ),
   customFields: t.Optional(t.Record(t.String(), t.Unknown())),
 });
@@ -77,6 +78,16 @@ const UserParams = {
   username: t.Optional(t.String()),
   user: t.Optional(t.String()),
 };
+
+/**
+ * Throws ajv's refusal of an object with keys its schema does not name, as Rocket.Chat's
+ * schemas refuse them (Elysia would drop them silently instead).
+ */
+function onlyKnownKeys(value: object, schema: { properties: Record<string, unknown> }) {
+  if (Object.keys(value).some((key) => !(key in schema.properties))) {
+    throw invalidParams("must NOT have additional properties");
+  }
+}
 
 /** Copies the fields of `edit` that are set, as UserEdit wants them. */
 function definedOnly<T extends object>(edit: T): T {
@@ -92,6 +103,7 @@ export function accountRoutes(services: Services, log: Logger) {
       async ({ me, body }) => {
         // ajv's wording for the schema's `minLength: 1`, which Elysia words differently.
         if (!body.userId) throw invalidParams("must NOT have fewer than 1 characters");
+        onlyKnownKeys(body.data, UpdateBody.properties.data);
         const edit = definedOnly(body.data) as UserEdit;
         const user = await updateUser(
           services,
@@ -111,6 +123,7 @@ export function accountRoutes(services: Services, log: Logger) {
     .post(
       "/users.updateOwnBasicInfo",
       async ({ me, body, authToken }) => {
+        onlyKnownKeys(body.data, OwnInfoBody.properties.data);
         const user = await updateOwnInfo(services, me, definedOnly(body.data), authToken);
         return ok({ user: userRecordView(user, true) });
       },
@@ -210,6 +223,7 @@ export function accountRoutes(services: Services, log: Logger) {
     .post(
       "/users.setPreferences",
       async ({ me, body }) => {
+        onlyKnownKeys(body.data, { properties: PREFERENCES });
         const uid = body.userId || me._id;
         const user = await setPreferences(services, me, uid, definedOnly(body.data));
         const preferences = { ...user.settings?.preferences, language: user.language };
@@ -219,7 +233,7 @@ export function accountRoutes(services: Services, log: Logger) {
         access: { permissions: [] },
         body: t.Object({
           userId: t.Optional(t.String()),
-          data: t.Object(PREFERENCES, { additionalProperties: false }),
+          data: t.Object(PREFERENCES, { additionalProperties: true }),
         }),
         detail: { summary: "Store a user's preferences", tags: TAGS },
       },
