@@ -6,7 +6,7 @@
  * and `users.autocomplete`.
  */
 import { Elysia, t } from "elysia";
-import { ClientError, invalidParams } from "../core/errors.ts";
+import { ClientError, invalidParams, notAllowed } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
 import { passwordDigest, verifyDigest } from "../core/password.ts";
@@ -137,6 +137,8 @@ export function accountRoutes(services: Services, log: Logger) {
       "/users.setActiveStatus",
       async ({ me, body }) => {
         const { userId, activeStatus, confirmRelinquish } = body;
+        // Nobody changes their own status here, whatever their permissions.
+        if (userId === me._id) throw notAllowed();
         const user = await setActiveStatus(
           services,
           me,

@@ -7,7 +7,7 @@
  * deletes their direct messages and avatar, and deletes or unlinks their messages as
  * `Message_ErasureType` says.
  */
-import { ClientError, notAllowed } from "../core/errors.ts";
+import { ClientError } from "../core/errors.ts";
 import type { User } from "../core/models.ts";
 import { AVATAR_BUCKET } from "./avatars.ts";
 import type { Services } from "./index.ts";
@@ -103,8 +103,7 @@ async function assertNotLastAdmin(services: Services, user: User, method: string
 }
 
 /**
- * Activates or deactivates user `uid` as `by`. Nobody changes their own status this way
- * (the 403 of a missing permission). Deactivating refuses the last active administrator
+ * Activates or deactivates user `uid` as `by`. Deactivating refuses the last active administrator
  * and a last owner without `confirmRelinquish`, then ends every login of the user: their
  * tokens are revoked and their open sessions closed at once. Resolves to the user after
  * the change, or null when there is no such user.
@@ -116,7 +115,6 @@ export async function setActiveStatus(
   active: boolean,
   confirmRelinquish: boolean,
 ): Promise<User | null> {
-  if (uid === by._id) throw notAllowed();
   const { db, clock } = services.deps;
   const user = await db.users.findOne({ _id: uid });
   if (!user) return null;
