@@ -10,8 +10,13 @@ import { setActiveStatus } from "./account-lifecycle.ts";
 import type { Services } from "./index.ts";
 import { assertPasswordAllowed } from "./password-policy.ts";
 import { logoutOtherSessions } from "./sessions.ts";
-import { assertUsernameFree, identityFailure, saveEmail, saveIdentity } from "./user-identity.ts";
-import { validUsername } from "./user-identity.ts";
+import {
+  assertUsernameFree,
+  identityFailure,
+  saveEmail,
+  saveIdentity,
+  validUsername,
+} from "./user-identity.ts";
 
 const MAX_BIO_LENGTH = 260;
 const MAX_NICKNAME_LENGTH = 120;
