@@ -115,7 +115,7 @@ export function accountRoutes(services: Services, log: Logger) {
         return ok({ user: userRecordView(user, true) });
       },
       {
-        access: { permissions: [] },
+        access: true,
         body: UpdateBody,
         detail: { summary: "Change another user's account (edit-other-user-info)", tags: TAGS },
       },
@@ -128,7 +128,7 @@ export function accountRoutes(services: Services, log: Logger) {
         return ok({ user: userRecordView(user, true) });
       },
       {
-        access: { permissions: [] },
+        access: true,
         body: OwnInfoBody,
         detail: { summary: "Change one's own name, username, e-mail or password", tags: TAGS },
       },
@@ -193,7 +193,7 @@ export function accountRoutes(services: Services, log: Logger) {
         return ok();
       },
       {
-        access: { permissions: [] },
+        access: true,
         body: t.Object({
           password: t.Optional(t.String()),
           confirmRelinquish: t.Optional(t.Boolean()),
@@ -217,7 +217,7 @@ export function accountRoutes(services: Services, log: Logger) {
         return ok({ message: `User ${userId} has been logged out!` });
       },
       {
-        access: { permissions: [] },
+        access: true,
         body: t.Optional(t.Object({ userId: t.Optional(t.String()) })),
         detail: { summary: "End every login of a user (logout-other-user for others)", tags: TAGS },
       },
@@ -232,7 +232,7 @@ export function accountRoutes(services: Services, log: Logger) {
         return ok({ user: { _id: user._id, settings: { preferences } } });
       },
       {
-        access: { permissions: [] },
+        access: true,
         body: t.Object({
           userId: t.Optional(t.String()),
           data: t.Object(PREFERENCES, { additionalProperties: true }),
@@ -247,7 +247,7 @@ export function accountRoutes(services: Services, log: Logger) {
         const preferences = { ...user.settings?.preferences, language: user.language };
         return ok({ preferences });
       },
-      { access: { permissions: [] }, detail: { summary: "The caller's preferences", tags: TAGS } },
+      { access: true, detail: { summary: "The caller's preferences", tags: TAGS } },
     )
     .get(
       "/users.autocomplete",
@@ -267,7 +267,7 @@ export function accountRoutes(services: Services, log: Logger) {
         return ok({ items: users.map((u) => pick(u, fields)) });
       },
       {
-        access: { permissions: [] },
+        access: true,
         query: t.Object({ selector: t.String() }),
         detail: { summary: "Active users whose username or name contains a term", tags: TAGS },
       },

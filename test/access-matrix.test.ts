@@ -11,7 +11,6 @@ import {
   type ApiResponse,
   type Credentials,
   createUser,
-  login,
   RawDdp,
   startTestServer,
   type TestServer,
@@ -97,19 +96,14 @@ function refusedAtTheDoor(res: ApiResponse): boolean {
 }
 
 /**
- * Routes that end the caller's session; each is called with a login of its own so that
- * the rest of the walk keeps its credentials.
+ * Routes that end the caller's sessions (all of them, for `users.logout`); each is called
+ * by a new user holding the same roles, so that the walk keeps its credentials.
  */
 const endsSession = (route: Route) => /logout/i.test(route.path);
 
-/** Fresh credentials for `username` when `route` ends the session, else `credentials`. */
-async function credentialsFor(
-  route: Route,
-  credentials: Credentials,
-  username: string,
-  password: string,
-) {
-  return endsSession(route) ? login(server, username, password) : credentials;
+/** The credentials to call `route` with as a holder of `roles`. */
+async function credentialsFor(route: Route, credentials: Credentials, roles: string[]) {
+  return endsSession(route) ? (await createUser(server, { roles })).credentials : credentials;
 }
 
 beforeAll(async () => {
@@ -147,24 +141,13 @@ describe("REST", () => {
   test("a plain user and an administrator pass or are refused as the permission table says", async () => {
     const adminUser = (await api(server, "me", { auth: server.admin })).body;
     const callers = [
-      { name: "user", roles: ["user"], ...plain },
-      {
-        name: "admin",
-        roles: adminUser.roles as string[],
-        credentials: server.admin,
-        username: adminUser.username as string,
-        password: adminUser.username as string,
-      },
+      { name: "user", roles: ["user"], credentials: plain.credentials },
+      { name: "admin", roles: adminUser.roles as string[], credentials: server.admin },
     ];
     const wrong: string[] = [];
     for (const caller of callers) {
       for (const route of routes.filter((r) => r.rule?.login)) {
-        const auth = await credentialsFor(
-          route,
-          caller.credentials,
-          caller.username,
-          caller.password,
-        );
+        const auth = await credentialsFor(route, caller.credentials, caller.roles);
         const res = await call(route, auth);
         const allowed = passes(route.rule as Rule, caller.roles);
         const ok = allowed
