@@ -7,6 +7,7 @@ import { Elysia, t } from "elysia";
 import { ClientError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
+import { assertAdminAssignable } from "../services/account-edits.ts";
 import type { Services } from "../services/index.ts";
 import { userInfoView, userListView, userRecordView } from "../services/users.ts";
 import { apiBase, ok, pagination } from "./http.ts";
@@ -77,8 +78,6 @@ async function roomsOf(services: Services, uid: string) {
  *
  * Limitation: `customFields`, `bio`, `nickname`, `statusText` and `sendWelcomeEmail` are
  * accepted but not stored or acted on, so clients that set them see them missing later.
- * Limitation: granting the `admin` role does not require `assign-admin-role`, because
- * that permission is not in Parley's table yet; any holder of create-user can make admins.
  */
 async function createAccount(
   services: Services,
@@ -93,6 +92,7 @@ async function createAccount(
       details: { method: "insertOrUpdateUser", action: "Adding_user" },
     });
   }
+  if (body.roles) await assertAdminAssignable(services, me, body.roles);
   await services.accounts.assertCreatable({
     name,
     username,

@@ -40,6 +40,17 @@ function notAllowedAction(reason: string, action: string, method = "insertOrUpda
   return new ClientError("error-action-not-allowed", reason, { details: { method, action } });
 }
 
+/** Refuses `roles` that grant `admin` unless `me` holds `assign-admin-role`. */
+export async function assertAdminAssignable(
+  services: Services,
+  me: User,
+  roles: readonly string[],
+): Promise<void> {
+  if (roles.includes("admin") && !(await services.authz.can(me, "assign-admin-role"))) {
+    throw notAllowedAction("Assigning admin is not allowed", "Assign_admin");
+  }
+}
+
 /** Rocket.Chat's validateUserData, for an update of `uid` by `me`. */
 async function validateUserData(services: Services, me: User, uid: string, edit: UserEdit) {
   if (edit.verified && uid === me._id) {
@@ -54,9 +65,7 @@ async function validateUserData(services: Services, me: User, uid: string, edit:
     if (edit.roles.some((role) => !ids.has(role))) {
       throw notAllowedAction("The field Roles consist invalid role id", "Assign_role");
     }
-    if (edit.roles.includes("admin") && !(await services.authz.can(me, "assign-admin-role"))) {
-      throw notAllowedAction("Assigning admin is not allowed", "Assign_admin");
-    }
+    await assertAdminAssignable(services, me, edit.roles);
   }
   if (edit.username && !validUsername(services, edit.username)) {
     throw new ClientError(

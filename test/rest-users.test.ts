@@ -137,6 +137,44 @@ describe("users.create", () => {
     });
   });
 
+  test("lets a holder of create-user make administrators only with assign-admin-role", async () => {
+    const grant = (roles: string[]) =>
+      api(server, "permissions.update", {
+        auth: server.admin,
+        body: { permissions: [{ _id: "create-user", roles }] },
+      });
+    await grant(["admin", "user"]);
+    try {
+      const body = (username: string, roles: string[]) => ({
+        email: `${username}@example.com`,
+        name: username,
+        username,
+        password: "rocket.chat",
+        roles,
+      });
+
+      const admin = await api(server, "users.create", {
+        auth: member.credentials,
+        body: body("would.be.admin", ["admin"]),
+      });
+      const plain = await api(server, "users.create", {
+        auth: member.credentials,
+        body: body("just.a.user", ["user"]),
+      });
+
+      expect(admin.status).toBe(400);
+      expect(admin.body).toEqual({
+        success: false,
+        error: "Assigning admin is not allowed [error-action-not-allowed]",
+        errorType: "error-action-not-allowed",
+        details: { method: "insertOrUpdateUser", action: "Assign_admin" },
+      });
+      expect(plain.status).toBe(200);
+      expect(plain.body.user.username).toBe("just.a.user");
+    } finally {
+      await grant(["admin"]);
+    }
+  });
   test("rejects an operator object where a string belongs", async () => {
     const body = { email: "op@example.com", name: "Op", username: { $ne: 1 }, password: "x" };
 
