@@ -23,7 +23,7 @@ import {
   upgradeDdp,
 } from "./routes/websocket.ts";
 import { openCollections } from "./services/collections.ts";
-import type { Deps, RoomGateway } from "./services/context.ts";
+import type { Deps, PresenceGateway, RoomGateway } from "./services/context.ts";
 import { createServices, initServices, type Services } from "./services/index.ts";
 import { openStore } from "./store/index.ts";
 import type { Store } from "./store/types.ts";
@@ -33,6 +33,7 @@ import {
   startRoomSupervisor,
   storeRoomEffects,
 } from "./supervisors/rooms.ts";
+import { type PresenceSupervisor, startPresenceSupervisor } from "./supervisors/presence.ts";
 import { type SessionSupervisor, startSessionSupervisor } from "./supervisors/sessions.ts";
 import type { SchedulerClock } from "./supervisors/supervisor.ts";
 
@@ -50,6 +51,8 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** The time source of services (tests pass a fixed one). */
   readonly clock?: Clock;
+  /** How often this process records its presence heartbeat (default 30 s). */
+  readonly presenceHeartbeatMs?: number;
 }
 
 export interface ParleyServer {
@@ -57,6 +60,7 @@ export interface ParleyServer {
   readonly port: number;
   readonly services: Services;
   readonly rooms: RoomSupervisor;
+  readonly presence: PresenceSupervisor;
   readonly store: Store;
   /** Every HTTP route served, as method and path (for the documentation test). */
   readonly routes: readonly { readonly method: string; readonly path: string }[];
@@ -99,12 +103,20 @@ export async function startServer(
   let server: Server<SocketData> | undefined;
   let sessions: SessionSupervisor | undefined;
   let rooms: RoomSupervisor | undefined;
+  let presence: PresenceSupervisor | undefined;
   const hub = new LocalHub(
     (topic, frame) => void server?.publish(topic, frame),
     signalRouter(registry, () => sessions as SessionSupervisor),
   );
   const gateway: RoomGateway = {
     execute: (rid, command) => (rooms as RoomSupervisor).execute(rid, command),
+  };
+  const presenceGateway: PresenceGateway = {
+    connected: (uid, connId) => presence?.connected(uid, connId),
+    disconnected: (uid, connId) => presence?.disconnected(uid, connId),
+    setConnectionStatus: (uid, connId, status) =>
+      (presence as PresenceSupervisor).setConnectionStatus(uid, connId, status),
+    choose: (uid, choice) => (presence as PresenceSupervisor).choose(uid, choice),
   };
   const clock = options.clock ?? systemClock;
   const deps: Deps = {
@@ -116,6 +128,7 @@ export async function startServer(
     hub,
     rooms: gateway,
     files: store.files,
+    presence: presenceGateway,
   };
   const services = createServices(deps);
 
@@ -125,17 +138,30 @@ export async function startServer(
     ...(options.roomIdleMs !== undefined && { idleMs: options.roomIdleMs }),
     ...(options.actorClock && { actorClock: options.actorClock }),
   });
+  presence = startPresenceSupervisor(
+    { db, clock, hub, log, instanceId: config.instanceId },
+    {
+      ...(options.actorClock && { actorClock: options.actorClock }),
+      ...(options.presenceHeartbeatMs !== undefined && {
+        heartbeatMs: options.presenceHeartbeatMs,
+      }),
+    },
+  );
   sessions = startSessionSupervisor({
     services,
     log,
     clock,
     transportOf: (connId) => registry.transport(connId),
+    presence: presenceGateway,
     ...(options.sessionHandle && { wrapHandle: options.sessionHandle }),
     ...(options.pingMs !== undefined && { pingMs: options.pingMs }),
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
     ...(options.actorClock && { actorClock: options.actorClock }),
   });
   await initServices(services, config);
+  // Before any connection is accepted: nobody stays online from a connection that died
+  // with an earlier run of this process, or with a process that stopped beating.
+  await presence.start();
 
   const app = new Elysia().use(docsRoutes()).use(apiRoutes(services, log));
 
@@ -160,6 +186,7 @@ export async function startServer(
   } catch (error) {
     activeSessions.stop();
     rooms.stop();
+    presence.stop();
     await store.close();
     throw new ConfigError(
       "PORT",
@@ -174,12 +201,14 @@ export async function startServer(
     port,
     services,
     rooms,
+    presence,
     store,
     routes: app.routes.map(({ method, path }) => ({ method, path })),
     async stop() {
       server?.stop(true);
       activeSessions.stop();
       rooms?.stop();
+      presence?.stop();
       await store.close();
     },
   };

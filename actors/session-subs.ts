@@ -6,7 +6,8 @@
  * subscriptions share stays until neither needs it.
  */
 import { stringifyEJSON } from "../core/ejson.ts";
-import { myMessagesTopic, type SessionSignal } from "../core/hub.ts";
+import { ClientError } from "../core/errors.ts";
+import { myMessagesTopic, type SessionSignal, topicOf, USER_PRESENCE } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
@@ -94,6 +95,7 @@ export async function openSub(
     return { data, frames: [badRequest(message)] };
   if (Object.hasOwn(data.subs, id)) return { data, frames: [] };
   try {
+    if (name === USER_PRESENCE) return openPresenceSub(data, user, id, params);
     const eventName = params[0];
     const topics = await authorizeListen(services, user, name, eventName);
     const userId = isPublicStream(name) ? null : (user?._id ?? null);
@@ -103,6 +105,69 @@ export async function openSub(
     const nosub = stringifyEJSON({ msg: "nosub", id, error: meteorError(error, log) });
     return { data, frames: [nosub] };
   }
+}
+
+/** The user ids in `value` when it is a list; non-strings are ignored. */
+function idList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+/**
+ * The users a `stream-user-presence` subscription adds and removes. Rocket.Chat's web client
+ * sends `{added, removed}` as the options; `@rocket.chat/ddp-client` streams wrap extra
+ * arguments as `{args: [...]}`; a non-empty event name is one more user to watch.
+ */
+function presenceChange(eventName: string, options: unknown) {
+  const given = (options ?? {}) as { added?: unknown; removed?: unknown; args?: unknown };
+  const wrapped = (Array.isArray(given.args) ? (given.args[0] ?? {}) : {}) as typeof given;
+  const added = [...idList(given.added), ...idList(wrapped.added)];
+  if (eventName !== "") added.push(eventName);
+  const removed = new Set([...idList(given.removed), ...idList(wrapped.removed)]);
+  return {
+    added: added.filter((uid) => !removed.has(uid)).map((uid) => topicOf(USER_PRESENCE, uid)),
+    removed: new Set([...removed].map((uid) => topicOf(USER_PRESENCE, uid))),
+  };
+}
+
+/**
+ * Opens `stream-user-presence` subscription `id`: the session listens to the presence
+ * topic of each user it names, so a status change reaches only the connections watching
+ * that user. As in Rocket.Chat, the first subscription with an empty event name is the
+ * connection's main one; later ones with an empty name only add users to it and remove
+ * users from it, and are answered with `nosub` at once. Logged-in users only.
+ */
+function openPresenceSub(
+  data: SessionData,
+  user: User | null,
+  id: string,
+  params: readonly unknown[],
+): SessionOutcome {
+  const [eventName, options] = params;
+  if (!user || typeof eventName !== "string") {
+    throw new ClientError("not-allowed", "Not allowed");
+  }
+  const { added, removed } = presenceChange(eventName, options);
+  const main =
+    eventName === ""
+      ? Object.entries(data.subs).find(
+          ([, sub]) => sub.name === USER_PRESENCE && sub.eventName === "",
+        )
+      : undefined;
+  if (main) {
+    const [mainId, sub] = main;
+    const topics = [...new Set([...sub.topics, ...added])].filter((t) => !removed.has(t));
+    return {
+      data: { ...data, subs: { ...data.subs, [mainId]: { ...sub, topics } } },
+      frames: [JSON.stringify({ msg: "nosub", id })],
+    };
+  }
+  const sub: SessionSub = {
+    name: USER_PRESENCE,
+    eventName,
+    topics: [...new Set(added)],
+    userId: user._id,
+  };
+  return { data: { ...data, subs: { ...data.subs, [id]: sub } }, frames: [] };
 }
 
 /** Closes subscription `id` at the client's request; `nosub` answers even an unknown id. */

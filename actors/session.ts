@@ -93,9 +93,16 @@ export type SessionEvent =
   | SignalEvent
   | { readonly type: "closed" };
 
+/**
+ * Told when the user logged in on connection `connId` changes: `before` and `after` are
+ * user ids or null (a login, a logout, another login, or the connection closing).
+ */
+export type UserChanged = (connId: string, before: string | null, after: string | null) => void;
+
 export interface SessionInput {
   readonly connId: string;
   readonly transport: SessionTransport;
+  readonly userChanged?: UserChanged;
   /** State of a crashed predecessor; a fresh session otherwise. */
   readonly restored?: SessionData;
   /** Idle time before the server pings (ms). */
@@ -112,6 +119,7 @@ interface Queued {
 export interface SessionContext {
   readonly connId: string;
   readonly transport: SessionTransport;
+  readonly userChanged: UserChanged;
   readonly data: SessionData;
   /** Frames waiting, the first one running. At most MAX_QUEUED_FRAMES of them. */
   readonly queue: readonly Queued[];
@@ -220,6 +228,7 @@ export const sessionMachine = setup({
   context: ({ input }) => ({
     connId: input.connId,
     transport: input.transport,
+    userChanged: input.userChanged ?? (() => {}),
     data: input.restored ?? EMPTY,
     queue: [],
     queuedBytes: 0,
@@ -298,9 +307,12 @@ export const sessionMachine = setup({
                       const requested = Object.keys(event.output.data.subs).filter(
                         (id) => !(id in base.subs),
                       );
+                      const before = context.data.userId;
                       enqueue(() => {
                         applyChange(transport, context.data, next, requested);
                         for (const frame of event.output.frames) transport.send(frame);
+                        if (next.userId !== before)
+                          context.userChanged(context.connId, before, next.userId);
                       });
                       enqueue.assign({ data: next });
                     }),
@@ -332,6 +344,11 @@ export const sessionMachine = setup({
     // The socket is closing at the server's word: it listens to nothing, and what the
     // client still sends is ignored until the close arrives.
     closing: { entry: "dropTopics" },
-    closed: { type: "final" },
+    closed: {
+      type: "final",
+      entry: ({ context }) => {
+        if (context.data.userId) context.userChanged(context.connId, context.data.userId, null);
+      },
+    },
   },
 });

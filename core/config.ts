@@ -3,6 +3,7 @@
  * and passed to whatever needs it. Nothing else reads the environment.
  */
 
+import { hostname } from "node:os";
 import { isEmailAddress } from "./models.ts";
 
 /** Pino's level names; `silent` turns logging off. */
@@ -31,6 +32,12 @@ export interface Config {
   readonly testMode: boolean;
   /** `LOG_LEVEL`, default `info`. */
   readonly logLevel: LogLevel;
+  /**
+   * This process's name among the processes sharing one database (`INSTANCE_ID`, default
+   * `<host name>:<PORT>`). Connection records carry it, so a process that restarts under the
+   * same name removes the records its previous run left behind.
+   */
+  readonly instanceId: string;
   /**
    * `OVERWRITE_SETTING_<id>` variables by setting id: values that setting `<id>` takes
    * (and keeps in the store) at every start, typed by the setting when applied.
@@ -124,6 +131,17 @@ function readAdmin(env: Record<string, string | undefined>): Config["admin"] {
   return { username, password, email };
 }
 
+function readInstanceId(value: string | undefined, port: number): string {
+  if (value === undefined || value === "") return `${hostname()}:${port}`;
+  if (!/^[\w.:-]{1,100}$/.test(value)) {
+    throw new ConfigError(
+      "INSTANCE_ID",
+      `expected up to 100 letters, digits, ".", ":", "_" or "-", got "${value}"`,
+    );
+  }
+  return value;
+}
+
 const OVERWRITE_PREFIX = "OVERWRITE_SETTING_";
 
 /** Whether `name` is shaped like a Rocket.Chat setting id rather than a usual variable. */
@@ -178,6 +196,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     admin: readAdmin(env),
     testMode: readBoolean("TEST_MODE", env.TEST_MODE),
     logLevel,
+    instanceId: readInstanceId(env.INSTANCE_ID, port),
     ...readSettingValues(env),
     httpForwardedCount: readForwardedCount(env.HTTP_FORWARDED_COUNT),
   });

@@ -49,6 +49,23 @@ export function streamFrame(stream: string, eventName: string, args: readonly un
   });
 }
 
+/** The stream that carries one user's presence to the connections watching that user. */
+export const USER_PRESENCE = "stream-user-presence";
+
+/**
+ * The frame of a presence event about user `uid`, as Rocket.Chat's presence streamer
+ * writes it: the document id is the user's id, and `fields` repeats it as `uid` and as
+ * `eventName` beside `args` (`[[username, statusCode, statusText]]`).
+ */
+export function presenceFrame(uid: string, args: readonly unknown[]): string {
+  return JSON.stringify({
+    msg: "changed",
+    collection: USER_PRESENCE,
+    id: uid,
+    fields: { uid, args, eventName: uid },
+  });
+}
+
 /** A Hub over a publish function (Bun's `server.publish`) and a per-user signal router. */
 export class LocalHub implements Hub {
   constructor(
@@ -57,6 +74,10 @@ export class LocalHub implements Hub {
   ) {}
 
   emit(stream: string, eventName: string, args: readonly unknown[]): void {
+    if (stream === USER_PRESENCE) {
+      this.publish(topicOf(stream, eventName), presenceFrame(eventName, args));
+      return;
+    }
     this.publish(topicOf(stream, eventName), streamFrame(stream, eventName, args));
     if (stream === "stream-room-messages") {
       this.publish(myMessagesTopic(eventName), streamFrame(stream, MY_MESSAGES, args));

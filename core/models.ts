@@ -49,6 +49,9 @@ export interface TotpEnrolment {
 
 export type UserStatus = "online" | "away" | "busy" | "offline";
 
+/** The statuses a user may choose; `offline` is shown to others as offline ("invisible"). */
+export const USER_STATUSES: readonly UserStatus[] = ["online", "away", "busy", "offline"];
+
 export interface User {
   _id: string;
   username: string;
@@ -57,8 +60,13 @@ export interface User {
   type: "user" | "bot";
   active: boolean;
   roles: string[];
+  /** What others see: derived from the connections and the chosen status. */
   status: UserStatus;
+  /** Online if any connection is active, away if all are idle, offline without any. */
   statusConnection?: UserStatus;
+  /** The status the user chose; absent means online (follow the connections). */
+  statusDefault?: UserStatus;
+  statusText?: string;
   utcOffset?: number;
   createdAt: Date;
   _updatedAt: Date;
@@ -243,5 +251,41 @@ export interface ServerEvent {
   ts: Date;
   ip: string;
   u: { _id?: string; username?: string };
+  [key: string]: unknown;
+}
+
+/** One DDP connection of a logged-in user, as Rocket.Chat's `usersSessions` holds it. */
+export interface UserSessionConnection {
+  /** The DDP connection (session) id. */
+  readonly id: string;
+  /** The Parley process holding the connection. */
+  readonly instanceId: string;
+  /** `online`, or `away` once the client reported its user idle. */
+  readonly status: "online" | "away";
+  readonly _createdAt: Date;
+  readonly _updatedAt: Date;
+}
+
+/** A user's open connections across every process (`usersSessions`, keyed by user id). */
+export interface UserSession {
+  _id: string;
+  connections: UserSessionConnection[];
+  [key: string]: unknown;
+}
+
+/** A running Parley process and its last heartbeat (Rocket.Chat's `instances`). */
+export interface Instance {
+  _id: string;
+  _createdAt: Date;
+  _updatedAt: Date;
+  [key: string]: unknown;
+}
+
+/** A status an administrator defined: a name shown with one of the four presence types. */
+export interface CustomUserStatus {
+  _id: string;
+  name: string;
+  statusType: UserStatus;
+  _updatedAt: Date;
   [key: string]: unknown;
 }

@@ -18,6 +18,7 @@ import { imSettingsRoutes } from "./im-settings.ts";
 import { infoRoutes } from "./info.ts";
 import { methodRoutes } from "./method.ts";
 import { permissionsRoutes } from "./permissions.ts";
+import { presenceRoutes } from "./presence.ts";
 import { rolesRoutes } from "./roles.ts";
 import { roomAdminRoutes } from "./room-admin.ts";
 import { roomLifecycleRoutes } from "./room-lifecycle.ts";
@@ -40,6 +41,7 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(accountRoutes(services, log))
     .use(avatarRoutes(services, log))
     .use(tokenRoutes(services, log))
+    .use(presenceRoutes(services, log))
     .use(channelsRoutes(services, log))
     .use(groupsRoutes(services, log))
     .use(imRoutes(services, log))

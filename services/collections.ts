@@ -3,6 +3,8 @@
  * hot query off a full scan.
  */
 import type {
+  CustomUserStatus,
+  Instance,
   Message,
   Permission,
   Role,
@@ -12,6 +14,7 @@ import type {
   Subscription,
   TrashRecord,
   User,
+  UserSession,
 } from "../core/models.ts";
 import type { Collection, Store } from "../store/types.ts";
 
@@ -27,6 +30,11 @@ export interface Collections {
   readonly trash: Collection<TrashRecord>;
   /** Logins and failed login attempts, as Rocket.Chat's `rocketchat_server_events`. */
   readonly serverEvents: Collection<ServerEvent>;
+  /** Every user's open connections, across processes. */
+  readonly usersSessions: Collection<UserSession>;
+  /** Running processes and their heartbeats. */
+  readonly instances: Collection<Instance>;
+  readonly customUserStatus: Collection<CustomUserStatus>;
 }
 
 /** Opens the collections on `store` and declares their indexes (idempotent). */
@@ -41,6 +49,9 @@ export async function openCollections(store: Store): Promise<Collections> {
     roles: store.collection<Role>("rocketchat_roles"),
     trash: store.collection<TrashRecord>("rocketchat__trash"),
     serverEvents: store.collection<ServerEvent>("rocketchat_server_events"),
+    usersSessions: store.collection<UserSession>("usersSessions"),
+    instances: store.collection<Instance>("instances"),
+    customUserStatus: store.collection<CustomUserStatus>("rocketchat_custom_user_status"),
   };
   await Promise.all([
     db.users.createIndex({ key: { username: 1 }, unique: true, sparse: true }),
@@ -62,6 +73,10 @@ export async function openCollections(store: Store): Promise<Collections> {
     db.serverEvents.createIndex({ key: { t: 1, ip: 1, ts: -1 } }),
     db.serverEvents.createIndex({ key: { t: 1, "u.username": 1, ts: -1 } }),
     db.serverEvents.createIndex({ key: { ts: 1 } }),
+    db.usersSessions.createIndex({ key: { "connections.id": 1 }, sparse: true }),
+    db.usersSessions.createIndex({ key: { "connections.instanceId": 1 }, sparse: true }),
+    db.users.createIndex({ key: { status: 1 } }),
+    db.customUserStatus.createIndex({ key: { name: 1 }, unique: true }),
   ]);
   return db;
 }

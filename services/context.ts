@@ -8,6 +8,7 @@ import type { Hub } from "../core/hub.ts";
 import type { IdSource } from "../core/ids.ts";
 import type { Logger } from "../core/logger.ts";
 import type { FileStorage } from "../store/files.ts";
+import type { UserStatus } from "../core/models.ts";
 import type { RoomCommand, RoomReply } from "./room-commands.ts";
 import type { Collections } from "./collections.ts";
 
@@ -17,6 +18,21 @@ import type { Collections } from "./collections.ts";
  */
 export interface RoomGateway {
   execute<C extends RoomCommand>(rid: string, command: C): Promise<RoomReply<C>>;
+}
+
+/**
+ * The way into user actors, which keep each user's presence: sessions report their
+ * connections, clients their idleness, users the status they choose.
+ */
+export interface PresenceGateway {
+  /** Connection `connId` logged in as user `uid`. */
+  connected(uid: string, connId: string): void;
+  /** Connection `connId` of user `uid` logged out or closed. */
+  disconnected(uid: string, connId: string): void;
+  /** The client on `connId` reports its user idle (`away`) or back (`online`). */
+  setConnectionStatus(uid: string, connId: string, status: "online" | "away"): Promise<void>;
+  /** User `uid` chooses a status (`offline` is invisible), a status text, or both. */
+  choose(uid: string, choice: { status?: UserStatus; statusText?: string }): Promise<void>;
 }
 
 export interface Deps {
@@ -29,4 +45,5 @@ export interface Deps {
   readonly rooms: RoomGateway;
   /** Blobs beside the documents (avatars, uploads). */
   readonly files: FileStorage;
+  readonly presence: PresenceGateway;
 }

@@ -26,6 +26,7 @@ import { MESSAGE_METHODS } from "./message-methods.ts";
 import type { MessageDraft } from "./room-commands.ts";
 import { DISCOVER_METHODS } from "./discover-methods.ts";
 import { PERMISSION_METHODS } from "./permissions.ts";
+import { PRESENCE_METHODS } from "./presence-methods.ts";
 import { ROLE_METHODS } from "./roles.ts";
 import { ROOM_METHODS } from "./room-methods.ts";
 import { seesPrivilegedSettings } from "./setting-changes.ts";
@@ -153,6 +154,7 @@ const METHODS: Record<string, MethodDef> = {
   ...PERMISSION_METHODS,
   ...ROLE_METHODS,
   ...TWO_FACTOR_METHODS,
+  ...PRESENCE_METHODS,
   login: open(async (services, caller, [params]) => {
     const { result, type } = await login(services, params, caller.address ?? "");
     return loginAnswer(result, type);

@@ -158,6 +158,18 @@ export function settingDefinitions(
       { ...PROFILE, sorter: 5002 },
       { public: true },
     ),
+    Accounts_AllowUserStatusMessageChange: account(
+      true,
+      "boolean",
+      { ...PROFILE, sorter: 5005 },
+      { public: true },
+    ),
+    Accounts_AllowInvisibleStatusOption: account(
+      true,
+      "boolean",
+      { ...PROFILE, sorter: 5006 },
+      { public: true },
+    ),
     Accounts_SearchFields: account("username, name, bio, nickname", "string", {
       section: DIRECTORY,
       subsection: "Accounts_Subsection_Search_Directory",

@@ -12,6 +12,7 @@ import {
 } from "../actors/session.ts";
 import { sessionEffects, type SessionEffectsOptions } from "../actors/session-effects.ts";
 import type { Clock } from "../core/clock.ts";
+import type { PresenceGateway } from "../services/context.ts";
 import { type SchedulerClock, startSupervisor } from "./supervisor.ts";
 
 export interface SessionSupervisorOptions extends SessionEffectsOptions {
@@ -23,6 +24,8 @@ export interface SessionSupervisorOptions extends SessionEffectsOptions {
   readonly pingMs?: number;
   /** Time to wait for any frame after a ping before closing (default 30 s). */
   readonly timeoutMs?: number;
+  /** Where the sessions report which user each connection is logged in as. */
+  readonly presence?: PresenceGateway;
 }
 
 export interface SessionSupervisor {
@@ -38,6 +41,11 @@ export function startSessionSupervisor(options: SessionSupervisorOptions): Sessi
     actors: { handle: fromPromise(({ input }: { input: HandleInput }) => handle(input)) },
   });
   const log = options.log.child({ component: "sessions" });
+  const presence = options.presence;
+  const userChanged = (connId: string, before: string | null, after: string | null) => {
+    if (before) presence?.disconnected(before, connId);
+    if (after) presence?.connected(after, connId);
+  };
   const supervisor = startSupervisor(
     {
       name: "session",
@@ -45,6 +53,7 @@ export function startSessionSupervisor(options: SessionSupervisorOptions): Sessi
       inputFor: (connId, failure) => ({
         connId,
         transport: options.transportOf(connId),
+        userChanged,
         restored: (failure?.snapshot as { context?: SessionContext } | undefined)?.context?.data,
         pingMs: options.pingMs ?? 25_000,
         timeoutMs: options.timeoutMs ?? 30_000,
@@ -55,7 +64,14 @@ export function startSessionSupervisor(options: SessionSupervisorOptions): Sessi
       clock: options.clock,
       log,
       ...(options.actorClock && { actorClock: options.actorClock }),
-      onEscalate: (connId) => options.transportOf(connId)?.close(1011, "Session failed"),
+      onEscalate: (connId, failure) => {
+        // The socket's close will reach a fresh actor that knows no user: let go of the
+        // failed session's user here, so that it does not stay online.
+        const uid = (failure.snapshot as { context?: SessionContext } | undefined)?.context?.data
+          .userId;
+        if (uid) userChanged(connId, uid, null);
+        options.transportOf(connId)?.close(1011, "Session failed");
+      },
     },
     (error) => log.fatal({ err: error }, "session supervisor failed"),
   );

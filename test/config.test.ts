@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig } from "../core/config.ts";
 
@@ -15,6 +15,7 @@ describe("configuration", () => {
       admin: undefined,
       testMode: false,
       logLevel: "info",
+      instanceId: `${hostname()}:3000`,
       settingOverwrites: {},
       settingInitialValues: {},
       httpForwardedCount: 0,
@@ -34,6 +35,7 @@ describe("configuration", () => {
       TEST_MODE: "true",
       LOG_LEVEL: "debug",
       HTTP_FORWARDED_COUNT: "2",
+      INSTANCE_ID: "chat-1",
     });
 
     expect(config).toEqual({
@@ -45,6 +47,7 @@ describe("configuration", () => {
       admin: { username: "boss", password: "secret", email: "boss@example.com" },
       testMode: true,
       logLevel: "debug",
+      instanceId: "chat-1",
       settingOverwrites: {},
       settingInitialValues: {},
       httpForwardedCount: 2,
@@ -61,6 +64,7 @@ describe("configuration", () => {
     ["HOST", "not a host"],
     ["ROOT_URL", "not a url"],
     ["ROOT_URL", "ftp://example.com"],
+    ["INSTANCE_ID", "two words"],
     ["MONGO_URL", "postgres://db"],
     ["TEST_MODE", "yes"],
     ["LOG_LEVEL", "loud"],

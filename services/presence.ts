@@ -1,0 +1,250 @@
+/**
+ * Presence as Rocket.Chat computes it. A user's connections (the `usersSessions` record,
+ * shared by every process) give the connection status: online if any connection is
+ * active, away if every one is idle, offline without any. The status the user chose
+ * (`statusDefault`) wins over it while they are connected: busy stays busy through an
+ * idle cycle, and `offline` ("invisible") shows them offline to others. Without any
+ * connection a user is offline whatever they chose.
+ *
+ * The commands here are run by each user's actor (actors/user.ts), the one writer of that
+ * user's presence in this process; a change is announced once per watched user on
+ * `stream-user-presence`, and on `stream-notify-logged` `user-status`.
+ */
+import type { Clock } from "../core/clock.ts";
+import { type Hub, USER_PRESENCE } from "../core/hub.ts";
+import type { Logger } from "../core/logger.ts";
+import type { User, UserSessionConnection, UserStatus } from "../core/models.ts";
+import type { Collections } from "./collections.ts";
+
+/** What a client reports about one connection: in use, or idle. */
+export type ConnectionStatus = "online" | "away";
+
+/** What a user actor does: one change to one user's presence. */
+export type PresenceCommand =
+  /** Connection `connId` logged in as the user. */
+  | { readonly kind: "connect"; readonly connId: string }
+  /** Connection `connId` logged out or closed. */
+  | { readonly kind: "disconnect"; readonly connId: string }
+  /** The client on `connId` reported its user idle (`away`) or back (`online`). */
+  | { readonly kind: "idle"; readonly connId: string; readonly status: ConnectionStatus }
+  /** The user chose a status, a status text, or both. */
+  | { readonly kind: "choose"; readonly status?: UserStatus; readonly statusText?: string }
+  /** Recompute from the store (after another process's connections were removed). */
+  | { readonly kind: "refresh" };
+
+/** The numeric status codes Rocket.Chat's clients read in presence events. */
+export const STATUS_CODES: Readonly<Record<UserStatus, 0 | 1 | 2 | 3>> = {
+  offline: 0,
+  online: 1,
+  away: 2,
+  busy: 3,
+};
+
+/** The longest status text kept; longer texts are cut, as Rocket.Chat cuts them. */
+export const MAX_STATUS_TEXT = 120;
+
+/** What presence needs: the store, the clock, the hub, and this process's instance id. */
+export interface PresenceDeps {
+  readonly db: Collections;
+  readonly clock: Clock;
+  readonly hub: Hub;
+  readonly log: Logger;
+  readonly instanceId: string;
+}
+
+/** The connection status of a user with `connections`: online wins, then away, else offline. */
+export function connectionStatus(connections: readonly { status: string }[]): UserStatus {
+  if (connections.some((c) => c.status === "online")) return "online";
+  return connections.some((c) => c.status === "away") ? "away" : "offline";
+}
+
+/**
+ * The status others see: offline without a connection; otherwise the chosen status, or
+ * the connection status when the user chose online (or nothing).
+ */
+export function shownStatus(statusConnection: UserStatus, statusDefault?: UserStatus): UserStatus {
+  if (statusConnection === "offline") return "offline";
+  return !statusDefault || statusDefault === "online" ? statusConnection : statusDefault;
+}
+
+/** A status text as stored: trimmed and at most MAX_STATUS_TEXT characters. */
+export function normalizeStatusText(text: string): string {
+  return [...text.trim()].slice(0, MAX_STATUS_TEXT).join("");
+}
+
+/** Tells everyone who watches `user` about its status (already stored). */
+export function announcePresence(hub: Hub, user: User): void {
+  const { _id, username, name, roles, status, statusText } = user;
+  const code = STATUS_CODES[status] ?? 0;
+  hub.emit(USER_PRESENCE, _id, [[username, code, statusText]]);
+  hub.emit("stream-notify-logged", "user-status", [[_id, username, code, statusText, name, roles]]);
+  hub.emit("stream-notify-user", `${_id}/userData`, [
+    {
+      type: "updated",
+      id: _id,
+      diff: { status, ...(statusText && { statusText }) },
+      unset: statusText ? {} : { statusText: 1 },
+    },
+  ]);
+}
+
+const PRESENCE_FIELDS = {
+  username: 1,
+  name: 1,
+  roles: 1,
+  status: 1,
+  statusConnection: 1,
+  statusDefault: 1,
+  statusText: 1,
+} as const;
+
+/**
+ * Recomputes user `uid`'s status from the store and stores it when it changed; announces
+ * it when what others see changed (or `announce` says the text changed). Resolves with
+ * the ids of the user's connections held by this process.
+ */
+export async function refreshPresence(
+  deps: PresenceDeps,
+  uid: string,
+  announce = false,
+): Promise<string[]> {
+  const { db } = deps;
+  const [user, session] = await Promise.all([
+    db.users.findOne({ _id: uid }, { projection: PRESENCE_FIELDS }),
+    db.usersSessions.findOne({ _id: uid }),
+  ]);
+  const connections = session?.connections ?? [];
+  const local = connections.filter((c) => c.instanceId === deps.instanceId).map((c) => c.id);
+  if (!user) return local;
+
+  const statusConnection = connectionStatus(connections);
+  const status = shownStatus(statusConnection, user.statusDefault);
+  if (status !== user.status || statusConnection !== user.statusConnection) {
+    await db.users.updateOne(
+      { _id: uid },
+      { $set: { status, statusConnection, _updatedAt: deps.clock.now() } },
+    );
+  }
+  if (announce || status !== user.status) announcePresence(deps.hub, { ...user, status });
+  return local;
+}
+
+/** Runs one presence command for user `uid`; resolves with this process's connections of the user. */
+export async function runPresenceCommand(
+  deps: PresenceDeps,
+  uid: string,
+  command: PresenceCommand,
+): Promise<string[]> {
+  const { db } = deps;
+  const now = deps.clock.now();
+  switch (command.kind) {
+    case "connect": {
+      const connection: UserSessionConnection = {
+        id: command.connId,
+        instanceId: deps.instanceId,
+        status: "online",
+        _createdAt: now,
+        _updatedAt: now,
+      };
+      await db.usersSessions.updateOne(
+        { _id: uid },
+        { $pull: { connections: { id: command.connId } } },
+      );
+      await db.usersSessions.updateOne(
+        { _id: uid },
+        { $push: { connections: connection } },
+        { upsert: true },
+      );
+      return refreshPresence(deps, uid);
+    }
+    case "disconnect":
+      await db.usersSessions.updateOne(
+        { _id: uid },
+        { $pull: { connections: { id: command.connId } } },
+      );
+      return refreshPresence(deps, uid);
+    case "idle": {
+      // The element is replaced whole: the embedded engine takes one positional path per update.
+      const session = await db.usersSessions.findOne({ _id: uid });
+      const connection = session?.connections.find((c) => c.id === command.connId);
+      if (connection) {
+        await db.usersSessions.updateOne(
+          { _id: uid, "connections.id": command.connId },
+          { $set: { "connections.$": { ...connection, status: command.status, _updatedAt: now } } },
+        );
+      }
+      return refreshPresence(deps, uid);
+    }
+    case "choose": {
+      const { status, statusText } = command;
+      const set: Record<string, unknown> = { _updatedAt: now };
+      if (status !== undefined) set.statusDefault = status;
+      if (statusText !== undefined) set.statusText = normalizeStatusText(statusText);
+      const before = await db.users.findOne({ _id: uid }, { projection: { statusText: 1 } });
+      await db.users.updateOne({ _id: uid }, { $set: set });
+      const textChanged = statusText !== undefined && set.statusText !== before?.statusText;
+      return refreshPresence(deps, uid, textChanged || status !== undefined);
+    }
+    case "refresh":
+      return refreshPresence(deps, uid);
+  }
+}
+
+/** This process's connections of user `uid`, as the store holds them. */
+export async function localConnections(deps: PresenceDeps, uid: string): Promise<string[]> {
+  const session = await deps.db.usersSessions.findOne({ _id: uid });
+  return (session?.connections ?? [])
+    .filter((c) => c.instanceId === deps.instanceId)
+    .map((c) => c.id);
+}
+
+/**
+ * Records this process's heartbeat, then removes the connection records no live process
+ * holds: this process's own from an earlier run (`includeOwn`, at start), and those of any
+ * process whose heartbeat is older than `staleMs`. Resolves with the users whose records
+ * were removed, and at start also every user still shown online with a connection record
+ * but no connection, whose presence the caller must recompute.
+ */
+export async function sweepConnections(
+  deps: PresenceDeps,
+  options: { readonly staleMs: number; readonly includeOwn: boolean },
+): Promise<string[]> {
+  const { db, instanceId } = deps;
+  const now = deps.clock.now();
+  await db.instances.updateOne(
+    { _id: instanceId },
+    { $set: { _updatedAt: now }, $setOnInsert: { _createdAt: now } },
+    { upsert: true },
+  );
+  const fresh = await db.instances.find(
+    { _updatedAt: { $gte: new Date(now.getTime() - options.staleMs) } },
+    { projection: { _id: 1 } },
+  );
+  const live = fresh.map((i) => i._id).filter((id) => !options.includeOwn || id !== instanceId);
+  const lost = { connections: { $elemMatch: { instanceId: { $nin: live } } } };
+  const affected = await db.usersSessions.find(lost, { projection: { _id: 1 } });
+  if (affected.length > 0) {
+    await db.usersSessions.updateMany(lost, {
+      $pull: { connections: { instanceId: { $nin: live } } },
+    });
+  }
+  await db.instances.deleteMany({
+    _updatedAt: { $lt: new Date(now.getTime() - options.staleMs) },
+  });
+  const uids = new Set(affected.map((s) => s._id));
+  if (options.includeOwn) {
+    // A crash between removing a record and storing the user's new status leaves a user
+    // shown online without a connection: recompute everyone shown online who ever had one.
+    const shown = await db.users.find(
+      { status: { $in: ["online", "away", "busy"] } },
+      { projection: { _id: 1 } },
+    );
+    const tracked = await db.usersSessions.find(
+      { _id: { $in: shown.map((u) => u._id) } },
+      { projection: { _id: 1 } },
+    );
+    for (const { _id } of tracked) uids.add(_id);
+  }
+  deps.log.info({ instanceId, users: uids.size }, "presence records swept");
+  return [...uids];
+}

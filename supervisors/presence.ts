@@ -1,0 +1,152 @@
+/**
+ * The presence supervisor: one user actor per user with a connection in this process,
+ * started on the first presence command for that user, restarted from the store when it
+ * crashes, and let go when the user's last connection here is gone. It is the
+ * PresenceGateway through which sessions and status changes reach the user actors, and it
+ * keeps this process's heartbeat, removing the connection records of processes that
+ * stopped beating.
+ */
+import { fromPromise } from "xstate";
+import { type PendingPresence, UserCrash, userMachine } from "../actors/user.ts";
+import { ServerFault } from "../core/errors.ts";
+import type { PresenceGateway } from "../services/context.ts";
+import {
+  type ConnectionStatus,
+  localConnections,
+  type PresenceCommand,
+  type PresenceDeps,
+  runPresenceCommand,
+  sweepConnections,
+} from "../services/presence.ts";
+import { type SchedulerClock, startSupervisor } from "./supervisor.ts";
+
+export interface PresenceSupervisorOptions {
+  readonly actorClock?: SchedulerClock;
+  /** How often this process records its heartbeat and sweeps lost records (default 30 s). */
+  readonly heartbeatMs?: number;
+  /** Age of a heartbeat after which a process counts as gone (default 3 heartbeats). */
+  readonly staleMs?: number;
+}
+
+/** A running presence supervisor. */
+export interface PresenceSupervisor extends PresenceGateway {
+  /**
+   * Removes the records this process left in an earlier run and those of processes gone
+   * silent, and recomputes their users; then beats every `heartbeatMs`. Run once at start,
+   * before connections are accepted.
+   */
+  start(): Promise<void>;
+  /** Number of live user actors (for tests and metrics). */
+  activeUsers(): number;
+  stop(): void;
+}
+
+const wallClock: SchedulerClock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
+};
+
+/** Starts the presence supervisor over `deps`. */
+export function startPresenceSupervisor(
+  deps: PresenceDeps,
+  options: PresenceSupervisorOptions = {},
+): PresenceSupervisor {
+  const logic = userMachine.provide({
+    actors: {
+      load: fromPromise(({ input }: { input: { uid: string } }) =>
+        localConnections(deps, input.uid),
+      ),
+      execute: fromPromise(({ input }: { input: { uid: string; command: PresenceCommand } }) =>
+        runPresenceCommand(deps, input.uid, input.command),
+      ),
+    },
+  });
+  const log = deps.log.child({ component: "presence" });
+  const waitingOf = (error: unknown): readonly PendingPresence[] =>
+    error instanceof UserCrash ? error.waiting : [];
+  const supervisor = startSupervisor(
+    {
+      name: "user",
+      childLogic: logic,
+      inputFor: (uid, failure) => ({ uid, backlog: waitingOf(failure?.error) }),
+      maxRestarts: 5,
+      windowMs: 10_000,
+      cooldownMs: 30_000,
+      clock: deps.clock,
+      log,
+      ...(options.actorClock && { actorClock: options.actorClock }),
+      onEscalate: (uid, failure) => {
+        for (const pending of waitingOf(failure.error)) {
+          pending.reply.reject(
+            new ServerFault("user-unavailable", `Presence of ${uid} is unavailable`),
+          );
+        }
+      },
+    },
+    (error) => log.fatal({ err: error }, "presence supervisor failed"),
+  );
+
+  function run(uid: string, command: PresenceCommand): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      supervisor.send({
+        type: "deliver",
+        key: uid,
+        event: { type: "command", command, reply: { resolve, reject } } as never,
+        refuse: reject,
+      });
+    });
+  }
+
+  /** Runs a command nobody waits for; a failure is logged, never thrown. */
+  function tell(uid: string, command: PresenceCommand): void {
+    run(uid, command).catch((error: unknown) =>
+      log.error({ err: error, userId: uid, command: command.kind }, "presence change failed"),
+    );
+  }
+
+  const clock = options.actorClock ?? wallClock;
+  const heartbeatMs = options.heartbeatMs ?? 30_000;
+  const staleMs = options.staleMs ?? 3 * heartbeatMs;
+  let timer: unknown;
+  let stopped = false;
+
+  async function sweep(includeOwn: boolean): Promise<void> {
+    const uids = await sweepConnections(deps, { staleMs, includeOwn });
+    await Promise.all(uids.map((uid) => run(uid, { kind: "refresh" })));
+  }
+
+  function beat(): void {
+    timer = clock.setTimeout(() => {
+      if (stopped) return;
+      sweep(false)
+        .catch((error: unknown) => log.error({ err: error }, "presence heartbeat failed"))
+        .finally(() => {
+          if (!stopped) beat();
+        });
+    }, heartbeatMs);
+  }
+
+  return {
+    connected: (uid, connId) => tell(uid, { kind: "connect", connId }),
+    disconnected: (uid, connId) => tell(uid, { kind: "disconnect", connId }),
+    setConnectionStatus: async (uid, connId, status: ConnectionStatus) => {
+      await run(uid, { kind: "idle", connId, status });
+    },
+    choose: async (uid, choice) => {
+      await run(uid, { kind: "choose", ...choice });
+    },
+    async start() {
+      await sweep(true);
+      beat();
+    },
+    activeUsers: () =>
+      [...supervisor.getSnapshot().context.children.values()].filter(
+        (c) => c.ref.getSnapshot().status === "active",
+      ).length,
+    stop() {
+      stopped = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      supervisor.send({ type: "stop" });
+    },
+  };
+}
