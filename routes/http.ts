@@ -7,8 +7,10 @@ import { type DocumentDecoration, Elysia, ValidationError } from "elysia";
 import { ClientError, notLoggedIn } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
+import { hashLoginToken } from "../core/password.ts";
 import type { Access } from "../services/authz.ts";
 import type { Services } from "../services/index.ts";
+import type { TwoFactorOptions } from "../services/two-factor.ts";
 
 /** Headers of every API answer: exactly `application/json`, no charset, never cached. */
 const HEADERS = {
@@ -108,17 +110,45 @@ export function apiBase(services: Services, log: Logger) {
         return { user: await services.accounts.authenticate(userId, token), authToken: token };
       },
     )
+    .onTransform({ as: "global" }, async ({ request, route, user, set }) => {
+      // Rocket.Chat counts a call against the rate limit before checking its parameters
+      // and permissions, and sends the counts along with whatever the call answers.
+      const { headers, refusal } = await services.restRateLimiter.count({
+        method: request.method,
+        route,
+        address: addressOf(request),
+        user: user ?? null,
+      });
+      Object.assign(set.headers, headers);
+      if (refusal) throw refusal;
+    })
     .macro({
       /**
        * The one enforcement point of REST. A route declaring `access` answers 401 to a
-       * caller who is not logged in and 403 to one who lacks its permissions, before its
-       * parameters are even validated; its handler receives the caller as `me`.
+       * caller who is not logged in, 403 to one who lacks its permissions and, when it asks
+       * for `twoFactor`, 400 `totp-required`/`totp-invalid` to one without the right second
+       * factor, before its parameters are even validated; its handler receives the caller
+       * as `me`.
        */
-      access: (rule: true | Access) => ({
+      access: (rule: true | RouteAccess) => ({
         detail: accessDetail(rule === true ? { login: true } : { login: true, ...rule }),
-        async transform({ user }) {
+        async transform({ user, authToken, request }) {
           const me = requireUser(user);
-          if (rule !== true) await services.authz.requireRule(me, rule);
+          if (rule === true) return;
+          await services.authz.requireRule(me, rule);
+          if (rule.twoFactor) {
+            await services.twoFactor.check({
+              user: me,
+              code: request.headers.get("x-2fa-code") ?? undefined,
+              method: request.headers.get("x-2fa-method") ?? undefined,
+              options: rule.twoFactor === true ? {} : rule.twoFactor,
+              call: {
+                hashedToken: await hashLoginToken(authToken as string),
+                userAgent: request.headers.get("user-agent") ?? "",
+                address: addressOf(request),
+              },
+            });
+          }
         },
         resolve: ({ user }) => ({ me: requireUser(user) }),
       }),
@@ -128,10 +158,19 @@ export function apiBase(services: Services, log: Logger) {
 }
 
 /**
+ * What a route that needs a login may ask for besides: global permissions (all, or `any`
+ * of them) and, as Rocket.Chat's `twoFactorRequired`, a second factor in the `x-2fa-code`
+ * and `x-2fa-method` headers (see services/two-factor.ts), checked after the permissions.
+ */
+export interface RouteAccess extends Partial<Access> {
+  readonly twoFactor?: true | TwoFactorOptions;
+}
+
+/**
  * A route's declared rule, as the OpenAPI operation carries it (`access: true` needs a
  * login alone).
  */
-export type AccessRule = Partial<Access> & { readonly login: boolean };
+export type AccessRule = RouteAccess & { readonly login: boolean };
 
 /**
  * Where a route's access rule is written in its OpenAPI operation, so that the API

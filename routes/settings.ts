@@ -117,7 +117,7 @@ export function settingsRoutes(services: Services, log: Logger) {
           return ok();
         },
         {
-          access: { permissions: ["edit-privileged-setting"] },
+          access: { permissions: ["edit-privileged-setting"], twoFactor: true },
           detail: {
             summary: "Change one setting (`edit-privileged-setting`); takes effect at once",
             tags: ["Settings"],

@@ -12,6 +12,7 @@ import type { Deps } from "./context.ts";
 import { LoginGuard } from "./login-guard.ts";
 import { Messages } from "./messages.ts";
 import type { CommandDeps } from "./room-commands.ts";
+import { RestRateLimiter } from "./rest-rate-limit.ts";
 import { Rooms } from "./rooms.ts";
 import { Settings } from "./settings.ts";
 import { TwoFactor } from "./two-factor.ts";
@@ -28,6 +29,7 @@ export interface Services {
   readonly messages: Messages;
   readonly twoFactor: TwoFactor;
   readonly loginGuard: LoginGuard;
+  readonly restRateLimiter: RestRateLimiter;
   /** What room actors need to run commands. */
   readonly commandDeps: CommandDeps;
 }
@@ -45,6 +47,7 @@ export function createServices(deps: Deps): Services {
     messages: new Messages(deps, authz),
     twoFactor: new TwoFactor(deps, settings),
     loginGuard: new LoginGuard(deps, settings),
+    restRateLimiter: new RestRateLimiter(deps, settings, authz),
     commandDeps: { ...deps, authz, settings },
   };
 }
