@@ -115,7 +115,8 @@ export function accountRoutes(services: Services, log: Logger) {
         return ok({ user: userRecordView(user, true) });
       },
       {
-        access: true,
+        // Rocket.Chat's twoFactorRequired.
+        access: { twoFactor: true },
         body: UpdateBody,
         detail: { summary: "Change another user's account (edit-other-user-info)", tags: TAGS },
       },

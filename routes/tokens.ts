@@ -4,8 +4,8 @@
  * `users.removePersonalAccessToken`, `pw.getPolicy` and `pw.getPolicyReset`.
  *
  * A token made here is sent as `X-Auth-Token` with the owner's id as `X-User-Id`, or as a
- * DDP `resume` token. Rocket.Chat asks for a second factor before making or removing one;
- * Parley's check belongs with its two-factor support and is not applied here.
+ * DDP `resume` token. Making, replacing and removing one asks for a second factor
+ * (`twoFactor`), as Rocket.Chat does; a token made with `bypassTwoFactor` is never asked.
  */
 import { Elysia, t } from "elysia";
 import type { Logger } from "../core/logger.ts";
@@ -42,7 +42,7 @@ export function tokenRoutes(services: Services, log: Logger) {
         return ok({ token: await generateToken(services, me, body.tokenName, bypass) });
       },
       {
-        access: true,
+        access: { twoFactor: true },
         body: NameBody,
         detail: { summary: "Make a personal access token (shown once)", tags: TAGS },
       },
@@ -54,7 +54,7 @@ export function tokenRoutes(services: Services, log: Logger) {
         return ok({ token: await regenerateToken(services, me, body.tokenName) });
       },
       {
-        access: true,
+        access: { twoFactor: true },
         body: NameBody,
         detail: { summary: "Replace a personal access token by a new one", tags: TAGS },
       },
@@ -78,7 +78,7 @@ export function tokenRoutes(services: Services, log: Logger) {
         return ok();
       },
       {
-        access: true,
+        access: { twoFactor: true },
         body: NameBody,
         detail: { summary: "Delete a personal access token", tags: TAGS },
       },

@@ -222,3 +222,61 @@ describe("settings", () => {
     expect(res.status).toBe(200);
   });
 });
+
+describe("the routes Rocket.Chat marks twoFactorRequired", () => {
+  /** POSTs `body` to `path` below /api/v1 as `auth` with extra headers. */
+  async function post(
+    path: string,
+    auth: Credentials,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    const res = await fetch(`${server.url}/api/v1/${path}`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        "X-User-Id": auth.userId,
+        "X-Auth-Token": auth.authToken,
+        ...headers,
+      },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
+  }
+
+  test("users.update and the personal access token routes ask for it", async () => {
+    const boss = await admin();
+    const { user } = await createUser(server);
+    const calls: [string, unknown][] = [
+      ["users.update", { userId: user._id, data: { name: "Renamed" } }],
+      ["users.generatePersonalAccessToken", { tokenName: "bot" }],
+      ["users.regeneratePersonalAccessToken", { tokenName: "bot" }],
+      ["users.removePersonalAccessToken", { tokenName: "bot" }],
+    ];
+
+    const refused = [];
+    const passed = [];
+    for (const [path, body] of calls) {
+      refused.push((await post(path, boss.credentials, body, { "User-Agent": "a" })).body);
+      passed.push((await post(path, boss.credentials, body, byPassword(boss.password))).status);
+    }
+
+    expect(refused.map((b) => b.errorType)).toEqual(Array(4).fill("totp-required"));
+    expect(passed).toEqual([200, 200, 200, 200]);
+  });
+
+  test("a personal access token made with bypassTwoFactor is never asked", async () => {
+    const boss = await admin();
+    const made = await post(
+      "users.generatePersonalAccessToken",
+      boss.credentials,
+      { tokenName: "deploy-bot", bypassTwoFactor: true },
+      byPassword(boss.password),
+    );
+    const pat = { userId: boss._id, authToken: made.body.token as string };
+
+    const res = await changeSiteName(pat, { "User-Agent": "deploy-bot/1.0" });
+
+    expect(res.status).toBe(200);
+  });
+});
