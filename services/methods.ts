@@ -29,7 +29,7 @@ import { PERMISSION_METHODS } from "./permissions.ts";
 import { PRESENCE_METHODS } from "./presence-methods.ts";
 import { ROLE_METHODS } from "./roles.ts";
 import { ROOM_METHODS } from "./room-methods.ts";
-import { seesPrivilegedSettings } from "./setting-changes.ts";
+import { privateSettingsForDdp, publicSettingsForDdp } from "./setting-changes.ts";
 import { ROOM_SETTINGS_METHODS } from "./room-settings-methods.ts";
 import { THREAD_METHODS } from "./thread-methods.ts";
 import { TWO_FACTOR_METHODS } from "./two-factor-methods.ts";
@@ -246,14 +246,13 @@ const METHODS: Record<string, MethodDef> = {
     const rooms = await services.deps.db.rooms.find({ _id: { $in: rids.map((s) => s.rid) } });
     return sync(rooms, optionalDate(updatedSince), roomView);
   }),
-  "public-settings/get": open(async (services) => {
-    return services.settings.publicSettings();
-  }),
-  /** Every setting as `{_id, value}` for those who may see privileged ones; else none. */
-  "private-settings/get": open(async (services, caller) => {
-    if (!caller.user || !(await seesPrivilegedSettings(services, caller.user))) return [];
-    return services.settings.all().map(({ _id, value }) => ({ _id, value }));
-  }),
+  "public-settings/get": open((services, _caller, [since]) =>
+    publicSettingsForDdp(services, since),
+  ),
+  /** Every setting as stored for those who may see privileged ones; else none. */
+  "private-settings/get": open((services, caller, [since]) =>
+    privateSettingsForDdp(services, caller.user, since),
+  ),
 };
 
 /** Whether a method of that name exists. */

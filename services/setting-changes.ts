@@ -192,6 +192,50 @@ function announce(services: Services, setting: Setting): void {
   hub.emit("stream-notify-logged", "private-settings-changed", change);
 }
 
+/** The fields DDP `public-settings/get` answers of each public setting, as Rocket.Chat. */
+const PUBLIC_FIELDS = {
+  _id: 1,
+  value: 1,
+  editor: 1,
+  enterprise: 1,
+  invalidValue: 1,
+  modules: 1,
+  requiredOnWizard: 1,
+} as const;
+
+/** The settings a DDP call may see: `{update, remove}` after a date, all of them otherwise. */
+async function settingsForDdp(
+  services: Services,
+  filter: Record<string, unknown>,
+  since: unknown,
+  projection?: typeof PUBLIC_FIELDS,
+) {
+  const changed = since instanceof Date && { _updatedAt: { $gt: since } };
+  const settings = await services.deps.db.settings.find(
+    { ...filter, hidden: { $ne: true }, ...changed },
+    { sort: { _id: 1 }, ...(projection && { projection }) },
+  );
+  // Parley never deletes a setting, so nothing is ever removed.
+  return since instanceof Date ? { update: settings, remove: [] } : settings;
+}
+
+/**
+ * DDP `public-settings/get`: every public setting as `{_id, value, enterprise,
+ * requiredOnWizard}`, or with a Date only those changed after it as `{update, remove}`.
+ */
+export function publicSettingsForDdp(services: Services, since: unknown) {
+  return settingsForDdp(services, { public: true }, since, PUBLIC_FIELDS);
+}
+
+/**
+ * DDP `private-settings/get`: every setting as stored (after a Date, `{update, remove}`)
+ * for a user who may see privileged settings, an empty list for anyone else.
+ */
+export async function privateSettingsForDdp(services: Services, user: User | null, since: unknown) {
+  if (!user || !(await seesPrivilegedSettings(services, user))) return [];
+  return settingsForDdp(services, {}, since);
+}
+
 /** Whether `user` may see privileged settings, to read them or hear them change. */
 export async function seesPrivilegedSettings(services: Services, user: User): Promise<boolean> {
   return (

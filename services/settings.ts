@@ -111,11 +111,6 @@ export class Settings {
     return this.values.get(id);
   }
 
-  /** Every setting, ordered by id as MongoDB orders strings (code units). */
-  all(): Setting[] {
-    return [...this.values.values()].sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0));
-  }
-
   /**
    * Stores `value` as setting `id` and updates the cache, so that every reader sees it at
    * once. Throws ClientError `error-invalid-setting-value` when the value's type does not
@@ -137,14 +132,6 @@ export class Settings {
     const updated = { ...current, value, _updatedAt: now };
     this.values.set(id, updated);
     return updated;
-  }
-
-  /** The public settings, ordered by id, optionally only the ids given. */
-  publicSettings(ids?: readonly string[]): { _id: string; value: unknown }[] {
-    return [...this.values.values()]
-      .filter((s) => s.public && (!ids || ids.includes(s._id)))
-      .sort((a, b) => a._id.localeCompare(b._id))
-      .map(({ _id, value }) => ({ _id, value }));
   }
 }
 

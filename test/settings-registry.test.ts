@@ -2,18 +2,24 @@
  * The settings registry as clients read it: each setting stored with Rocket.Chat's
  * fields (type, group, section, labels, choices), the `query`, `fields` and `sort`
  * parameters of `settings.public` and `settings`, and an existing workspace brought up to
- * the definitions at start without losing its values.
+ * the definitions at start without losing its values; and the DDP methods
+ * `public-settings/get` and `private-settings/get`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Clients, type SeededUser, seedUser } from "./ddp-helpers.ts";
 import { api, startTestServer, type TestServer } from "./helpers.ts";
 
 let server: TestServer;
+let alice: SeededUser;
+const clients = new Clients();
 
 beforeAll(async () => {
   server = await startTestServer();
+  alice = await seedUser(server, "registry");
 });
 
 afterAll(async () => {
+  clients.closeAll();
   await server.stop();
 });
 
@@ -202,5 +208,52 @@ describe("an existing workspace", () => {
       i18nLabel: "Unread_Count",
       values: expect.arrayContaining([{ key: "all_messages", i18nLabel: "All_messages" }]),
     });
+  });
+});
+
+describe("public-settings/get and private-settings/get", () => {
+  test("public-settings/get answers public settings with Rocket.Chat's fields, or what changed", async () => {
+    const ddp = await clients.connect(server);
+    const all = await ddp.call("public-settings/get");
+    const since = new Date(Date.now() - 1);
+    await api(server, "settings/Site_Name", { auth: server.admin, body: { value: "Synced" } });
+
+    const changed = await ddp.call("public-settings/get", since);
+    await api(server, "settings/Site_Name", { auth: server.admin, body: { value: "Parley" } });
+
+    const list = all.result as { _id: string; [field: string]: unknown }[];
+    expect(list.find((s) => s._id === "Site_Name")).toEqual({
+      _id: "Site_Name",
+      value: "Parley",
+      enterprise: false,
+      requiredOnWizard: false,
+    });
+    expect(list.map((s) => s._id)).not.toContain("Accounts_SearchFields");
+    expect(changed.result).toEqual({
+      update: [{ _id: "Site_Name", value: "Synced", enterprise: false, requiredOnWizard: false }],
+      remove: [],
+    });
+  });
+
+  test("private-settings/get answers whole settings to an administrator, none to others", async () => {
+    const admin = await clients.connect(server);
+    await admin.resume(server.admin.authToken);
+    const user = await clients.connect(server, alice);
+
+    const asAdmin = await admin.call("private-settings/get");
+    const asUser = await user.call("private-settings/get");
+
+    const search = (asAdmin.result as { _id: string }[]).find(
+      (s) => s._id === "Accounts_SearchFields",
+    );
+    expect(search).toMatchObject({
+      _id: "Accounts_SearchFields",
+      type: "string",
+      group: "Accounts",
+      public: false,
+      packageValue: "username, name, bio, nickname",
+      _updatedAt: expect.any(Date),
+    });
+    expect(asUser.result).toEqual([]);
   });
 });
