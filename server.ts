@@ -25,6 +25,7 @@ import {
 import { openCollections } from "./services/collections.ts";
 import type { Deps, PresenceGateway, RoomGateway } from "./services/context.ts";
 import { createServices, initServices, type Services } from "./services/index.ts";
+import { joinAutoJoinRooms } from "./services/team-members.ts";
 import { openStore } from "./store/index.ts";
 import type { Store } from "./store/types.ts";
 import {
@@ -109,7 +110,11 @@ export async function startServer(
     signalRouter(registry, () => sessions as SessionSupervisor),
   );
   const gateway: RoomGateway = {
-    execute: (rid, command) => (rooms as RoomSupervisor).execute(rid, command),
+    async execute(rid, command) {
+      const reply = await (rooms as RoomSupervisor).execute(rid, command);
+      await joinAutoJoinRooms(deps, command, reply);
+      return reply;
+    },
   };
   const presenceGateway: PresenceGateway = {
     connected: (uid, connId) => presence?.connected(uid, connId),

@@ -118,6 +118,12 @@ export interface Room {
   encrypted?: boolean;
   lm?: Date;
   lastMessage?: Message;
+  /** The team the room belongs to. */
+  teamId?: string;
+  /** The room is its team's main room, whose members are the team's members. */
+  teamMain?: boolean;
+  /** A team room its team's members join automatically (auto-join). */
+  teamDefault?: boolean;
   [key: string]: unknown;
 }
 
@@ -286,6 +292,37 @@ export interface CustomUserStatus {
   _id: string;
   name: string;
   statusType: UserStatus;
+  _updatedAt: Date;
+  [key: string]: unknown;
+}
+
+/** Team types as Rocket.Chat numbers them: 0 public, 1 private. */
+export type TeamType = 0 | 1;
+
+/**
+ * A team (`rocketchat_team`): a name and type, and its main room (`roomId`), whose
+ * members are the team's members.
+ */
+export interface Team {
+  _id: string;
+  name: string;
+  type: TeamType;
+  roomId: string;
+  createdBy: { _id: string; username: string };
+  createdAt: Date;
+  _updatedAt: Date;
+  [key: string]: unknown;
+}
+
+/** One user's membership of a team (`rocketchat_team_member`), with their team roles. */
+export interface TeamMember {
+  _id: string;
+  teamId: string;
+  userId: string;
+  /** `owner`, `moderator`, `member`, as given; none for a plain member. */
+  roles?: string[];
+  createdBy: { _id: string; username: string };
+  createdAt: Date;
   _updatedAt: Date;
   [key: string]: unknown;
 }

@@ -9,6 +9,7 @@ import { ClientError, notAllowed } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
 import { roomView } from "../services/rooms.ts";
+import { visibleRoomsFilter } from "../services/teams.ts";
 import { apiBase, ok, pagination } from "./http.ts";
 import { forbidden, PAGE_QUERY, parseSort, requireOneOf, requireParams } from "./room-params.ts";
 import { createRoute, membershipRoutes, type RoomRoutesSpec, sharedReads } from "./room-routes.ts";
@@ -21,7 +22,8 @@ const TAGS = CHANNELS.tags;
  * caller to be able to read it (a bare 403 otherwise); its history does its own check.
  *
  * Limitation: `extraData` (broadcast, encrypted, teamId, topic) of channels.create is
- * validated but ignored, so such channels are created as plain ones; teams do not exist yet.
+ * validated but ignored, so such channels are created as plain ones; a channel joins a
+ * team through teams.addRooms.
  */
 const CHANNEL_ROUTES: RoomRoutesSpec = {
   kind: CHANNELS,
@@ -55,6 +57,7 @@ const CHANNEL_ROUTES: RoomRoutesSpec = {
     const room = await services.rooms.findChannel({ roomId: ref.roomId as string });
     const joinedOnly = await services.authz.can(me, "view-joined-room");
     if (joinedOnly && !(await services.authz.isMember(room._id, me._id))) throw forbidden();
+    if (!(await services.authz.canAccessRoom(room, me))) throw forbidden();
     return room;
   },
   membersRoom(services, ref, me) {
@@ -85,7 +88,10 @@ const CHANNEL_ROUTES: RoomRoutesSpec = {
   kickAnswer: (services, rid) => roomAnswer(services, CHANNELS, rid),
 };
 
-/** `channels.list`: every channel for those with view-c-room, else the joined ones. */
+/**
+ * `channels.list`: every channel for those with view-c-room, else the joined ones; the
+ * channels of a private team only to its members.
+ */
 function channelList(services: Services, log: Logger) {
   return new Elysia({ prefix: "/api/v1" }).use(apiBase(services, log)).get(
     "/channels.list",
@@ -97,8 +103,9 @@ function channelList(services: Services, log: Logger) {
       let ids = seesAll ? undefined : await services.rooms.subscribedRoomIds(me._id, ["c"]);
       if (query._id !== undefined) ids = ids ? ids.filter((id) => id === query._id) : [query._id];
       const sort = parseSort(query.sort);
+      const extra = await visibleRoomsFilter(services, me._id);
       const { rooms, total } = await services.rooms.list(
-        { t: "c", ...(ids && { ids }) },
+        { t: "c", ...(ids && { ids }), extra },
         { offset, count, ...(sort && { sort }) },
       );
       return ok({ channels: rooms.map(roomView), count: rooms.length, offset, total });

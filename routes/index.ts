@@ -29,6 +29,7 @@ import { roomListRoutes } from "./room-list.ts";
 import { roomRoutes } from "./rooms.ts";
 import { settingsRoutes } from "./settings.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
+import { teamsRoutes } from "./teams.ts";
 import { tokenRoutes } from "./tokens.ts";
 import { usersRoutes } from "./users.ts";
 
@@ -63,5 +64,6 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(settingsRoutes(services, log))
     .use(permissionsRoutes(services, log))
     .use(rolesRoutes(services, log))
+    .use(teamsRoutes(services, log))
     .use(methodRoutes(services, log));
 }

@@ -111,7 +111,8 @@ export class Authz {
 
   /**
    * Whether `user` may read `room`: a member always may; anyone with `view-c-room` may
-   * read a public channel; whoever may read a discussion's parent may read the discussion,
+   * read a public channel, except that a public channel of a private team is open only to
+   * the team's members; whoever may read a discussion's parent may read the discussion,
    * as in Rocket.Chat; nobody else reads private groups or direct messages.
    */
   async canAccessRoom(room: Room, user: User | null): Promise<boolean> {
@@ -121,7 +122,25 @@ export class Authz {
     }
     if (room.t !== "c") return false;
     if (!user) return false;
+    if (typeof room.teamId === "string" && !(await this.isPublicTeam(room.teamId))) {
+      return this.isTeamMember(room.teamId, user._id);
+    }
     return this.can(user, "view-c-room");
+  }
+
+  /** Whether team `teamId` exists and is public. */
+  private async isPublicTeam(teamId: string): Promise<boolean> {
+    const team = await this.db.teams.findOne({ _id: teamId }, { projection: { type: 1 } });
+    return team?.type === 0;
+  }
+
+  /** Whether user `uid` belongs to team `teamId`. */
+  async isTeamMember(teamId: string, uid: string): Promise<boolean> {
+    const member = await this.db.teamMembers.findOne(
+      { teamId, userId: uid },
+      { projection: { _id: 1 } },
+    );
+    return member !== null;
   }
 
   /**

@@ -12,6 +12,8 @@ import type {
   ServerEvent,
   Setting,
   Subscription,
+  Team,
+  TeamMember,
   TrashRecord,
   User,
   UserSession,
@@ -26,6 +28,9 @@ export interface Collections {
   readonly settings: Collection<Setting>;
   readonly permissions: Collection<Permission>;
   readonly roles: Collection<Role>;
+  readonly teams: Collection<Team>;
+  /** Who belongs to which team; written only by the team's main room actor. */
+  readonly teamMembers: Collection<TeamMember>;
   /** Deleted documents of every collection, as Rocket.Chat's `rocketchat__trash`. */
   readonly trash: Collection<TrashRecord>;
   /** Logins and failed login attempts, as Rocket.Chat's `rocketchat_server_events`. */
@@ -47,6 +52,8 @@ export async function openCollections(store: Store): Promise<Collections> {
     settings: store.collection<Setting>("rocketchat_settings"),
     permissions: store.collection<Permission>("rocketchat_permissions"),
     roles: store.collection<Role>("rocketchat_roles"),
+    teams: store.collection<Team>("rocketchat_team"),
+    teamMembers: store.collection<TeamMember>("rocketchat_team_member"),
     trash: store.collection<TrashRecord>("rocketchat__trash"),
     serverEvents: store.collection<ServerEvent>("rocketchat_server_events"),
     usersSessions: store.collection<UserSession>("usersSessions"),
@@ -61,6 +68,10 @@ export async function openCollections(store: Store): Promise<Collections> {
     db.rooms.createIndex({ key: { t: 1 } }),
     db.rooms.createIndex({ key: { uids: 1 } }),
     db.rooms.createIndex({ key: { prid: 1 }, sparse: true }),
+    db.rooms.createIndex({ key: { teamId: 1 }, sparse: true }),
+    db.teams.createIndex({ key: { name: 1 }, unique: true }),
+    db.teamMembers.createIndex({ key: { teamId: 1, userId: 1 }, unique: true }),
+    db.teamMembers.createIndex({ key: { userId: 1 } }),
     db.subscriptions.createIndex({ key: { rid: 1, "u._id": 1 }, unique: true }),
     db.subscriptions.createIndex({ key: { "u._id": 1 } }),
     db.subscriptions.createIndex({ key: { rid: 1, ls: 1 } }),

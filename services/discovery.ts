@@ -8,6 +8,7 @@
 import type { Room, User } from "../core/models.ts";
 import type { Collection, Filter, Sort } from "../store/types.ts";
 import type { Services } from "./index.ts";
+import { hiddenTeamIds } from "./teams.ts";
 
 /** `text` with every character that means something in a regular expression escaped. */
 export function escapeRegex(text: string): string {
@@ -195,15 +196,18 @@ function roomSort(field: string, dir: 1 | -1): Sort {
 
 /**
  * The channels in the directory: public channels and the groups `user` is a member of,
- * without discussions and team main rooms. Undefined without `view-c-room`.
+ * without discussions and team main rooms, nor the channels of private teams the user
+ * does not belong to. Undefined without `view-c-room`.
  */
 async function directoryChannels(services: Services, user: User, q: DirectoryQuery, dir: 1 | -1) {
   if (!(await services.authz.can(user, "view-c-room"))) return undefined;
   const mine = await memberRoomIds(services, user._id, ["c", "p"]);
+  const hidden = await hiddenTeamIds(services, user._id);
   const term = q.text.trim() && contains(q.text);
   const query: Filter = {
     $and: [
       { teamMain: { $exists: false } },
+      { $or: [{ teamId: { $nin: hidden } }, { _id: { $in: mine } }] },
       { prid: { $exists: false } },
       { $or: [{ t: "c" }, { _id: { $in: mine }, t: { $in: ["c", "p"] } }] },
       ...(term ? [{ $or: [{ name: term }, { fname: term }] }] : []),

@@ -8,9 +8,23 @@ import { DuplicateKeyError } from "../store/types.ts";
 import { persistMessage, systemMessage } from "./message-commands.ts";
 import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
 import { newSubscription, roomView } from "./rooms.ts";
-async function subscribe(deps: CommandDeps, state: RoomState, user: User): Promise<RoomState> {
+import { dropTeamMember, mainTeamOf, membershipNotice, recordTeamMember } from "./team-members.ts";
+
+/**
+ * Subscribes `user` to the room and announces it to them. In a team's main room the
+ * user joins the team too, recorded as added by `by` with `roles`.
+ */
+export async function subscribe(
+  deps: CommandDeps,
+  state: RoomState,
+  user: User,
+  by: User = user,
+  roles: readonly string[] = [],
+): Promise<RoomState> {
   const sub: Subscription = newSubscription(deps, state.room, user);
   await deps.db.subscriptions.insertOne(sub);
+  const teamId = mainTeamOf(state.room);
+  if (teamId) await recordTeamMember(deps, teamId, user._id, by, roles);
   const room =
     (await deps.db.rooms.findOneAndUpdate({ _id: state.room._id }, { $inc: { usersCount: 1 } })) ??
     state.room;
@@ -19,7 +33,10 @@ async function subscribe(deps: CommandDeps, state: RoomState, user: User): Promi
   return { room, members: new Set([...state.members, user._id]) };
 }
 
-/** Deletes `user`'s subscription, counts them out and tells them and their sessions. */
+/**
+ * Deletes `user`'s subscription, counts them out and tells them and their sessions. In a
+ * team's main room the user leaves the team too.
+ */
 export async function unsubscribe(
   deps: CommandDeps,
   state: RoomState,
@@ -30,6 +47,8 @@ export async function unsubscribe(
     { projection: { _id: 1 } },
   );
   await deps.db.subscriptions.deleteOne({ rid: state.room._id, "u._id": user._id });
+  const teamId = mainTeamOf(state.room);
+  if (teamId) await dropTeamMember(deps, teamId, user._id);
   const room =
     (await deps.db.rooms.findOneAndUpdate({ _id: state.room._id }, { $inc: { usersCount: -1 } })) ??
     state.room;
@@ -68,7 +87,7 @@ export async function joinRoom(
 ) {
   const { room } = state;
   if (state.members.has(user._id)) return { state, reply: room };
-  if (!asDefault && (room.t !== "c" || !(await deps.authz.can(user, "view-c-room")))) {
+  if (!asDefault && (room.t !== "c" || !(await deps.authz.canAccessRoom(room, user)))) {
     throw new ClientError("error-not-allowed", "Not allowed", { details: { method: "joinRoom" } });
   }
   if (
@@ -94,7 +113,7 @@ export async function joinRoom(
     next = await persistMessage(
       deps,
       next,
-      systemMessage(deps, next.room, "uj", user, user.username),
+      systemMessage(deps, next.room, membershipNotice(next.room, "uj"), user, user.username),
       false,
     );
   return { state: next, reply: next.room };
@@ -114,7 +133,7 @@ export async function leaveRoom(deps: CommandDeps, state: RoomState, user: User)
   next = await persistMessage(
     deps,
     next,
-    systemMessage(deps, next.room, "ul", user, user.username),
+    systemMessage(deps, next.room, membershipNotice(next.room, "ul"), user, user.username),
     false,
   );
   return { state: next, reply: next.room };
@@ -139,11 +158,11 @@ export async function addMembers(
   let next = state;
   for (const user of users) {
     if (next.members.has(user._id)) continue;
-    next = await subscribe(deps, next, user);
+    next = await subscribe(deps, next, user, by);
     next = await persistMessage(
       deps,
       next,
-      systemMessage(deps, next.room, "au", by, user.username),
+      systemMessage(deps, next.room, membershipNotice(next.room, "au"), by, user.username),
       false,
     );
   }
@@ -166,7 +185,7 @@ export async function removeMember(deps: CommandDeps, state: RoomState, by: User
   next = await persistMessage(
     deps,
     next,
-    systemMessage(deps, next.room, "ru", by, user.username),
+    systemMessage(deps, next.room, membershipNotice(next.room, "ru"), by, user.username),
     false,
   );
   return { state: next, reply: next.room };

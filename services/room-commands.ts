@@ -25,6 +25,7 @@ import {
 } from "./room-admin-commands.ts";
 import type { Settings } from "./settings.ts";
 import { type SubscriptionCommand, subscriptionHandlers } from "./subscription-commands.ts";
+import { type TeamCommand, teamHandlers } from "./team-commands.ts";
 import { type ThreadCommand, threadHandlers } from "./thread-commands.ts";
 
 /** What a client may set on a new message. */
@@ -54,6 +55,7 @@ export type RoomCommand =
   | MessageCommand
   | MembershipCommand
   | SubscriptionCommand
+  | TeamCommand
   | ThreadCommand;
 
 /** What a command's handler resolves to: the room's new state and the caller's answer. */
@@ -79,6 +81,7 @@ const HANDLERS: CommandHandlers<RoomCommand> = {
   ...messageHandlers,
   ...membershipHandlers,
   ...subscriptionHandlers,
+  ...teamHandlers,
   ...threadHandlers,
 };
 
@@ -91,7 +94,7 @@ export type RoomReply<C extends RoomCommand> = C extends RoomAdminCommand
       ? Message | null
       : C extends MessageCommand | ThreadCommand
         ? Message
-        : C extends MembershipCommand | AccountCommand
+        : C extends MembershipCommand | AccountCommand | TeamCommand
           ? Room
           : C extends SubscriptionCommand
             ? number

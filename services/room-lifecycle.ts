@@ -9,6 +9,7 @@ import type { Room, User } from "../core/models.ts";
 import type { Deps } from "./context.ts";
 import type { Services } from "./index.ts";
 import type { CleanHistoryOptions } from "./room-lifecycle-commands.ts";
+import { dissolveTeam, mainTeamOf } from "./team-members.ts";
 
 type LifecycleDeps = Pick<Deps, "db" | "rooms" | "log">;
 
@@ -62,6 +63,7 @@ export async function eraseDiscussions(
  * Discussions started while the room was being deleted are deleted after it. Resolves to
  * the deleted room.
  * The messages of other rooms that linked to the room, if it was a discussion, lose the link.
+ * A team's main room takes its team with it.
  */
 export async function eraseRoom(services: Services, user: User, rid: string): Promise<Room> {
   const { deps, authz } = services;
@@ -81,7 +83,27 @@ export async function eraseRoom(services: Services, user: User, rid: string): Pr
   }
   await eraseDiscussions(deps, user, [rid]);
   await unlinkEverywhere(deps, rid);
+  await leaveTeam(deps, user, erased);
   return erased;
+}
+
+/**
+ * What deleting a room means for its team: a deleted main room ends the team (its other
+ * rooms go back to the workspace); a deleted team room is announced in the main room as
+ * `user-deleted-room-from-team`.
+ */
+async function leaveTeam(deps: LifecycleDeps, user: User, erased: Room): Promise<void> {
+  const teamId = mainTeamOf(erased);
+  if (teamId) return dissolveTeam(deps, user, teamId);
+  if (typeof erased.teamId !== "string") return;
+  const team = await deps.db.teams.findOne({ _id: erased.teamId }, { projection: { roomId: 1 } });
+  if (!team) return;
+  const msg = erased.name ?? "";
+  await deps.rooms
+    .execute(team.roomId, { kind: "team.notice", user, t: "user-deleted-room-from-team", msg })
+    .catch((error: unknown) => {
+      if (!isMissing(error)) throw error;
+    });
 }
 
 /** Has every room holding a link to discussion `drid` (now deleted) clear it, in its actor. */

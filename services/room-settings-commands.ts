@@ -16,6 +16,7 @@ import {
 import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
 import { assertNoUserNamed, claimRoomName } from "./room-name-claims.ts";
 import { assertMayApply, type RoomSettingsPatch } from "./room-settings-rules.ts";
+import { mainTeamOf } from "./team-members.ts";
 
 /** The room-settings commands; each answers with the room as it is afterwards. */
 export type RoomSettingsCommand =
@@ -24,6 +25,21 @@ export type RoomSettingsCommand =
   | { readonly kind: "settings.unarchive"; readonly user: User };
 
 type Outcome = Promise<{ state: RoomState; reply: RoomState["room"] }>;
+
+/**
+ * Keeps a team's record in step with its main room, which the main room's actor alone
+ * renames and retypes: a team is named and typed after its main room.
+ */
+async function syncTeam(
+  deps: CommandDeps,
+  teamId: string,
+  set: { name?: string; type?: 0 | 1 },
+): Promise<void> {
+  await deps.db.teams.updateOne(
+    { _id: teamId },
+    { $set: { ...set, _updatedAt: deps.clock.now() } },
+  );
+}
 
 /**
  * Renames the room to `displayName`, as Rocket.Chat's saveRoomName: nothing for the
@@ -45,6 +61,8 @@ async function rename(deps: CommandDeps, state: RoomState, user: User, displayNa
   });
   const { name, fname } = next.room;
   await updateSubscriptions(deps, next, { name, fname, alert: true });
+  const teamId = mainTeamOf(next.room);
+  if (teamId && name) await syncTeam(deps, teamId, { name });
   return postSystemMessage(deps, next, user, "r", displayName);
 }
 
@@ -73,6 +91,8 @@ async function setType(deps: CommandDeps, state: RoomState, user: User, type: st
   if (type === state.room.t) return state;
   const next = await updateRoom(deps, state, { $set: { t: type } });
   await updateSubscriptions(deps, next, { t: type });
+  const teamId = mainTeamOf(next.room);
+  if (teamId) await syncTeam(deps, teamId, { type: type === "p" ? 1 : 0 });
   return postSystemMessage(
     deps,
     next,

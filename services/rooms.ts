@@ -6,7 +6,7 @@
  */
 import { ClientError } from "../core/errors.ts";
 import type { Room, RoomType, Subscription, User } from "../core/models.ts";
-import { DuplicateKeyError, type Sort } from "../store/types.ts";
+import { DuplicateKeyError, type Filter, type Sort } from "../store/types.ts";
 import type { Authz } from "./authz.ts";
 import { assertClientValue } from "./client-values.ts";
 import type { Deps } from "./context.ts";
@@ -357,14 +357,18 @@ export class Rooms {
   }
 
   /**
-   * One page of the rooms of type `t`, optionally only those with the given ids, sorted
-   * by name unless said otherwise; `total` counts every match.
+   * One page of the rooms of type `t`, optionally only those with the given ids and those
+   * matching `extra`, sorted by name unless said otherwise; `total` counts every match.
    */
   async list(
-    filter: { readonly t: RoomType; readonly ids?: readonly string[] },
+    filter: { readonly t: RoomType; readonly ids?: readonly string[]; readonly extra?: Filter },
     page: PageRequest,
   ): Promise<{ rooms: Room[]; total: number }> {
-    const query = { t: filter.t, ...(filter.ids && { _id: { $in: [...filter.ids] } }) };
+    const query = {
+      t: filter.t,
+      ...(filter.ids && { _id: { $in: [...filter.ids] } }),
+      ...(filter.extra && { $and: [filter.extra] }),
+    };
     const [rooms, total] = await Promise.all([
       this.deps.db.rooms.find(query, {
         sort: page.sort ?? { name: 1 },

@@ -126,6 +126,7 @@ export function settingDefinitions(
     ),
     API_Upper_Count_Limit: restApi(100, true),
     API_Default_Count: restApi(50, false),
+    API_User_Limit: restApi(500, true),
 
     Accounts_RegistrationForm: account(
       "Public",
