@@ -81,7 +81,7 @@ export async function settingsPage(
     return { settings: page, total };
   } catch (error) {
     if (!(error instanceof InvalidQueryError)) throw error;
-    const seen = JSON.stringify(q.filter);
+    const seen = JSON.stringify(q.filter ?? {});
     throw new ClientError("error-invalid-query", `Invalid query parameter provided: "${seen}"`, {
       details: { helperMethod: "parseJsonQuery" },
       cause: error,
@@ -130,9 +130,13 @@ function clean(value: unknown): unknown {
   );
 }
 
+/** Keys that name an object's machinery rather than a field; never taken from a client. */
+const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
 /**
- * The `fields` parameter: a JSON object of field names to 0 or 1. Throws Rocket.Chat's
- * `error-invalid-fields` for anything else; absent gives undefined.
+ * The `fields` parameter: a JSON object of top-level field names to 0 or 1. Throws
+ * Rocket.Chat's `error-invalid-fields` for anything else (and for a reserved key or a
+ * dotted path, which no setting field needs); absent gives undefined.
  */
 export function parseSettingsFields(raw: string | undefined): Record<string, 0 | 1> | undefined {
   if (raw === undefined) return undefined;
@@ -148,7 +152,8 @@ export function parseSettingsFields(raw: string | undefined): Record<string, 0 |
   }
   if (!isPlainObject(parsed)) throw invalid();
   const entries = Object.entries(parsed);
-  if (entries.some(([key, v]) => !/^[A-Za-z_][\w.]*$/.test(key) || (v !== 0 && v !== 1))) {
+  const badKey = (key: string) => !/^[A-Za-z_]\w*$/.test(key) || RESERVED_KEYS.has(key);
+  if (entries.some(([key, v]) => badKey(key) || (v !== 0 && v !== 1))) {
     throw invalid();
   }
   return parsed as Record<string, 0 | 1>;

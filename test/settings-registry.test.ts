@@ -160,6 +160,18 @@ describe("query, fields and sort", () => {
       "error-invalid-fields",
       'Invalid fields parameter provided: "{"value":2}"',
     ],
+    [
+      "fields",
+      '{"value.length":1}',
+      "error-invalid-fields",
+      'Invalid fields parameter provided: "{"value.length":1}"',
+    ],
+    [
+      "fields",
+      '{"__proto__":1}',
+      "error-invalid-fields",
+      'Invalid fields parameter provided: "{"__proto__":1}"',
+    ],
     ["sort", '{"_id":0}', "error-invalid-sort", 'Invalid sort parameter provided: "{"_id":0}"'],
   ])("a malformed %s is Rocket.Chat's 400", async (param, raw, errorType, reason) => {
     const res = await publicSettings({ [param]: raw });
