@@ -108,12 +108,22 @@ export function sessionEffects(options: SessionEffectsOptions): SessionHandle {
     return { data, result };
   }
 
+  /** Who sends `input`, as the DDP rate limiter counts callers. */
+  function callerOf(input: HandleInput) {
+    return {
+      userId: input.data.userId,
+      connectionId: input.connId,
+      address: input.transport.remoteAddress,
+    };
+  }
+
   async function method(input: HandleInput, log: Logger): Promise<SessionOutcome> {
     const { message } = input;
     const { id, method: name, params = [] } = message;
     if (typeof id !== "string" || typeof name !== "string" || !Array.isArray(params))
       return { data: input.data, frames: [badRequest(message)] };
     try {
+      services.ddpRateLimiter.check({ ...callerOf(input), type: "method", name });
       const { data, result } = await run(input, name, params);
       const answer = stringifyEJSON({ msg: "result", id, ...(result !== undefined && { result }) });
       return { data, frames: [answer, JSON.stringify({ msg: "updated", methods: [id] })] };
@@ -129,6 +139,12 @@ export function sessionEffects(options: SessionEffectsOptions): SessionHandle {
       case "method":
         return method(input, log);
       case "sub":
+        try {
+          const name = typeof message.name === "string" ? message.name : "";
+          services.ddpRateLimiter.check({ ...callerOf(input), type: "subscription", name });
+        } catch (error) {
+          return { data, frames: failureFrames(message, meteorError(error, log)) };
+        }
         return openSub(services, data, await currentUser(data), message, log);
       case "unsub":
         return closeSub(data, message.id);

@@ -62,6 +62,14 @@ async function tunnel(
     ...(user && from.authToken && { hashedToken: await hashLoginToken(from.authToken) }),
   };
   try {
+    // As in Rocket.Chat, the tunnel is counted by the DDP rate limiter, not the REST one.
+    services.ddpRateLimiter.check({
+      type: "method",
+      name: call.method,
+      userId: user?._id ?? null,
+      connectionId: caller.connectionId,
+      address: caller.address,
+    });
     const result = await callMethod(services, caller, call.method, call.params);
     return ok({ message: stringifyEJSON({ msg: "result", id: call.id, result }) });
   } catch (error) {

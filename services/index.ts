@@ -9,6 +9,7 @@ import type { User } from "../core/models.ts";
 import { Accounts } from "./accounts.ts";
 import { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
+import { DdpRateLimiter } from "./ddp-rate-limit.ts";
 import { LoginGuard } from "./login-guard.ts";
 import { Messages } from "./messages.ts";
 import type { CommandDeps } from "./room-commands.ts";
@@ -30,6 +31,7 @@ export interface Services {
   readonly twoFactor: TwoFactor;
   readonly loginGuard: LoginGuard;
   readonly restRateLimiter: RestRateLimiter;
+  readonly ddpRateLimiter: DdpRateLimiter;
   /** What room actors need to run commands. */
   readonly commandDeps: CommandDeps;
 }
@@ -48,6 +50,7 @@ export function createServices(deps: Deps): Services {
     twoFactor: new TwoFactor(deps, settings),
     loginGuard: new LoginGuard(deps, settings),
     restRateLimiter: new RestRateLimiter(deps, settings, authz),
+    ddpRateLimiter: new DdpRateLimiter(deps, settings),
     commandDeps: { ...deps, authz, settings },
   };
 }
