@@ -195,7 +195,9 @@ export function usersRoutes(services: Services, log: Logger) {
           count,
           ...(sort && { sort }),
         });
-        return ok({ users: users.map(userListView), count: users.length, offset, total });
+        const privileged = await services.authz.can(me, "view-full-other-user-info");
+        const rows = users.map((user) => userListView(user, privileged));
+        return ok({ users: rows, count: users.length, offset, total });
       },
       {
         access: true,

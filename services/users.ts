@@ -176,9 +176,14 @@ const LIST_FIELDS = [
   "type",
 ];
 
-/** A row of `users.list`, with the lower-cased name Rocket.Chat adds for sorting. */
-export function userListView(user: User): Record<string, unknown> {
-  const view = pick(user, [...LIST_FIELDS]);
+/**
+ * A row of `users.list`, with the lower-cased name Rocket.Chat adds for sorting. A caller
+ * without `privileged` (view-full-other-user-info) does not see the fields Rocket.Chat
+ * hides from them on every `users.*` route: e-mails, roles and the last login.
+ */
+export function userListView(user: User, privileged: boolean): Record<string, unknown> {
+  const shown = privileged ? LIST_FIELDS : LIST_FIELDS.filter((f) => !PRIVILEGED_ONLY.includes(f));
+  const view = pick(user, shown);
   if (typeof user.name === "string") view.nameInsensitive = user.name.toLowerCase();
   return view;
 }

@@ -398,6 +398,28 @@ describe("users.list", () => {
     });
   });
 
+  test("hides e-mails, roles and last logins from a user without view-full-other-user-info", async () => {
+    const res = await api(server, "users.list", {
+      auth: member.credentials,
+      query: { count: "100" },
+    });
+
+    const self = res.body.users.find((u: { _id: string }) => u._id === member.user._id);
+    expect(self).toEqual({
+      _id: member.user._id,
+      name: member.user.username,
+      username: member.user.username,
+      status: "offline",
+      active: true,
+      type: "user",
+      nameInsensitive: member.user.username.toLowerCase(),
+    });
+    const leaked = res.body.users.filter(
+      (u: Record<string, unknown>) => "emails" in u || "roles" in u || "lastLogin" in u,
+    );
+    expect(leaked).toEqual([]);
+  });
+
   test("follows a sort given as JSON", async () => {
     const res = await api(server, "users.list", {
       auth: server.admin,
