@@ -6,7 +6,7 @@
 import { ClientError } from "../core/errors.ts";
 import type { User } from "../core/models.ts";
 import { hashDigest, hashLoginToken, passwordDigest, verifyDigest } from "../core/password.ts";
-import { setActiveStatus } from "./account-lifecycle.ts";
+import { assertAdminRoleRemovable, setActiveStatus } from "./account-lifecycle.ts";
 import type { Services } from "./index.ts";
 import { assertPasswordAllowed } from "./password-policy.ts";
 import { logoutOtherSessions } from "./sessions.ts";
@@ -184,7 +184,8 @@ async function storePassword(services: Services, uid: string, password: string) 
 /**
  * `users.update`: `me` changes user `uid` as `edit` says, after Rocket.Chat's checks.
  * A password is set only by holders of `edit-other-user-password`, and ends the user's
- * other logins (personal access tokens stay). `active` runs the deactivation rules,
+ * other logins (personal access tokens stay). `roles` without `admin` are refused for the
+ * last active administrator, as every other way of taking that role away refuses them. `active` runs the deactivation rules,
  * `confirmRelinquish` included. Resolves to the user as stored afterwards.
  */
 export async function updateUser(
@@ -200,6 +201,7 @@ export async function updateUser(
   if (!user) throw new ClientError("error-invalid-user", "Invalid user");
   await validateUserEditing(services, me, user, edit);
   checkSizes(edit.bio, edit.nickname, "saveUserProfile");
+  if (edit.roles && !edit.roles.includes("admin")) await assertAdminRoleRemovable(services, user);
 
   if (edit.username !== undefined || edit.name !== undefined) {
     await rename(services, user, edit.username, edit.name);

@@ -204,6 +204,15 @@ export async function deleteUser(
   return true;
 }
 
+/**
+ * Throws `error-action-not-allowed` (`Remove_last_admin`) when taking the `admin` role from
+ * `user` would leave the workspace without an active administrator.
+ */
+export function assertAdminRoleRemovable(services: Services, user: User): Promise<void> {
+  const why = "Leaving the app without admins is not allowed";
+  return assertNotLastAdmin(services, user, "insertOrUpdateUser", why);
+}
+
 /** Whether a deletion of `user` by someone else would leave the workspace without admins. */
 export function assertDeletable(services: Services, user: User): Promise<void> {
   const why = "Leaving the app without admins is not allowed";

@@ -142,6 +142,30 @@ describe("users.update", () => {
     expect(asAdmin.body.user.roles).toEqual(["user", "admin"]);
   });
 
+  test("the last active administrator keeps the admin role", async () => {
+    const alone = await startTestServer();
+    try {
+      const self = alone.admin.userId;
+
+      const res = await api(alone, "users.update", {
+        auth: alone.admin,
+        body: { userId: self, data: { roles: ["user"] } },
+      });
+
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        success: false,
+        error: "Leaving the app without admins is not allowed [error-action-not-allowed]",
+        errorType: "error-action-not-allowed",
+        details: { method: "insertOrUpdateUser", action: "Remove_last_admin" },
+      });
+      const me = await api(alone, "me", { auth: alone.admin });
+      expect(me.body.roles).toContain("admin");
+    } finally {
+      await alone.stop();
+    }
+  });
+
   test("a new password works at once, the old one no longer does, and other logins end", async () => {
     const user = await seedUser(server, "pw");
     const socket = await clients.connect(server, user);
