@@ -14,6 +14,22 @@ export const RESERVED_USERNAMES: ReadonlySet<string> = new Set(["all", "here"]);
  */
 export const SYSTEM_BLOCKED_NAMES: readonly string[] = ["admin", "administrator", "system", "user"];
 
+/** Rocket.Chat's default of `UTF8_User_Names_Validation`. */
+const DEFAULT_USERNAME_PATTERN = "[0-9a-zA-Z-_.]+";
+
+/**
+ * Whether `username` matches the whole of `pattern`, the `UTF8_User_Names_Validation`
+ * setting (Rocket.Chat's default when unset or when it is no valid regular expression,
+ * so that an administrator's typo never turns account creation into a server error).
+ */
+export function usernameMatches(pattern: string | undefined, username: string): boolean {
+  try {
+    return new RegExp(`^${pattern ?? DEFAULT_USERNAME_PATTERN}$`).test(username);
+  } catch {
+    return new RegExp(`^${DEFAULT_USERNAME_PATTERN}$`).test(username);
+  }
+}
+
 /**
  * Throws Rocket.Chat's `error-blocked-username` when `username` is reserved, one of the
  * system's names, or in `blockedList` (a comma-separated list), ignoring case.

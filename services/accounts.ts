@@ -15,6 +15,7 @@ import {
   REGISTER_CONFLICTS,
   RESERVED_USERNAMES,
   SerialQueue,
+  usernameMatches,
 } from "./account-rules.ts";
 import type { Deps } from "./context.ts";
 import { assertPasswordAllowed } from "./password-policy.ts";
@@ -91,8 +92,7 @@ export class Accounts {
   async createUser(input: NewUser, conflicts: Conflicts = CREATE_CONFLICTS): Promise<User> {
     const { clock, ids } = this.deps;
     const username = input.username.trim();
-    const pattern = this.settings.get<string>("UTF8_User_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
-    if (!new RegExp(`^${pattern}$`).test(username)) {
+    if (!usernameMatches(this.settings.get<string>("UTF8_User_Names_Validation"), username)) {
       throw new ClientError(
         "error-input-is-not-a-valid-field",
         `${username} is not a valid username`,
@@ -199,8 +199,8 @@ export class Accounts {
    * and joins the default rooms. Throws Rocket.Chat's errors, most as plain strings.
    */
   async register(input: Registration): Promise<User> {
-    const pattern = this.settings.get<string>("UTF8_User_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
-    if (!new RegExp(`^${pattern}$`).test(input.username)) {
+    const pattern = this.settings.get<string>("UTF8_User_Names_Validation");
+    if (!usernameMatches(pattern, input.username)) {
       throw new ClientError("error-invalid-username", "The username provided is not valid", {
         plain: true,
       });

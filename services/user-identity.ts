@@ -5,7 +5,7 @@
  */
 import { ClientError } from "../core/errors.ts";
 import { isEmailAddress, type User } from "../core/models.ts";
-import { assertNotBlocked, SYSTEM_BLOCKED_NAMES } from "./account-rules.ts";
+import { assertNotBlocked, SYSTEM_BLOCKED_NAMES, usernameMatches } from "./account-rules.ts";
 import { DuplicateKeyError } from "../store/types.ts";
 import type { Services } from "./index.ts";
 
@@ -18,12 +18,7 @@ export function identityFailure(method = "saveUser"): ClientError {
 
 /** Whether `username` matches `UTF8_User_Names_Validation`. */
 export function validUsername(services: Services, username: string): boolean {
-  const pattern = services.settings.get<string>("UTF8_User_Names_Validation") ?? "[0-9a-zA-Z-_.]+";
-  try {
-    return new RegExp(`^${pattern}$`).test(username);
-  } catch {
-    return /^[0-9a-zA-Z-_.]+$/.test(username);
-  }
+  return usernameMatches(services.settings.get<string>("UTF8_User_Names_Validation"), username);
 }
 
 /**

@@ -199,6 +199,33 @@ describe("users.create", () => {
   });
 });
 
+describe("UTF8_User_Names_Validation", () => {
+  test("a pattern that is no regular expression falls back to Rocket.Chat's default", async () => {
+    const setPattern = (value: string) =>
+      api(server, "settings/UTF8_User_Names_Validation", { auth: server.admin, body: { value } });
+    await setPattern("((");
+
+    const fits = await api(server, "users.register", {
+      body: {
+        username: "pattern.fallback",
+        email: "fallback@example.com",
+        pass: "pw-fallback",
+        name: "Fallback",
+      },
+    });
+    const misfits = await api(server, "users.create", {
+      auth: server.admin,
+      body: { username: "no spaces", email: "nospace@example.com", password: "pw", name: "n" },
+    });
+    await setPattern("[0-9a-zA-Z-_.]+");
+
+    expect(fits.status).toBe(200);
+    expect(fits.body.user.username).toBe("pattern.fallback");
+    expect(misfits.status).toBe(400);
+    expect(misfits.body.errorType).toBe("error-input-is-not-a-valid-field");
+  });
+});
+
 describe("users.register", () => {
   test("creates an account without authentication and shows only public fields", async () => {
     const body = {
