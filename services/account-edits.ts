@@ -153,8 +153,12 @@ function textField(field: string, value: string | undefined) {
   return value.trim() ? { $set: { [field]: value.trim() } } : { $unset: { [field]: 1 } };
 }
 
-/** Renames `user` after the identity checks, alone with other renames and creations. */
-async function rename(services: Services, user: User, username?: string, name?: string) {
+/**
+ * Renames `user` after the identity checks, alone with other renames and creations. The
+ * account is read again once alone: a rename that finished meanwhile changed the name
+ * whose copies (direct messages, partners' subscriptions) this one must rewrite.
+ */
+async function rename(services: Services, stale: User, username?: string, name?: string) {
   const trimmedName = name?.trim();
   if (name !== undefined && !trimmedName) {
     const required = services.settings.get<boolean>("Accounts_RequireNameForSignUp") !== false;
@@ -162,6 +166,7 @@ async function rename(services: Services, user: User, username?: string, name?: 
   }
   const newName = username?.trim();
   await services.accounts.exclusive(async () => {
+    const user = (await services.deps.db.users.findOne({ _id: stale._id })) ?? stale;
     if (newName !== undefined && newName !== user.username) {
       await assertUsernameFree(services, user, newName);
     }

@@ -240,6 +240,31 @@ describe("users.updateOwnBasicInfo", () => {
     expect(res.body.user).toMatchObject({ _id: user._id, name: "Me Myself", username });
   });
 
+  test("concurrent renames leave the direct message partner naming the final username", async () => {
+    const [user, partner] = [await seedUser(server, "racer"), await seedUser(server, "partner")];
+    await api(server, "im.create", {
+      auth: partner.credentials,
+      body: { username: user.username },
+    });
+
+    const renames = await Promise.all(
+      [1, 2, 3, 4].map((n) => ownInfo(user, { username: `racer.${n}.${user._id}` })),
+    );
+
+    expect(renames.map((res) => res.status)).toEqual([200, 200, 200, 200]);
+    const final = await api(server, "users.info", {
+      auth: partner.credentials,
+      query: { userId: user._id },
+    });
+    const subs = await api(server, "subscriptions.get", { auth: partner.credentials });
+    const ims = await api(server, "im.list", { auth: partner.credentials });
+    const username = final.body.user.username;
+    expect(subs.body.update.filter((sub: { t: string }) => sub.t === "d")).toEqual([
+      expect.objectContaining({ name: username }),
+    ]);
+    expect(ims.body.ims[0].usernames.toSorted()).toEqual([partner.username, username].toSorted());
+  });
+
   test("an e-mail change without the current password needs the password factor", async () => {
     const user = await seedUser(server, "nopw");
 
