@@ -27,6 +27,13 @@ import { userFromParams } from "./room-params.ts";
 
 const TAGS = ["Users"];
 
+/** The refusal of a user that does not exist (any more), as userFromParams words it. */
+const unknownUser = () =>
+  new ClientError(
+    "error-invalid-user",
+    'The required "userId" or "username" param provided does not match any users',
+  );
+
 /** Rocket.Chat's bare 401 of `API.v1.unauthorized()`. */
 const unauthorized = () => json(401, { success: false, error: "unauthorized" });
 
@@ -170,8 +177,10 @@ export function accountRoutes(services: Services, log: Logger) {
       "/users.delete",
       async ({ me, body }) => {
         const user = await userFromParams(services, body);
-        await assertDeletable(services, user);
-        await deleteUser(services, me, user._id, body.confirmRelinquish === true);
+        const relinquish = body.confirmRelinquish === true;
+        const guard = (stored: User) => assertDeletable(services, stored);
+        // Another deletion of the same user may have finished while this one waited.
+        if (!(await deleteUser(services, me, user._id, relinquish, guard))) throw unknownUser();
         return ok();
       },
       {
@@ -190,7 +199,9 @@ export function accountRoutes(services: Services, log: Logger) {
           throw new ClientError("error-not-allowed", "Not allowed");
         }
         await assertOwnPassword(me, body.password);
-        await deleteUser(services, me, me._id, body.confirmRelinquish === true);
+        if (!(await deleteUser(services, me, me._id, body.confirmRelinquish === true))) {
+          throw unknownUser();
+        }
         return ok();
       },
       {

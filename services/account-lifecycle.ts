@@ -160,6 +160,8 @@ async function eraseMessages(services: Services, uid: string): Promise<string> {
  * their direct messages with one other person are deleted, group ones lose them; their
  * messages go as `Message_ErasureType` says; their avatar goes; their sessions close.
  * Everyone logged in hears `Users:Deleted`. Resolves whether there was such a user.
+ * Deletions run one at a time: `guard`, given the user as stored once this deletion's turn
+ * came, may throw to refuse it, so checks such as the last administrator's hold.
  *
  * Limitation: the user's reactions stay on other people's messages under their username.
  * Limitation: messages are deleted outside the rooms' actors, so a room's message count
@@ -170,6 +172,7 @@ export async function deleteUser(
   by: User,
   uid: string,
   confirmRelinquish: boolean,
+  guard?: (user: User) => Promise<void>,
 ): Promise<boolean> {
   if (uid === "rocket.cat") {
     throw new ClientError(
@@ -178,9 +181,19 @@ export async function deleteUser(
       { details: { method: "deleteUser", action: "Delete_user" } },
     );
   }
+  return services.accounts.deleting(async () => {
+    const user = await services.deps.db.users.findOne({ _id: uid });
+    if (!user) return false;
+    await guard?.(user);
+    await erase(services, by, user, confirmRelinquish);
+    return true;
+  });
+}
+
+/** The work of deleteUser, once its checks passed, for `user` as found in the store. */
+async function erase(services: Services, by: User, user: User, confirmRelinquish: boolean) {
   const { db, hub, rooms, files } = services.deps;
-  const user = await db.users.findOne({ _id: uid });
-  if (!user) return false;
+  const uid = user._id;
   await relinquish(services, by, await plannedFates(services, uid, confirmRelinquish));
 
   const directs = await db.rooms.find({ t: "d", uids: uid }, { projection: { uids: 1 } });
@@ -201,7 +214,6 @@ export async function deleteUser(
   if (mode !== "Keep") {
     hub.emit("stream-notify-logged", "Users:Deleted", [{ userId: uid, messageErasureType: mode }]);
   }
-  return true;
 }
 
 /**

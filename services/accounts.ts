@@ -78,6 +78,13 @@ export class Accounts {
    */
   private readonly creations = new SerialQueue();
 
+  /**
+   * Serializes account deletions, so that two deletions of one user (or of the last two
+   * administrators) cannot both pass their checks before either has deleted anything.
+   * Limitation: the queue lives in this process, like `creations`.
+   */
+  private readonly deletions = new SerialQueue();
+
   constructor(
     private readonly deps: Deps,
     private readonly settings: Settings,
@@ -147,6 +154,11 @@ export class Accounts {
    */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
     return this.creations.run(task);
+  }
+
+  /** Runs `task` (a deletion's checks and its work) after every deletion queued before it. */
+  deleting<T>(task: () => Promise<T>): Promise<T> {
+    return this.deletions.run(task);
   }
 
   /** Throws the conflict for a username or e-mail another account holds, ignoring case. */

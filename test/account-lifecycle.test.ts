@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Clients, closed, type SeededUser, seedUser, sha256 } from "./ddp-helpers.ts";
-import { api, startTestServer, type TestServer } from "./helpers.ts";
+import { api, login, startTestServer, type TestServer } from "./helpers.ts";
 
 let server: TestServer;
 const clients = new Clients();
@@ -177,6 +177,51 @@ describe("users.delete", () => {
 
     expect(refused.body.details.shouldBeRemoved).toHaveLength(1);
     expect(info.status).toBe(400);
+  });
+
+  test("of two deletions of one user at once, the second finds no user", async () => {
+    const user = await seedUser(server, "twice");
+
+    const both = await Promise.all(
+      [1, 2].map(() =>
+        api(server, "users.delete", { auth: server.admin, body: { userId: user._id } }),
+      ),
+    );
+
+    expect(both.map((res) => res.status).toSorted()).toEqual([200, 400]);
+    expect(both.find((res) => res.status === 400)?.body).toEqual({
+      success: false,
+      error:
+        'The required "userId" or "username" param provided does not match any users [error-invalid-user]',
+      errorType: "error-invalid-user",
+    });
+  });
+
+  test("two administrators deleting each other at once leave one administrator", async () => {
+    const alone = await startTestServer();
+    try {
+      const other = await api(alone, "users.create", {
+        auth: alone.admin,
+        body: {
+          username: "second.admin",
+          email: "second.admin@example.com",
+          password: "pw-second",
+          name: "Second",
+          roles: ["admin", "user"],
+        },
+      });
+      const second = await login(alone, "second.admin", "pw-second");
+
+      await Promise.all([
+        api(alone, "users.delete", { auth: alone.admin, body: { userId: other.body.user._id } }),
+        api(alone, "users.delete", { auth: second, body: { userId: alone.admin.userId } }),
+      ]);
+
+      const left = await alone.parley.services.deps.db.users.countDocuments({ roles: "admin" });
+      expect(left).toBe(1);
+    } finally {
+      await alone.stop();
+    }
   });
 
   test("rocket.cat cannot be deleted", async () => {
