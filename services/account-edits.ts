@@ -9,6 +9,7 @@ import { hashDigest, hashLoginToken, passwordDigest, verifyDigest } from "../cor
 import { assertAdminRoleRemovable, setActiveStatus } from "./account-lifecycle.ts";
 import type { Services } from "./index.ts";
 import { assertPasswordAllowed } from "./password-policy.ts";
+import { normalizeStatusText } from "./presence.ts";
 import { logoutOtherSessions } from "./sessions.ts";
 import {
   assertUsernameFree,
@@ -212,7 +213,8 @@ export async function updateUser(
     await rename(services, user, edit.username, edit.name);
   }
   if (edit.statusText !== undefined) {
-    await db.users.updateOne({ _id: uid }, { $set: { statusText: edit.statusText.trim() } });
+    const statusText = normalizeStatusText(edit.statusText);
+    await db.users.updateOne({ _id: uid }, { $set: { statusText } });
   }
   if (edit.email) await saveEmail(services, user, edit.email, edit.verified === true);
   if (edit.password?.trim() && (await services.authz.can(me, "edit-other-user-password"))) {
@@ -307,7 +309,7 @@ export async function updateOwnInfo(
     await rename(services, me, edit.username || undefined, edit.name || undefined);
   }
   const set: Record<string, unknown> = { _updatedAt: services.deps.clock.now() };
-  if (edit.statusText !== undefined) set.statusText = edit.statusText.trim();
+  if (edit.statusText !== undefined) set.statusText = normalizeStatusText(edit.statusText);
   if (edit.bio !== undefined) set.bio = edit.bio.trim();
   if (edit.nickname) set.nickname = edit.nickname.trim();
   await db.users.updateOne({ _id: me._id }, { $set: set });

@@ -265,6 +265,16 @@ describe("users.updateOwnBasicInfo", () => {
     expect(ims.body.ims[0].usernames.toSorted()).toEqual([partner.username, username].toSorted());
   });
 
+  test("a status text is cut to 120 characters, as users.setStatus cuts it", async () => {
+    const user = await seedUser(server, "status");
+
+    const own = await ownInfo(user, { statusText: ` ${"o".repeat(500)} ` });
+    const byAdmin = await update(user._id, { statusText: "a".repeat(500) });
+
+    expect(own.body.user.statusText).toBe("o".repeat(120));
+    expect(byAdmin.body.user.statusText).toBe("a".repeat(120));
+  });
+
   test("an e-mail change without the current password needs the password factor", async () => {
     const user = await seedUser(server, "nopw");
 
