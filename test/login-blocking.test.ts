@@ -238,6 +238,47 @@ describe("blocking by address", () => {
     expect(res.status).toBe(200);
   });
 
+  test("DDP logins count against the address the proxy forwarded", async () => {
+    const from = newAddress();
+    // Bun's WebSocket client sends extra headers with the upgrade request.
+    const socket = new WebSocket(server.wsUrl, {
+      headers: { "X-Forwarded-For": from },
+    } as unknown as string[]);
+    const frames: Record<string, unknown>[] = [];
+    let seen = () => {};
+    socket.addEventListener("message", (event) => {
+      frames.push(JSON.parse(String(event.data)));
+      seen();
+    });
+    /** Resolves once a frame with `msg` (and `id`, when given) has arrived. */
+    const frame = async (msg: string, id?: string) => {
+      const match = (f: Record<string, unknown>) => f.msg === msg && (!id || f.id === id);
+      while (!frames.some(match)) await new Promise<void>((resolve) => (seen = resolve));
+    };
+    await new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
+    socket.send(JSON.stringify({ msg: "connect", version: "1", support: ["1"] }));
+    await frame("connected");
+    for (let i = 0; i < 4; i++) {
+      pass(1000);
+      socket.send(
+        JSON.stringify({
+          msg: "method",
+          method: "login",
+          id: `l${i}`,
+          params: [{ user: { username: "nobody.here" }, password: "wrong" }],
+        }),
+      );
+      await frame("result", `l${i}`);
+    }
+    socket.close();
+    const who = people[0] as (typeof people)[number];
+
+    const res = await attempt(from, who.user.username, who.password);
+
+    expect(frames.filter((f) => f.msg === "result")).toHaveLength(4);
+    expect(res).toEqual(blockedFor("ip"));
+  });
+
   test("a whitelisted address is never blocked", async () => {
     const from = newAddress();
     await setting("Block_Multiple_Failed_Logins_Ip_Whitelist", `192.0.2.1, ${from}`);
