@@ -88,15 +88,27 @@ export function addressOf(request: Request): string {
   return ADDRESSES.get(request) ?? "";
 }
 
+/**
+ * Whether `error` is the engine running out of stack. Here only a request body nested
+ * deeper than Elysia's validator can recurse (a few thousand levels of arrays) causes it,
+ * so it is the client's malformed body, not a server fault.
+ */
+function nestedTooDeep(error: unknown): boolean {
+  return error instanceof RangeError && /maximum call stack size exceeded/i.test(error.message);
+}
+
 /** The base of the API: authentication, error mapping and 404s, shared by every resource. */
 export function apiBase(services: Services, log: Logger) {
   return new Elysia({ name: "parley-api" })
     .onError({ as: "global" }, ({ error, code }) => {
       if (error instanceof ValidationError) return errorResponse(validationFailure(error), log);
       if (code === "NOT_FOUND") return json(404, { success: false, error: "Resource not found" });
-      if (code === "PARSE")
+      if (code === "PARSE" || nestedTooDeep(error))
         return errorResponse(
-          new ClientError("error-invalid-body", "Invalid request body", { plain: true }),
+          new ClientError("error-invalid-body", "Invalid request body", {
+            plain: true,
+            cause: error,
+          }),
           log,
         );
       return errorResponse(error, log);

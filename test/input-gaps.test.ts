@@ -1,8 +1,8 @@
 /**
  * Values of the wrong shape are refused with a 400 in Rocket.Chat's shape and nothing is
  * stored: reactions that are no single shortcode, unknown system message types, attachments
- * that are not objects, a `tshow` that is not a boolean, and discussion names holding
- * control characters.
+ * that are not objects, a `tshow` that is not a boolean, discussion names holding
+ * control characters, and bodies nested too deep to validate.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type SeededUser, seedUser } from "./ddp-helpers.ts";
@@ -107,4 +107,16 @@ test("rooms.createDiscussion refuses a name with control characters", async () =
     expect(answer.body).toMatchObject({ success: false, errorType: "error-invalid-arguments" });
   }
   expect(await server.parley.services.deps.db.rooms.findOne({ prid: rid })).toBeNull();
+});
+
+test("a body nested thousands of levels deep is refused as an invalid body, not a 500", async () => {
+  const deep = `${"[".repeat(5000)}${"]".repeat(5000)}`;
+
+  const res = await api(server, "users.setPreferences", {
+    auth: alice.credentials,
+    body: `{"data":{"highlights":${deep}}}`,
+  });
+
+  expect(res.status).toBe(400);
+  expect(res.body).toEqual({ success: false, error: "Invalid request body" });
 });
