@@ -165,7 +165,11 @@ export function usersRoutes(services: Services, log: Logger) {
         const wanted = query.userId || query.username;
         if (!wanted)
           throw new ClientError("error-invalid-search", "Invalid search query.", { plain: true });
-        const found = await services.accounts.byIdOrUsername(wanted);
+        // An id is looked up as an id and a username as a username: a user may pick a
+        // username that is someone else's id.
+        const found = await services.deps.db.users.findOne(
+          query.userId ? { _id: query.userId } : { username: wanted },
+        );
         if (!found)
           throw new ClientError("error-user-not-found", "User not found.", { plain: true });
 

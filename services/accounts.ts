@@ -259,11 +259,6 @@ export class Accounts {
     );
   }
 
-  /** The user whose id or username is `value`, or null. */
-  byIdOrUsername(value: string): Promise<User | null> {
-    return this.deps.db.users.findOne({ $or: [{ _id: value }, { username: value }] });
-  }
-
   /** The users with these ids, leaving out unknown ids. */
   usersByIds(ids: readonly string[]): Promise<User[]> {
     return this.deps.db.users.find({ _id: { $in: [...ids] } });

@@ -388,6 +388,25 @@ describe("users.info", () => {
   });
 });
 
+describe("users.info and names that look like ids", () => {
+  test("a username equal to another user's id does not stand in for that user", async () => {
+    const victim = member.user;
+    const mimic = await createUser(server, { username: victim._id });
+
+    const byId = await api(server, "users.info", {
+      auth: member.credentials,
+      query: { userId: victim._id },
+    });
+    const byName = await api(server, "users.info", {
+      auth: member.credentials,
+      query: { username: victim._id },
+    });
+
+    expect(byId.body.user._id).toBe(victim._id);
+    expect(byName.body.user._id).toBe(mimic.user._id);
+  });
+});
+
 describe("users.list", () => {
   test("pages through users sorted by username", async () => {
     const first = await api(server, "users.list", { auth: server.admin, query: { count: "2" } });
