@@ -5,35 +5,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { TEST_ADMIN } from "../services/index.ts";
 import { api, type Credentials, login, RawDdp } from "./helpers.ts";
-
-const ROOT = join(import.meta.dir, "..");
-
-/** Starts `bun main.ts` as its own process on `dataDir`; resolves with its URL once it listens. */
-async function spawnParley(
-  dataDir: string,
-): Promise<{ process: Subprocess<"ignore", "pipe", "inherit">; url: string }> {
-  const child = Bun.spawn([process.execPath, "main.ts"], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: "0", DATA_DIR: dataDir, TEST_MODE: "true", LOG_LEVEL: "warn" },
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const decoder = new TextDecoder();
-  const reader = child.stdout.getReader();
-  let output = "";
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    output += decoder.decode(chunk.value);
-    const port = / port (\d+) /.exec(output)?.[1];
-    if (port) {
-      // Keep draining its output so the child never blocks on a full pipe.
-      void (async () => {
-        while (!(await reader.read()).done);
-      })();
-      return { process: child, url: `http://127.0.0.1:${port}` };
-    }
-  }
-  throw new Error(`Parley exited before listening: ${output}`);
-}
+import { spawnParley } from "./processes.ts";
 
 describe("durability of the embedded store", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "parley-durability-"));

@@ -1,0 +1,52 @@
+/**
+ * Parley as a separate process, for tests that kill it (`kill -9`) and start it again on
+ * the same data.
+ */
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+const ROOT = join(import.meta.dir, "..");
+
+/** A Parley child process and the URL it listens on. */
+export interface ParleyProcess {
+  readonly process: Subprocess<"ignore", "pipe", "inherit">;
+  readonly url: string;
+}
+
+/**
+ * Starts `bun main.ts` as its own process on `dataDir` (TEST_MODE, a free port, `env`
+ * added); resolves with its URL once it listens.
+ */
+export async function spawnParley(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<ParleyProcess> {
+  const child = Bun.spawn([process.execPath, "main.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: "0",
+      DATA_DIR: dataDir,
+      TEST_MODE: "true",
+      LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const decoder = new TextDecoder();
+  const reader = child.stdout.getReader();
+  let output = "";
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    output += decoder.decode(chunk.value);
+    const port = / port (\d+) /.exec(output)?.[1];
+    if (port) {
+      // Keep draining its output so the child never blocks on a full pipe.
+      void (async () => {
+        while (!(await reader.read()).done);
+      })();
+      return { process: child, url: `http://127.0.0.1:${port}` };
+    }
+  }
+  throw new Error(`Parley exited before listening: ${output}`);
+}
