@@ -19,6 +19,7 @@ import { infoRoutes } from "./info.ts";
 import { methodRoutes } from "./method.ts";
 import { permissionsRoutes } from "./permissions.ts";
 import { presenceRoutes } from "./presence.ts";
+import { customUserStatusRoutes } from "./custom-user-status.ts";
 import { rolesRoutes } from "./roles.ts";
 import { roomAdminRoutes } from "./room-admin.ts";
 import { roomLifecycleRoutes } from "./room-lifecycle.ts";
@@ -43,6 +44,7 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(avatarRoutes(services, log))
     .use(tokenRoutes(services, log))
     .use(presenceRoutes(services, log))
+    .use(customUserStatusRoutes(services, log))
     .use(channelsRoutes(services, log))
     .use(groupsRoutes(services, log))
     .use(imRoutes(services, log))

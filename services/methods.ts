@@ -27,6 +27,7 @@ import type { MessageDraft } from "./room-commands.ts";
 import { DISCOVER_METHODS } from "./discover-methods.ts";
 import { PERMISSION_METHODS } from "./permissions.ts";
 import { PRESENCE_METHODS } from "./presence-methods.ts";
+import { CUSTOM_STATUS_METHODS } from "./custom-user-status.ts";
 import { ROLE_METHODS } from "./roles.ts";
 import { ROOM_METHODS } from "./room-methods.ts";
 import { privateSettingsForDdp, publicSettingsForDdp } from "./setting-changes.ts";
@@ -155,6 +156,7 @@ const METHODS: Record<string, MethodDef> = {
   ...ROLE_METHODS,
   ...TWO_FACTOR_METHODS,
   ...PRESENCE_METHODS,
+  ...CUSTOM_STATUS_METHODS,
   login: open(async (services, caller, [params]) => {
     const { result, type } = await login(services, params, caller.address ?? "");
     return loginAnswer(result, type);
