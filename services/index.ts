@@ -68,6 +68,15 @@ async function removeUser(deps: Deps, uid: string): Promise<boolean> {
   return (await deps.db.users.deleteOne({ _id: uid })) > 0;
 }
 
+/**
+ * Settings a TEST_MODE workspace starts with: failed-login blocking off, so that test
+ * suites logging in with wrong passwords do not lock each other out. A test that wants
+ * the blocking turns the setting on, as Rocket.Chat's own failed-login tests do.
+ */
+const TEST_MODE_INITIAL_VALUES: Readonly<Record<string, string>> = {
+  Block_Multiple_Failed_Logins_Enabled: "false",
+};
+
 /** Loads settings and permissions and creates the data a new workspace needs. */
 export async function initServices(services: Services, config: Config): Promise<void> {
   const { deps, settings, authz, accounts, rooms } = services;
@@ -75,7 +84,9 @@ export async function initServices(services: Services, config: Config): Promise<
     siteUrl: config.rootUrl,
     secret: deps.ids.id(),
     overwrites: config.settingOverwrites,
-    initialValues: config.settingInitialValues,
+    initialValues: config.testMode
+      ? { ...TEST_MODE_INITIAL_VALUES, ...config.settingInitialValues }
+      : config.settingInitialValues,
   });
   for (const id of unknown) {
     deps.log.warn({ variable: `OVERWRITE_SETTING_${id}` }, "no such setting to overwrite");

@@ -13,11 +13,14 @@ let server: TestServer;
 const clients = new Clients();
 let addresses = 0;
 
+/**
+ * The environment of these servers: a trusted proxy, and failed-login blocking on from the
+ * start (TEST_MODE starts it off).
+ */
+const ENV = { HTTP_FORWARDED_COUNT: "1", Block_Multiple_Failed_Logins_Enabled: "true" };
+
 beforeAll(async () => {
-  server = await startTestServer({
-    clock: { now: () => new Date(now) },
-    env: { HTTP_FORWARDED_COUNT: "1" },
-  });
+  server = await startTestServer({ clock: { now: () => new Date(now) }, env: ENV });
 });
 
 afterAll(async () => {
@@ -185,7 +188,7 @@ describe("blocking by user", () => {
     server = await startTestServer({
       dataDir,
       clock: { now: () => new Date(now) },
-      env: { HTTP_FORWARDED_COUNT: "1" },
+      env: ENV,
     });
 
     const res = await attempt(newAddress(), user.username, password);
@@ -307,6 +310,15 @@ describe("the client's address", () => {
   test("without a trusted proxy, X-Forwarded-For is ignored", async () => {
     const plain = await startTestServer();
     try {
+      const enabled = await api(plain, "settings/Block_Multiple_Failed_Logins_Enabled", {
+        auth: plain.admin,
+      });
+      // TEST_MODE starts with blocking off; turning it on works as in Rocket.Chat's tests.
+      expect(enabled.body.value).toBe(false);
+      await api(plain, "settings/Block_Multiple_Failed_Logins_Enabled", {
+        auth: plain.admin,
+        body: { value: true },
+      });
       await api(plain, "settings/Block_Multiple_Failed_Logins_Attempts_Until_Block_By_Ip", {
         auth: plain.admin,
         body: { value: 2 },
