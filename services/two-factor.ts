@@ -163,23 +163,14 @@ export class TwoFactor {
     if (seconds <= 0) return;
     const until = new Date(this.deps.clock.now().getTime() + seconds * 1000);
     const hash = await fingerprint(call);
-    // A compare-and-set of the whole token list: the embedded store cannot aim the
-    // positional operator into an array nested this deep. A list that changed meanwhile
-    // (a login, a logout) leaves the factor unremembered, which only asks for it again.
-    const fresh = await this.deps.db.users.findOne(
-      { _id: user._id },
-      { projection: { "services.resume.loginTokens": 1 } },
-    );
-    const tokens = fresh?.services?.resume?.loginTokens ?? [];
-    if (!tokens.some((t) => t.hashedToken === call.hashedToken)) return;
-    const updated = tokens.map((t) =>
-      t.hashedToken === call.hashedToken
-        ? { ...t, twoFactorAuthorizedUntil: until, twoFactorAuthorizedHash: hash }
-        : t,
-    );
     await this.deps.db.users.updateOne(
-      { _id: user._id, "services.resume.loginTokens": tokens },
-      { $set: { "services.resume.loginTokens": updated } },
+      { _id: user._id, "services.resume.loginTokens.hashedToken": call.hashedToken },
+      {
+        $set: {
+          "services.resume.loginTokens.$.twoFactorAuthorizedUntil": until,
+          "services.resume.loginTokens.$.twoFactorAuthorizedHash": hash,
+        },
+      },
     );
   }
 

@@ -191,10 +191,9 @@ export function parseUpdate(update: Update): ParsedUpdate {
     else if (op === "$set") mod[op] = nullForUndefined(operand);
     else mod[op] = operand;
   }
-  const roots = paths.map((p) => p.split(".$")[0]!);
-  for (let i = 0; i < roots.length; i++) {
-    for (let j = i + 1; j < roots.length; j++) {
-      const [a, b] = [roots[i]!, roots[j]!];
+  for (let i = 0; i < paths.length; i++) {
+    for (let j = i + 1; j < paths.length; j++) {
+      const [a, b] = [paths[i]!, paths[j]!];
       if (a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`)) {
         throw new InvalidQueryError(`Updating the path '${a}' would create a conflict at '${b}'`);
       }
@@ -267,6 +266,88 @@ function checkTargets(doc: Doc, mod: ParsedUpdate["mod"]): void {
 }
 
 /**
+ * `mod` with each positional `$` segment replaced by the index it stands for in `doc`:
+ * the first element of the array before it that matches every condition `condition` puts
+ * on that array (dotted paths into it, the array itself, `$elemMatch`), as MongoDB
+ * resolves it. mingo resolves `$` only on top-level arrays and only once per update.
+ * Throws MongoDB's error when the filter does not select an element of that array.
+ */
+function resolvePositional(
+  doc: Doc,
+  mod: ParsedUpdate["mod"],
+  condition: Filter,
+): ParsedUpdate["mod"] {
+  const resolved = new Map<string, number>();
+  const indexFor = (arrayPath: string): number => {
+    const known = resolved.get(arrayPath);
+    if (known !== undefined) return known;
+    const array = valueAt(doc, arrayPath);
+    const onArray = elementConditions(condition, arrayPath);
+    const index =
+      Array.isArray(array) && onArray !== null
+        ? array.findIndex((element) => onArray.test({ v: [element] }))
+        : -1;
+    if (index < 0) {
+      throw new InvalidQueryError(
+        "The positional operator did not find the match needed from the query.",
+      );
+    }
+    resolved.set(arrayPath, index);
+    return index;
+  };
+  const rewrite = (path: string): string => {
+    const segments = path.split(".");
+    const at = segments.indexOf("$");
+    if (at < 0) return path;
+    segments[at] = String(indexFor(segments.slice(0, at).join(".")));
+    return segments.join(".");
+  };
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [op, operand] of Object.entries(mod)) {
+    out[op] = Object.fromEntries(
+      Object.entries(operand).map(([path, value]) => [
+        rewrite(path),
+        op === "$rename" && typeof value === "string" ? rewrite(value) : value,
+      ]),
+    );
+  }
+  return out;
+}
+
+/** The value at dotted `path` of `doc`, through objects and numeric array indexes. */
+function valueAt(doc: Doc, path: string): unknown {
+  let current: unknown = doc;
+  for (const segment of path.split(".")) {
+    if (Array.isArray(current) && /^\d+$/.test(segment)) current = current[Number(segment)];
+    else if (isPlainObject(current)) current = current[segment];
+    else return undefined;
+  }
+  return current;
+}
+
+/**
+ * The conditions `filter` (and its top-level `$and`) puts on the elements of the array at
+ * `arrayPath`, as a query over `{v: [element]}`; null when it puts none.
+ */
+function elementConditions(filter: Filter, arrayPath: string): Query | null {
+  const parts: Record<string, unknown>[] = [];
+  const gather = (f: Filter) => {
+    for (const [key, value] of Object.entries(f)) {
+      if (key === "$and" && Array.isArray(value)) {
+        for (const clause of value) if (isPlainObject(clause)) gather(clause as Filter);
+      } else if (key === arrayPath) {
+        parts.push({ v: value });
+      } else if (key.startsWith(`${arrayPath}.`)) {
+        parts.push({ [`v.${key.slice(arrayPath.length + 1)}`]: value });
+      }
+    }
+  };
+  gather(filter);
+  if (parts.length === 0) return null;
+  return guard(() => new Query({ $and: parts }, MINGO_OPTIONS));
+}
+
+/**
  * Applies `parsed` to a copy of `doc`. `condition` is the matched filter (for positional
  * `$`). Returns the normalized new document and whether anything changed.
  * Throws InvalidQueryError for updates MongoDB refuses.
@@ -276,12 +357,11 @@ export function applyUpdate(
   parsed: ParsedUpdate,
   condition: Filter,
 ): { doc: Doc; modified: boolean } {
-  checkTargets(doc, parsed.mod);
-  if (Object.keys(parsed.mod).length === 0) return { doc, modified: false };
+  const mod = resolvePositional(doc, parsed.mod, condition);
+  checkTargets(doc, mod);
+  if (Object.keys(mod).length === 0) return { doc, modified: false };
   const work = structuredClone(doc);
-  const fields = guard(() =>
-    mingoUpdate(work, parsed.mod, undefined, condition, { cloneMode: "deep" }),
-  );
+  const fields = guard(() => mingoUpdate(work, mod, undefined, condition, { cloneMode: "deep" }));
   if (fields.length === 0) return { doc, modified: false };
   return { doc: normalizeDoc(work), modified: true };
 }

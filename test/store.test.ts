@@ -150,6 +150,50 @@ function contract(h: Harness): void {
     });
   });
 
+  test("the positional $ under nested fields, several times in one update, and with $elemMatch", async () => {
+    const c = fresh();
+    const tokens = [
+      { hashed: "a", n: 1 },
+      { hashed: "b", n: 2 },
+    ];
+    await c.insertOne({ _id: "u", services: { resume: { tokens } }, tags: ["p", "q"] });
+
+    await c.updateOne(
+      { _id: "u", "services.resume.tokens.hashed": "b" },
+      { $set: { "services.resume.tokens.$.n": 20, "services.resume.tokens.$.seen": true } },
+    );
+    await c.updateOne(
+      { _id: "u", "services.resume.tokens": { $elemMatch: { hashed: "a", n: 1 } } },
+      { $inc: { "services.resume.tokens.$.n": 10 } },
+    );
+    await c.updateOne({ _id: "u", tags: "q" }, { $set: { "tags.$": "Q" } });
+
+    expect(await c.findOne({ _id: "u" })).toEqual({
+      _id: "u",
+      services: {
+        resume: {
+          tokens: [
+            { hashed: "a", n: 11 },
+            { hashed: "b", n: 20, seen: true },
+          ],
+        },
+      },
+      tags: ["p", "Q"],
+    });
+  });
+
+  test("a positional $ the filter does not resolve is refused and changes nothing", async () => {
+    const c = fresh();
+    await c.insertOne({ _id: "u", items: [{ k: 1 }] });
+
+    const err = await c
+      .updateOne({ _id: "u" }, { $set: { "items.$.k": 2 } })
+      .catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(InvalidQueryError);
+    expect(await c.findOne({ _id: "u" })).toEqual({ _id: "u", items: [{ k: 1 }] });
+  });
+
   test("$setOnInsert applies only when an upsert inserts; filter equalities are copied", async () => {
     const c = fresh();
     const filter = { rid: "r1", "u._id": "u1", ts: { $gt: day(1) }, t: { $eq: "d" } };
