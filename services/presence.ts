@@ -245,6 +245,7 @@ export async function sweepConnections(
     );
     for (const { _id } of tracked) uids.add(_id);
   }
-  deps.log.info({ instanceId, users: uids.size }, "presence records swept");
+  const level = options.includeOwn || uids.size > 0 ? "info" : "debug";
+  deps.log[level]({ instanceId, users: uids.size }, "presence records swept");
   return [...uids];
 }

@@ -345,6 +345,35 @@ describe("REST", () => {
   });
 });
 
+describe("presence in user answers", () => {
+  test("users.info, users.list and spotlight carry the live status and status text", async () => {
+    const user = await seedUser(server, "shown");
+    const client = await clients.connect(server, user);
+    await client.call("setUserStatus", "busy", "on a call");
+    const viewer = await seedUser(server, "viewer");
+
+    const info = await api(server, "users.info", {
+      auth: viewer.credentials,
+      query: { userId: user._id },
+    });
+    const list = await api(server, "users.list", {
+      auth: server.admin,
+      query: { count: "0", sort: JSON.stringify({ _updatedAt: -1 }) },
+    });
+    const found = await api(server, "spotlight", {
+      auth: viewer.credentials,
+      query: { query: `@${user.username}` },
+    });
+
+    expect(info.body.user).toMatchObject({ status: "busy", statusText: "on a call" });
+    const row = list.body.users.find((u: { _id: string }) => u._id === user._id);
+    expect(row.status).toBe("busy");
+    expect(found.body.users).toContainEqual(
+      expect.objectContaining({ _id: user._id, status: "busy", statusText: "on a call" }),
+    );
+  });
+});
+
 describe("a dropped connection", () => {
   test("counts as gone after the heartbeat timeout, on the actors' clock", async () => {
     const clock = new SimulatedClock();
