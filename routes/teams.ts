@@ -108,6 +108,12 @@ function teamReads(services: Services, log: Logger) {
       "/teams.create",
       async ({ me, body }) => {
         if (!(await authz.can(me, "create-team"))) throw forbidden();
+        // Rocket.Chat makes any room named here a team; Parley asks what converting asks.
+        if (body.room?.id) {
+          const room = await services.rooms.byId(body.room.id);
+          if (!room || !(await authz.canAccessRoom(room, me))) throw failure("invalid-room");
+          if (!(await authz.can(me, "edit-room", room._id))) throw forbidden();
+        }
         const team = await createTeam(services, me, {
           name: body.name,
           type: body.type === 1 ? 1 : 0,

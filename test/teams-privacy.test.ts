@@ -197,6 +197,38 @@ describe("refusals", () => {
     expect(notOwner.body).toEqual({ success: false, error: "error-no-owner-channel" });
   });
 
+  test("making an existing room a team needs access to it and edit-room in it", async () => {
+    const group = (await post(owner, "groups.create", { name: `${tag}-kept` })).body.group;
+    const channel = (await post(owner, "channels.create", { name: `${tag}-open` })).body.channel;
+
+    const hidden = await post(outsider, "teams.create", {
+      name: `${tag}-kept`,
+      type: 1,
+      room: { id: group._id },
+    });
+    const notEditor = await post(outsider, "teams.create", {
+      name: `${tag}-open`,
+      type: 0,
+      room: { id: channel._id },
+    });
+
+    expect(hidden.body).toEqual({ success: false, error: "invalid-room" });
+    expect(notEditor.status).toBe(403);
+    expect(notEditor.body).toEqual({ success: false, error: "unauthorized" });
+    const info = await get(owner, "groups.info", { roomId: group._id });
+    expect(info.body.group).not.toHaveProperty("teamId");
+  });
+
+  test("only holders of view-all-teams list every team", async () => {
+    const asUser = await get(outsider, "teams.listAll", {});
+    const asAdmin = await api(server, "teams.listAll", { auth: server.admin });
+
+    expect(asUser.status).toBe(403);
+    expect(asUser.body).toEqual({ success: false, error: "unauthorized" });
+    expect(asAdmin.body.total).toBeGreaterThan(0);
+    expect(asAdmin.body.teams.map((t: { name: string }) => t.name)).toContain(`${tag}-dup`);
+  });
+
   test("a member list to remove from must name at least one room", async () => {
     const team = (await post(owner, "teams.create", { name: `${tag}-empty`, type: 0 })).body.team;
 

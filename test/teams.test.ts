@@ -175,6 +175,30 @@ describe("a team's life with three users", () => {
     expect(asCarol.body).toMatchObject({ total: 1, count: 1, offset: 0, success: true });
   });
 
+  test("the team rooms a member is in say whether they are its last owner", async () => {
+    const own = await api(server, "teams.listRoomsOfUser", {
+      auth: alice.credentials,
+      query: { teamId: team._id, userId: alice.user._id },
+    });
+    const others = await api(server, "teams.listRoomsOfUser", {
+      auth: carol.credentials,
+      query: { teamId: team._id, userId: alice.user._id },
+    });
+
+    const rows = (own.body.rooms as { _id: string; isLastOwner: boolean }[])
+      .map((r) => [r._id, r.isLastOwner])
+      .sort();
+    expect(rows).toEqual(
+      [
+        [team.roomId, true],
+        [lobby._id, true],
+        [backstage._id, true],
+      ].sort(),
+    );
+    expect(own.body).toMatchObject({ total: 3, count: 3, offset: 0 });
+    expect(others.status).toBe(403);
+  });
+
   test("a member who is neither owner nor moderator cannot change the team", async () => {
     const update = await post(carol, "teams.update", {
       teamId: team._id,
@@ -330,5 +354,28 @@ describe("the main room is the team", () => {
       query: { roomId: side._id },
     });
     expect(freed.body.channel).not.toHaveProperty("teamId");
+  });
+});
+
+describe("auto-join", () => {
+  test("turning auto-join on adds at most API_User_Limit members", async () => {
+    const team = (
+      await post(alice, "teams.create", {
+        name: `${tag}-limited`,
+        type: 0,
+        members: [bob.user._id, carol.user._id],
+      })
+    ).body.team;
+    const room = (await post(alice, "channels.create", { name: `${tag}-limited-room` })).body
+      .channel;
+    await post(alice, "teams.addRooms", { teamId: team._id, rooms: [room._id] });
+    const limit = (value: number) =>
+      api(server, "settings/API_User_Limit", { auth: server.admin, body: { value } });
+
+    expect((await limit(1)).status).toBe(200);
+    const res = await post(alice, "teams.updateRoom", { roomId: room._id, isDefault: true });
+    await limit(500);
+
+    expect(res.body.room).toMatchObject({ teamDefault: true, usersCount: 2 });
   });
 });
