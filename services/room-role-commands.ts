@@ -10,6 +10,7 @@ import { ClientError } from "../core/errors.ts";
 import type { Room, User } from "../core/models.ts";
 import { announceSubscription, postSystemMessage } from "./room-changes.ts";
 import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
+import { mainTeamOf } from "./team-members.ts";
 
 /** The roles a member may hold in a room, as getRoomRoles lists them. */
 export const ROOM_ROLES = ["owner", "moderator", "leader"] as const;
@@ -126,6 +127,14 @@ export async function changeRole(
     },
   );
   if (updated) announceSubscription(deps, updated);
+  const teamId = mainTeamOf(room);
+  if (teamId && c.role !== "leader") {
+    // A team's owners and moderators are its main room's: the team's record follows.
+    await deps.db.teamMembers.updateOne(
+      { teamId, userId: c.user._id },
+      c.add ? { $addToSet: { roles: c.role } } : { $pull: { roles: c.role } },
+    );
+  }
   const t = c.add ? "subscription-role-added" : "subscription-role-removed";
   const next = await postSystemMessage(deps, state, c.by, t, c.user.username, { role: c.role });
   announceRole(deps, c.add, c.role, c.user, room._id, c.user.name);

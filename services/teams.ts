@@ -221,19 +221,21 @@ export async function teamMembers(
     return { members: [], total: 0 };
   }
   const like = (text: string) => ({ $regex: escapeRegex(text), $options: "i" });
+  const records = await db.teamMembers.find({ teamId: team._id }, { sort: { createdAt: 1 } });
   const users = await db.users.find({
+    _id: { $in: records.map((r) => r.userId) },
     active: true,
     ...(filter.username && { username: like(filter.username) }),
     ...(filter.name && { name: like(filter.name) }),
     ...(filter.status && { status: { $in: [...filter.status] } }),
   });
   const byId = new Map(users.map((u) => [u._id, u]));
-  const query = { teamId: team._id, userId: { $in: [...byId.keys()] } };
-  const [records, total] = await Promise.all([
-    db.teamMembers.find(query, { sort: { createdAt: 1 }, skip: page.offset, limit: page.count }),
-    db.teamMembers.countDocuments(query),
-  ]);
-  return { members: records.map((r) => memberInfo(r, byId.get(r.userId) as User)), total };
+  const matching = records.filter((r) => byId.has(r.userId));
+  const shown = matching.slice(page.offset, page.offset + page.count);
+  return {
+    members: shown.map((r) => memberInfo(r, byId.get(r.userId) as User)),
+    total: matching.length,
+  };
 }
 
 function memberInfo(record: TeamMember, user: User): Record<string, unknown> {

@@ -336,6 +336,32 @@ describe("the main room is the team", () => {
     expect(await roomsOf(carol)).toContain(hall._id);
   });
 
+  test("making a member an owner of the main room makes them an owner of the team", async () => {
+    const team = (
+      await post(alice, "teams.create", { name: `${tag}-roles`, type: 0, members: [bob.user._id] })
+    ).body.team;
+
+    const add = await post(alice, "channels.addOwner", {
+      roomId: team.roomId,
+      userId: bob.user._id,
+    });
+
+    expect(add.body.success).toBe(true);
+    expect(await membersOf(alice, team._id)).toEqual([
+      { username: alice.user.username, roles: ["owner"] },
+      { username: bob.user.username, roles: ["owner"] },
+    ]);
+    const remove = await post(bob, "channels.removeOwner", {
+      roomId: team.roomId,
+      userId: alice.user._id,
+    });
+    expect(remove.body.success).toBe(true);
+    expect(await membersOf(bob, team._id)).toEqual([
+      { username: alice.user.username, roles: [] },
+      { username: bob.user.username, roles: ["owner"] },
+    ]);
+  });
+
   test("deleting a team's main room ends the team and frees its rooms", async () => {
     const team = (await post(alice, "teams.create", { name: `${tag}-short`, type: 0 })).body.team;
     const side = (await post(alice, "channels.create", { name: `${tag}-side` })).body.channel;
