@@ -124,3 +124,21 @@ describe("a member's connection", () => {
     expect(gone).toEqual([]);
   });
 });
+
+describe("an outsider's connection", () => {
+  test("cannot listen to a private team's channel, a member's can", async () => {
+    const tag = `tl${crypto.randomUUID().slice(0, 6)}`;
+    const outsider = await seedUser(server, "team.outsider");
+    const watcher = await clients.connect(server, outsider);
+    const team = (await post("teams.create", { name: `${tag}-closed`, type: 1 })).body.team;
+    const hall = (await post("channels.create", { name: `${tag}-hall` })).body.channel;
+    await post("teams.addRooms", { teamId: team._id, rooms: [hall._id] });
+
+    const refused = await watcher.sub("stream-room-messages", hall._id, false);
+    const own = await clients.connect(server, owner);
+    const allowed = await own.sub("stream-room-messages", hall._id, false);
+
+    expect(refused).toMatchObject({ msg: "nosub", error: { error: "not-allowed" } });
+    expect(allowed.msg).toBe("ready");
+  });
+});
