@@ -1,6 +1,8 @@
 /**
- * Reading and changing workspace settings as an administrator: the permission checks,
- * and the announcement of each change to the clients that may see the setting.
+ * Settings as clients read and change them: one setting for an administrator, pages of
+ * settings with Rocket.Chat's `query`, `fields` and `sort` parameters (REST) or the whole
+ * list and what changed since a date (DDP), and a change stored and announced to the
+ * clients that may see the setting.
  */
 import { parseEJSON } from "../core/ejson.ts";
 import { ClientError } from "../core/errors.ts";
