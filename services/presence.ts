@@ -163,18 +163,12 @@ export async function runPresenceCommand(
         { $pull: { connections: { id: command.connId } } },
       );
       return refreshPresence(deps, uid);
-    case "idle": {
-      // The element is replaced whole: the embedded engine takes one positional path per update.
-      const session = await db.usersSessions.findOne({ _id: uid });
-      const connection = session?.connections.find((c) => c.id === command.connId);
-      if (connection) {
-        await db.usersSessions.updateOne(
-          { _id: uid, "connections.id": command.connId },
-          { $set: { "connections.$": { ...connection, status: command.status, _updatedAt: now } } },
-        );
-      }
+    case "idle":
+      await db.usersSessions.updateOne(
+        { _id: uid, "connections.id": command.connId },
+        { $set: { "connections.$.status": command.status, "connections.$._updatedAt": now } },
+      );
       return refreshPresence(deps, uid);
-    }
     case "choose": {
       const { status, statusText } = command;
       const set: Record<string, unknown> = { _updatedAt: now };
