@@ -306,13 +306,18 @@ export class Accounts {
     return this.issueToken(await this.checkPassword(await this.findLogin(selector), digest));
   }
 
-  /** The account a login selector names, or null. */
-  findLogin(selector: LoginSelector): Promise<User | null> {
-    const query =
-      "username" in selector
-        ? { username: selector.username }
-        : { "emails.address": selector.email.trim().toLowerCase() };
-    return this.deps.db.users.findOne(query);
+  /**
+   * The account a login selector names, or null. A username matches exactly first, then
+   * regardless of case when that finds exactly one account, as Meteor's accounts do.
+   */
+  async findLogin(selector: LoginSelector): Promise<User | null> {
+    if (!("username" in selector)) {
+      return this.deps.db.users.findOne({ "emails.address": selector.email.trim().toLowerCase() });
+    }
+    const exact = await this.deps.db.users.findOne({ username: selector.username });
+    if (exact) return exact;
+    const [only, another] = await this.usersByUsernamesIgnoringCase([selector.username]);
+    return only && !another ? only : null;
   }
 
   /**

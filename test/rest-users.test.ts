@@ -313,6 +313,28 @@ describe("users.register", () => {
   });
 });
 
+describe("login", () => {
+  test("finds the account by its username regardless of case, as Meteor's accounts do", async () => {
+    const { user, password } = await createUser(server, { username: "Mixed.Case.Login" });
+
+    const lower = await api(server, "login", {
+      body: { user: "mixed.case.login", password },
+    });
+    const upper = await api(server, "login", {
+      body: { username: "MIXED.CASE.LOGIN", password },
+    });
+    const wrong = await api(server, "login", {
+      body: { user: "mixed.case.login", password: "not-the-password" },
+    });
+
+    expect(lower.status).toBe(200);
+    expect(lower.body.data.userId).toBe(user._id);
+    expect(upper.status).toBe(200);
+    expect(upper.body.data.userId).toBe(user._id);
+    expect(wrong.status).toBe(401);
+  });
+});
+
 describe("users.info", () => {
   test("shows another user's public and full fields to an administrator", async () => {
     const res = await api(server, "users.info", {
