@@ -88,7 +88,6 @@ function cacheHeaders(services: Services, cacheTime: string | undefined) {
 
 /** The avatar routes. */
 export function avatarRoutes(services: Services, log: Logger) {
-  const { db } = services.deps;
   return new Elysia()
     .use(apiBase(services, log))
     .post(
@@ -188,7 +187,7 @@ export function avatarRoutes(services: Services, log: Logger) {
             services.settings.get<boolean>("UI_Use_Name_Avatar") === true,
           );
         }
-        const user = await db.users.findOne({ username: requested }, { projection: { name: 1 } });
+        const user = await services.accounts.byUsernameAnyCase(requested);
         const file = user ? await uploadedAvatar(services, user._id) : null;
         const since = request.headers.get("if-modified-since");
         if (file) {

@@ -306,17 +306,21 @@ export class Accounts {
     return this.issueToken(await this.checkPassword(await this.findLogin(selector), digest));
   }
 
+  /** The account a login selector names, or null. */
+  findLogin(selector: LoginSelector): Promise<User | null> {
+    if ("username" in selector) return this.byUsernameAnyCase(selector.username);
+    return this.deps.db.users.findOne({ "emails.address": selector.email.trim().toLowerCase() });
+  }
+
   /**
-   * The account a login selector names, or null. A username matches exactly first, then
-   * regardless of case when that finds exactly one account, as Meteor's accounts do.
+   * The account named `username`: an exact match first, then one regardless of case when
+   * that finds exactly one account, as Meteor's accounts and Rocket.Chat's avatars look
+   * users up.
    */
-  async findLogin(selector: LoginSelector): Promise<User | null> {
-    if (!("username" in selector)) {
-      return this.deps.db.users.findOne({ "emails.address": selector.email.trim().toLowerCase() });
-    }
-    const exact = await this.deps.db.users.findOne({ username: selector.username });
+  async byUsernameAnyCase(username: string): Promise<User | null> {
+    const exact = await this.deps.db.users.findOne({ username });
     if (exact) return exact;
-    const [only, another] = await this.usersByUsernamesIgnoringCase([selector.username]);
+    const [only, another] = await this.usersByUsernamesIgnoringCase([username]);
     return only && !another ? only : null;
   }
 

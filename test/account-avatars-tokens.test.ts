@@ -61,6 +61,16 @@ describe("avatars", () => {
     expect(again.status).toBe(304);
   });
 
+  test("/avatar/:username finds the user regardless of case, as Rocket.Chat does", async () => {
+    const user = await seedUser(server, "case");
+    await upload(user.credentials, new Blob([PNG], { type: "image/png" }));
+
+    const served = await fetch(`${server.url}/avatar/${user.username.toUpperCase()}`);
+
+    expect(served.headers.get("content-type")).toBe("image/png");
+    expect(new Uint8Array(await served.arrayBuffer())).toEqual(PNG);
+  });
+
   test("a data: URL sets the avatar and a new avatarETag", async () => {
     const user = await seedUser(server, "data");
 
