@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { hostname } from "node:os";
 import { ConfigError, loadConfig } from "../core/config.ts";
+import { runParleyToExit } from "./processes.ts";
 
 describe("configuration", () => {
   test("has documented defaults for an empty environment", () => {
@@ -94,37 +93,26 @@ describe("configuration", () => {
   });
 });
 
-/** Runs `bun main.ts` with `env`; resolves with its exit code and standard error. */
-async function startMain(env: Record<string, string>) {
-  const dataDir = mkdtempSync(join(tmpdir(), "parley-config-"));
-  const child = Bun.spawn([process.execPath, "main.ts"], {
-    cwd: join(import.meta.dir, ".."),
-    env: { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
-  rmSync(dataDir, { recursive: true, force: true });
-  return { code, stderr };
-}
-
 describe("start-up with a value Parley cannot use", () => {
   test("a malformed value exits with code 2 and names the variable", async () => {
-    const { code, stderr } = await startMain({ PORT: "not-a-port" });
+    const { code, stderr } = await runParleyToExit({ PORT: "not-a-port" });
 
     expect(code).toBe(2);
     expect(stderr).toStartWith("Parley cannot start: PORT: ");
   });
 
   test("a data folder that cannot be created exits with code 2 naming DATA_DIR", async () => {
-    const { code, stderr } = await startMain({ DATA_DIR: "/proc/parley-cannot-be-here" });
+    const { code, stderr } = await runParleyToExit({ DATA_DIR: "/proc/parley-cannot-be-here" });
 
     expect(code).toBe(2);
     expect(stderr).toStartWith("Parley cannot start: DATA_DIR: ");
   });
 
   test("a first administrator whose name is taken exits with code 2 naming ADMIN_USERNAME", async () => {
-    const { code, stderr } = await startMain({ ADMIN_USERNAME: "rocket.cat", ADMIN_PASS: "pw" });
+    const { code, stderr } = await runParleyToExit({
+      ADMIN_USERNAME: "rocket.cat",
+      ADMIN_PASS: "pw",
+    });
 
     expect(code).toBe(2);
     expect(stderr).toStartWith("Parley cannot start: ADMIN_USERNAME: ");
@@ -133,7 +121,7 @@ describe("start-up with a value Parley cannot use", () => {
   test("a port that is taken exits with code 2 naming PORT", async () => {
     const taken = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
 
-    const { code, stderr } = await startMain({ PORT: String(taken.port) });
+    const { code, stderr } = await runParleyToExit({ PORT: String(taken.port) });
 
     taken.stop(true);
     expect(code).toBe(2);

@@ -1,7 +1,9 @@
 /**
- * Parley as a separate process, for tests that kill it (`kill -9`) and start it again on
- * the same data.
+ * Parley as a separate process: for tests that kill it (`kill -9`) and start it again on
+ * the same data, and for tests of how `main.ts` refuses to start.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 
@@ -49,4 +51,21 @@ export async function spawnParley(
     }
   }
   throw new Error(`Parley exited before listening: ${output}`);
+}
+
+/**
+ * Runs `bun main.ts` with `env` on a new data folder until it exits; resolves with its
+ * exit code and standard error. For start-ups that must fail.
+ */
+export async function runParleyToExit(env: Record<string, string>) {
+  const dataDir = mkdtempSync(join(tmpdir(), "parley-exit-"));
+  const child = Bun.spawn([process.execPath, "main.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+  rmSync(dataDir, { recursive: true, force: true });
+  return { code, stderr };
 }

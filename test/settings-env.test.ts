@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../core/config.ts";
 import { api, startTestServer, type TestServer } from "./helpers.ts";
+import { runParleyToExit, spawnParley } from "./processes.ts";
 
 const folders: string[] = [];
 
@@ -144,18 +145,6 @@ describe("a plain <id> variable", () => {
   });
 });
 
-/** Runs `bun main.ts` with `env` until it exits or says where it listens. */
-async function startMain(env: Record<string, string>) {
-  const dataDir = dataFolder();
-  const child = Bun.spawn([process.execPath, "main.ts"], {
-    cwd: join(import.meta.dir, ".."),
-    env: { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  return child;
-}
-
 describe("start-up with a value a setting cannot take", () => {
   test.each([
     ["OVERWRITE_SETTING_Message_MaxAllowedSize", "ten", 'expected a whole number, got "ten"'],
@@ -167,36 +156,23 @@ describe("start-up with a value a setting cannot take", () => {
     ],
     ["Message_MaxAllowedSize", "1.5", 'expected a whole number, got "1.5"'],
   ])("%s=%s exits with code 2 naming the variable", async (variable, value, reason) => {
-    const child = await startMain({ [variable]: value });
-
-    const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+    const { code, stderr } = await runParleyToExit({ [variable]: value });
 
     expect(code).toBe(2);
     expect(stderr.trim()).toBe(`Parley cannot start: ${variable}: ${reason}`);
   });
 
   test("a valid overwrite reaches settings.public of the started process", async () => {
-    const child = await startMain({ OVERWRITE_SETTING_Site_Name: "From main" });
+    const child = await spawnParley(dataFolder(), { OVERWRITE_SETTING_Site_Name: "From main" });
     try {
-      const reader = child.stdout.getReader();
-      let output = "";
-      while (!/port (\d+)/.test(output)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`exited before listening: ${output}`);
-        output += new TextDecoder().decode(value);
-      }
-      const port = output.match(/port (\d+)/)?.[1];
-
-      const res = await api(`http://127.0.0.1:${port}`, "settings.public", {
-        query: { _id: "Site_Name" },
-      });
+      const res = await api(child.url, "settings.public", { query: { _id: "Site_Name" } });
 
       expect(res.body.settings).toEqual([
         { _id: "Site_Name", value: "From main", enterprise: false },
       ]);
     } finally {
-      child.kill();
-      await child.exited;
+      child.process.kill();
+      await child.process.exited;
     }
   });
 });
