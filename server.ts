@@ -6,10 +6,13 @@
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { SessionHandle } from "./actors/session-effects.ts";
+import type { Bus } from "./bus/bus.ts";
+import { BusHub, followBus } from "./bus/hub.ts";
+import { connectNatsBus } from "./bus/nats.ts";
 import { clientAddress } from "./core/client-address.ts";
 import { type Clock, systemClock } from "./core/clock.ts";
 import { type Config, ConfigError } from "./core/config.ts";
-import { LocalHub } from "./core/hub.ts";
+import { type Hub, LocalHub } from "./core/hub.ts";
 import { randomIds } from "./core/ids.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { docsRoutes } from "./routes/docs.ts";
@@ -52,7 +55,7 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** The time source of services (tests pass a fixed one). */
   readonly clock?: Clock;
-  /** How often this process records its presence heartbeat (default 30 s). */
+  /** How often this process records its presence heartbeat (default: the configuration's). */
   readonly presenceHeartbeatMs?: number;
 }
 
@@ -77,6 +80,24 @@ export interface ParleyServer {
  */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
+/**
+ * Room effects that tell the other processes about each change a command made, so that
+ * their actors of the same room read it again.
+ */
+function announcedRoomEffects(real: RoomEffects, bus: Bus): RoomEffects {
+  return {
+    load: real.load,
+    async execute(state, command) {
+      const result = await real.execute(state, command);
+      if (command.kind !== "reload" && result.state !== state) {
+        const members = result.state.members !== state.members;
+        bus.publish({ kind: "room-changed", rid: state.room._id, members });
+      }
+      return result;
+    },
+  };
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -91,10 +112,18 @@ export async function startServer(
   options: ServerOptions = {},
 ): Promise<ParleyServer> {
   const log = options.logger ?? createLogger(config.logLevel);
+  const bus = config.natsUrl
+    ? await connectNatsBus(config.natsUrl, config.instanceId, log).catch((error: unknown) => {
+        throw new ConfigError("NATS_URL", `cannot connect to the bus: ${messageOf(error)}`);
+      })
+    : undefined;
   const store = await openStore({
     dataDir: config.dataDir,
+    logger: log,
     ...(config.mongoUrl && { mongoUrl: config.mongoUrl }),
-  }).catch((error: unknown) => {
+    ...(bus && { bus }),
+  }).catch(async (error: unknown) => {
+    await bus?.close();
     const variable = config.mongoUrl ? "MONGO_URL" : "DATA_DIR";
     throw new ConfigError(variable, `cannot open the store: ${messageOf(error)}`);
   });
@@ -105,10 +134,11 @@ export async function startServer(
   let sessions: SessionSupervisor | undefined;
   let rooms: RoomSupervisor | undefined;
   let presence: PresenceSupervisor | undefined;
-  const hub = new LocalHub(
+  const localHub = new LocalHub(
     (topic, frame) => void server?.publish(topic, frame),
     signalRouter(registry, () => sessions as SessionSupervisor),
   );
+  const hub: Hub = bus ? new BusHub(localHub, bus) : localHub;
   const gateway: RoomGateway = {
     async execute(rid, command) {
       const reply = await (rooms as RoomSupervisor).execute(rid, command);
@@ -134,10 +164,13 @@ export async function startServer(
     rooms: gateway,
     files: store.files,
     presence: presenceGateway,
+    bus: bus ?? { publish() {} },
   };
   const services = createServices(deps);
 
-  const realEffects = storeRoomEffects(services.commandDeps);
+  const realEffects = bus
+    ? announcedRoomEffects(storeRoomEffects(services.commandDeps), bus)
+    : storeRoomEffects(services.commandDeps);
   rooms = startRoomSupervisor(services.commandDeps, {
     effects: options.roomEffects ? options.roomEffects(realEffects) : realEffects,
     ...(options.roomIdleMs !== undefined && { idleMs: options.roomIdleMs }),
@@ -147,9 +180,7 @@ export async function startServer(
     { db, clock, hub, log, instanceId: config.instanceId },
     {
       ...(options.actorClock && { actorClock: options.actorClock }),
-      ...(options.presenceHeartbeatMs !== undefined && {
-        heartbeatMs: options.presenceHeartbeatMs,
-      }),
+      heartbeatMs: options.presenceHeartbeatMs ?? config.presenceHeartbeatMs,
     },
   );
   sessions = startSessionSupervisor({
@@ -164,6 +195,21 @@ export async function startServer(
     ...(options.actorClock && { actorClock: options.actorClock }),
   });
   await initServices(services, config);
+  if (bus) {
+    followBus(
+      bus,
+      {
+        hub: localHub,
+        reloadSettings: () => services.settings.reload(),
+        reloadPermissions: () => services.authz.reload(),
+        refreshRoom: (rid, members) => rooms?.refresh(rid, members),
+      },
+      log,
+    );
+    // Start-up may have stored settings and permissions that running processes lack.
+    bus.publish({ kind: "settings-changed" });
+    bus.publish({ kind: "permissions-changed" });
+  }
   // Before any connection is accepted: nobody stays online from a connection that died
   // with an earlier run of this process, or with a process that stopped beating.
   await presence.start();
@@ -193,6 +239,7 @@ export async function startServer(
     rooms.stop();
     presence.stop();
     await store.close();
+    await bus?.close();
     throw new ConfigError(
       "PORT",
       `cannot listen on ${config.host}:${config.port}: ${messageOf(error)}`,
@@ -215,6 +262,7 @@ export async function startServer(
       rooms?.stop();
       presence?.stop();
       await store.close();
+      await bus?.close();
     },
   };
 }

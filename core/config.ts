@@ -19,6 +19,11 @@ export interface Config {
   readonly rootUrl: string;
   /** MongoDB connection string (`MONGO_URL`); absent means the embedded store. */
   readonly mongoUrl: string | undefined;
+  /**
+   * NATS server joining the processes of one deployment (`NATS_URL`, such as
+   * `nats://127.0.0.1:4222`); absent means this process runs alone.
+   */
+  readonly natsUrl: string | undefined;
   /** Folder of the embedded store (`DATA_DIR`, default `./data`). */
   readonly dataDir: string;
   /** First administrator, created on an empty database when `ADMIN_PASS` is set. */
@@ -38,6 +43,12 @@ export interface Config {
    * same name removes the records its previous run left behind.
    */
   readonly instanceId: string;
+  /**
+   * How often this process records that it is alive and sweeps the connection records of
+   * processes that stopped (`PRESENCE_HEARTBEAT_MS`, default 30,000). A process silent for
+   * three heartbeats counts as gone, and its users' connections with it.
+   */
+  readonly presenceHeartbeatMs: number;
   /**
    * `OVERWRITE_SETTING_<id>` variables by setting id: values that setting `<id>` takes
    * (and keeps in the store) at every start, typed by the setting when applied.
@@ -131,6 +142,17 @@ function readAdmin(env: Record<string, string | undefined>): Config["admin"] {
   return { username, password, email };
 }
 
+function readHeartbeat(value: string | undefined): number {
+  if (value === undefined || value === "") return 30_000;
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 100) {
+    throw new ConfigError(
+      "PRESENCE_HEARTBEAT_MS",
+      `expected a number of milliseconds, at least 100, got "${value}"`,
+    );
+  }
+  return Number(value);
+}
+
 function readInstanceId(value: string | undefined, port: number): string {
   if (value === undefined || value === "") return `${hostname()}:${port}`;
   if (!/^[\w.:-]{1,100}$/.test(value)) {
@@ -192,11 +214,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ? readUrl("ROOT_URL", env.ROOT_URL, ["http:", "https:"])
       : `http://localhost:${port}`,
     mongoUrl,
+    natsUrl: env.NATS_URL ? readUrl("NATS_URL", env.NATS_URL, ["nats:", "tls:"]) : undefined,
     dataDir: env.DATA_DIR || "./data",
     admin: readAdmin(env),
     testMode: readBoolean("TEST_MODE", env.TEST_MODE),
     logLevel,
     instanceId: readInstanceId(env.INSTANCE_ID, port),
+    presenceHeartbeatMs: readHeartbeat(env.PRESENCE_HEARTBEAT_MS),
     ...readSettingValues(env),
     httpForwardedCount: readForwardedCount(env.HTTP_FORWARDED_COUNT),
   });

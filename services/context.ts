@@ -1,7 +1,8 @@
 /**
  * What every service is built from: configuration, store, clock, id source, logger, hub,
- * the gateway to room actors and file storage. Built once at start-up and passed down.
+ * the gateway to room actors, file storage and the bus to other processes. Built once at start-up and passed down.
  */
+import type { Bus } from "../bus/bus.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Config } from "../core/config.ts";
 import type { Hub } from "../core/hub.ts";
@@ -46,4 +47,6 @@ export interface Deps {
   /** Blobs beside the documents (avatars, uploads). */
   readonly files: FileStorage;
   readonly presence: PresenceGateway;
+  /** Tells the other processes of the deployment what changed (does nothing alone). */
+  readonly bus: Pick<Bus, "publish">;
 }

@@ -71,6 +71,7 @@ export async function updatePermissions(
     if (stored) changed.push(stored);
   }
   await services.authz.reload();
+  services.deps.bus.publish({ kind: "permissions-changed" });
   for (const p of changed)
     hub.emit("stream-notify-logged", "permissions-changed", ["updated", view(p)]);
   return null;

@@ -56,7 +56,17 @@ export type RoomCommand =
   | MembershipCommand
   | SubscriptionCommand
   | TeamCommand
-  | ThreadCommand;
+  | ThreadCommand
+  | ReloadCommand;
+
+/**
+ * Reads the room again because another process changed it: the room document, and the
+ * members too when `members` says they changed.
+ */
+export interface ReloadCommand {
+  readonly kind: "reload";
+  readonly members: boolean;
+}
 
 /** What a command's handler resolves to: the room's new state and the caller's answer. */
 export interface CommandResult<R = unknown> {
@@ -73,7 +83,7 @@ export type CommandHandlers<C extends { readonly kind: string }> = {
   ) => Promise<CommandResult>;
 };
 
-const HANDLERS: CommandHandlers<RoomCommand> = {
+const HANDLERS: CommandHandlers<Exclude<RoomCommand, ReloadCommand>> = {
   ...accountHandlers,
   ...markHandlers,
   ...discussionHandlers,
@@ -86,19 +96,21 @@ const HANDLERS: CommandHandlers<RoomCommand> = {
 };
 
 /** The answer of command `C`: messages for message commands, the room for membership. */
-export type RoomReply<C extends RoomCommand> = C extends RoomAdminCommand
-  ? RoomAdminReply<C>
-  : C extends MarkCommand
-    ? MarkReply<C>
-    : C extends DiscussionCommand
-      ? Message | null
-      : C extends MessageCommand | ThreadCommand
-        ? Message
-        : C extends MembershipCommand | AccountCommand | TeamCommand
-          ? Room
-          : C extends SubscriptionCommand
-            ? number
-            : never;
+export type RoomReply<C extends RoomCommand> = C extends ReloadCommand
+  ? null
+  : C extends RoomAdminCommand
+    ? RoomAdminReply<C>
+    : C extends MarkCommand
+      ? MarkReply<C>
+      : C extends DiscussionCommand
+        ? Message | null
+        : C extends MessageCommand | ThreadCommand
+          ? Message
+          : C extends MembershipCommand | AccountCommand | TeamCommand
+            ? Room
+            : C extends SubscriptionCommand
+              ? number
+              : never;
 
 /** What a room actor remembers between commands. */
 export interface RoomState {
@@ -155,6 +167,7 @@ export async function executeRoomCommand(
   state: RoomState,
   command: RoomCommand,
 ): Promise<CommandResult> {
+  if (command.kind === "reload") return reloadRoom(deps, state, command);
   try {
     const result = await runCommand(deps, state, command);
     await syncDiscussionCounters(deps, state.room, result.state.room);
@@ -167,7 +180,23 @@ export async function executeRoomCommand(
   }
 }
 
-function runCommand(deps: CommandDeps, state: RoomState, command: RoomCommand) {
+async function reloadRoom(
+  deps: CommandDeps,
+  state: RoomState,
+  command: ReloadCommand,
+): Promise<CommandResult<null>> {
+  const rid = state.room._id;
+  const fresh = command.members
+    ? await loadRoomState(deps, rid)
+    : await deps.db.rooms.findOne({ _id: rid }).then((room) => room && { ...state, room });
+  return { state: fresh ?? { ...state, deleted: true }, reply: null };
+}
+
+function runCommand(
+  deps: CommandDeps,
+  state: RoomState,
+  command: Exclude<RoomCommand, ReloadCommand>,
+) {
   const handler = HANDLERS[command.kind] as (
     deps: CommandDeps,
     state: RoomState,

@@ -164,13 +164,14 @@ export function parseSettingsFields(raw: string | undefined): Record<string, 0 |
 /**
  * Sets setting `id` to `value`, for the route that lets holders of
  * `edit-privileged-setting` change settings; the change is stored, read by every service
- * at once, and announced. Throws Rocket.Chat's bare 400 for an unknown id or a missing value, and
+ * of every process at once, and announced. Throws Rocket.Chat's bare 400 for an unknown id or a missing value, and
  * `error-invalid-setting-value` for a value of the wrong type.
  */
 export async function changeSetting(services: Services, id: string, value: unknown): Promise<void> {
   if (value === undefined) throw settingFailure();
 
   const updated = await services.settings.set(id, value);
+  services.deps.bus.publish({ kind: "settings-changed" });
   announce(services, updated);
 }
 

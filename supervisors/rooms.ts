@@ -45,6 +45,11 @@ export interface RoomSupervisorOptions {
 
 /** A running room supervisor. */
 export interface RoomSupervisor extends RoomGateway {
+  /**
+   * Makes the actor of room `rid`, when one runs in this process, read the room again
+   * after its other commands (another process changed it); starts none otherwise.
+   */
+  refresh(rid: string, members: boolean): void;
   /** Number of live room actors (for tests and metrics). */
   activeRooms(): number;
   stop(): void;
@@ -104,6 +109,21 @@ export function startRoomSupervisor(
           event: { type: "command", command, reply } as never,
           refuse: reject,
         });
+      });
+    },
+    refresh(rid, members) {
+      const child = supervisor.getSnapshot().context.children.get(rid);
+      if (child?.ref.getSnapshot().status !== "active") return;
+      const ignore = () => {};
+      supervisor.send({
+        type: "deliver",
+        key: rid,
+        event: {
+          type: "command",
+          command: { kind: "reload", members },
+          reply: { resolve: ignore, reject: ignore },
+        } as never,
+        refuse: ignore,
       });
     },
     activeRooms: () =>

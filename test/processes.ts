@@ -1,8 +1,9 @@
 /**
  * Parley as a separate process: for tests that kill it (`kill -9`) and start it again on
- * the same data, and for tests of how `main.ts` refuses to start.
+ * the same data, for tests of how `main.ts` refuses to start, and for several processes
+ * joined by a NATS server (also started here).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -68,4 +69,47 @@ export async function runParleyToExit(env: Record<string, string>) {
   const [code, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
   rmSync(dataDir, { recursive: true, force: true });
   return { code, stderr };
+}
+
+/** Where Debian's nats-server package puts the server, or null when it is not installed. */
+export const NATS_SERVER =
+  Bun.which("nats-server") ??
+  (existsSync("/usr/sbin/nats-server") ? "/usr/sbin/nats-server" : null);
+
+/** Why the tests that need a NATS server are skipped here, or "" when they run. */
+export const NATS_SKIP = NATS_SERVER ? "" : " (skipped: nats-server is not installed)";
+
+/** A NATS server child process on loopback and its client URL. */
+export interface NatsProcess {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts nats-server on a free loopback port; resolves once it accepts clients. */
+export async function spawnNats(): Promise<NatsProcess> {
+  if (!NATS_SERVER) throw new Error("nats-server is not installed");
+  const child = Bun.spawn([NATS_SERVER, "-a", "127.0.0.1", "-p", "-1"], {
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const decoder = new TextDecoder();
+  const reader = child.stderr.getReader();
+  let output = "";
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    output += decoder.decode(chunk.value);
+    const port = /client connections on [\d.]+:(\d+)/.exec(output)?.[1];
+    if (port) {
+      void (async () => {
+        while (!(await reader.read()).done);
+      })();
+      return {
+        url: `nats://127.0.0.1:${port}`,
+        async stop() {
+          child.kill();
+          await child.exited;
+        },
+      };
+    }
+  }
+  throw new Error(`nats-server exited before listening: ${output}`);
 }

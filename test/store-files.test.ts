@@ -98,13 +98,15 @@ describe("file storage: embedded engine", () => {
   );
 
   test("leaves no temporary file behind once a write is done", async () => {
-    const store = openEmbeddedStore({ dataDir: dir });
+    const own = mkdtempSync(join(tmpdir(), "parley-files-"));
+    const store = openEmbeddedStore({ dataDir: own });
     await store.files.bucket("tidy").put("carol", bytes("x"), "image/png", when);
 
-    const left = readdirSync(join(dir, "files", "tidy"));
+    const left = readdirSync(join(own, "files", "tidy"));
 
     expect(left).toEqual(["carol.blob"]);
     await store.close();
+    rmSync(own, { recursive: true, force: true });
   });
 });
 

@@ -1,14 +1,20 @@
 /**
- * The store contract, run on both engines: the embedded engine always, MongoDB when
- * MONGO_URL is set (otherwise that block is reported as skipped). Every test uses a fresh
- * collection, so the cases are independent on either engine.
+ * The store contract, run on both engines: the embedded engine always, the embedded engine
+ * reached through another process's bus when nats-server is installed, MongoDB when
+ * MONGO_URL is set (otherwise those blocks are reported as skipped). Every test uses a
+ * fresh collection, so the cases are independent on either engine.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Bus } from "../bus/bus.ts";
+import { connectNatsBus } from "../bus/nats.ts";
+import { createLogger } from "../core/logger.ts";
 import { openEmbeddedStore } from "../store/embedded.ts";
 import { openMongoStore, type MongoStore } from "../store/mongo.ts";
+import { openSharedStore } from "../store/shared.ts";
+import { NATS_SKIP, type NatsProcess, spawnNats } from "./processes.ts";
 import {
   DuplicateKeyError,
   InvalidQueryError,
@@ -529,6 +535,38 @@ describe("store contract: embedded engine", () => {
     atomicUpdateMany: () => true,
   });
 });
+
+describe.skipIf(NATS_SKIP !== "")(
+  `store contract: embedded engine owned by another bus client${NATS_SKIP}`,
+  () => {
+    // The owner and the store under test are two bus connections: every operation of the
+    // contract crosses NATS, as between two processes.
+    let nats: NatsProcess;
+    let owner: Store;
+    const buses: Bus[] = [];
+    const dirs: string[] = [];
+    const log = createLogger("silent");
+    contract({
+      open: async () => {
+        nats = await spawnNats();
+        const dir = mkdtempSync(join(tmpdir(), "parley-store-"));
+        dirs.push(dir);
+        for (const name of ["owner", "client"])
+          buses.push(await connectNatsBus(nats.url, name, log));
+        owner = await openSharedStore({ dataDir: dir, bus: buses[0] as Bus });
+        return openSharedStore({ dataDir: dir, bus: buses[1] as Bus });
+      },
+      close: async (store) => {
+        await store.close();
+        await owner.close();
+        for (const bus of buses.splice(0)) await bus.close();
+        await nats.stop();
+        for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+      },
+      atomicUpdateMany: () => true,
+    });
+  },
+);
 
 describe.skipIf(!mongoUrl)(
   mongoUrl

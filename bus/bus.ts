@@ -1,0 +1,76 @@
+/**
+ * The bus joins the Parley processes of one deployment. Each process publishes what the
+ * others must learn (stream events for their connections, and which cached state went
+ * stale) and may serve requests that exactly one process answers (the shared embedded
+ * store). A single process runs without one.
+ */
+import type { SessionSignal } from "../core/hub.ts";
+
+/** What one process tells every other process. */
+export type BusEvent =
+  /** A stream event for the connections listening to it. */
+  | {
+      readonly kind: "emit";
+      readonly stream: string;
+      readonly eventName: string;
+      readonly args: readonly unknown[];
+    }
+  /** A signal for the connections of user `uid`. */
+  | { readonly kind: "signal"; readonly uid: string; readonly signal: SessionSignal }
+  /** Settings changed in the store: read them again. */
+  | { readonly kind: "settings-changed" }
+  /** The permission table changed in the store: read it again. */
+  | { readonly kind: "permissions-changed" }
+  /** Room `rid` changed: an actor holding it reads it again (and its members when `members`). */
+  | { readonly kind: "room-changed"; readonly rid: string; readonly members: boolean };
+
+/**
+ * Nobody served the subject when the request was sent (for the store: its owner is gone),
+ * so the request was not handled and may be sent again.
+ */
+export class NoResponderError extends Error {
+  override readonly name = "NoResponderError";
+}
+
+/**
+ * A request reached its server but no answer came: the server went away while handling it
+ * (a later request found nobody serving the subject) or did not answer in time. Whether it
+ * was handled is unknown.
+ */
+export class UnansweredError extends Error {
+  override readonly name = "UnansweredError";
+}
+
+/** A failure the server of a request answered with (its name and own fields), as the
+ * requester receives it. */
+export class RemoteError extends Error {
+  constructor(
+    readonly remoteName: string,
+    message: string,
+    readonly fields: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+    this.name = remoteName;
+  }
+}
+
+export interface Bus {
+  /** Sends `event` to every other process; a process never receives its own events. */
+  publish(event: BusEvent): void;
+  /** Calls `handler` with every event another process publishes, in publishing order. */
+  subscribe(handler: (event: BusEvent) => void): void;
+  /**
+   * Answers requests on `subject` with `handler`, whose result (or thrown error) is sent
+   * back. Resolves once the server is registered with the bus.
+   */
+  serve(subject: string, handler: (request: unknown) => Promise<unknown>): Promise<void>;
+  /**
+   * Sends `request` to the server of `subject` and resolves with its answer. Rejects with
+   * NoResponderError when nothing serves the subject, UnansweredError when the server went
+   * away before answering or no answer came within `timeoutMs`, and RemoteError when the
+   * server's handler threw.
+   */
+  request(subject: string, request: unknown, timeoutMs: number): Promise<unknown>;
+  /** Drains what was published and disconnects. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,200 @@
+/**
+ * The bus on a NATS server. Events go to one subject that every process subscribes to
+ * (the connection does not echo a process's own messages back). A request is published
+ * with a reply subject under this process's inbox; its server answers in chunks no larger
+ * than the server's `max_payload`, so a large answer (a long query result) still fits.
+ */
+import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../core/logger.ts";
+import { type Bus, type BusEvent, NoResponderError, RemoteError, UnansweredError } from "./bus.ts";
+import { decodeWire, encodeWire } from "./codec.ts";
+
+/** The subject every process publishes its events on. */
+const EVENTS = "parley.events";
+
+/** First byte of a reply chunk: more chunks follow, or this is the last one. */
+const MORE = 0x2b; // "+"
+const LAST = 0x2e; // "."
+
+/** Room left in a chunk for NATS's own framing. */
+const CHUNK_MARGIN = 1024;
+
+interface Waiting {
+  readonly subject: string;
+  readonly chunks: Uint8Array[];
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** What a server sends back: its handler's value, or the error it threw. */
+type Answer =
+  | { readonly value: unknown }
+  | { readonly error: { name: string; message: string; fields: Record<string, unknown> } };
+
+function answerOf(error: unknown): Answer {
+  if (!(error instanceof Error))
+    return { error: { name: "Error", message: String(error), fields: {} } };
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(error)) {
+    if (key !== "cause" && key !== "stack") fields[key] = value;
+  }
+  return { error: { name: error.name, message: error.message, fields } };
+}
+
+class NatsBus implements Bus {
+  private readonly inbox: string;
+  private readonly waiting = new Map<number, Waiting>();
+  private nextRequest = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly log: Logger,
+  ) {
+    this.inbox = `_INBOX.${crypto.randomUUID()}`;
+    this.consume(`${this.inbox}.*`, (msg) => this.onReply(msg));
+  }
+
+  /** Runs `handle` for every message on `subject`, in order; a failing handler is logged. */
+  private consume(subject: string, handle: (msg: Msg) => void): void {
+    const subscription = this.nc.subscribe(subject);
+    void (async () => {
+      for await (const msg of subscription) {
+        try {
+          handle(msg);
+        } catch (error) {
+          this.log.error({ err: error, subject }, "bus message could not be handled");
+        }
+      }
+    })();
+  }
+
+  publish(event: BusEvent): void {
+    this.nc.publish(EVENTS, encodeWire(event));
+  }
+
+  subscribe(handler: (event: BusEvent) => void): void {
+    this.consume(EVENTS, (msg) => handler(decodeWire(msg.string()) as BusEvent));
+  }
+
+  async serve(subject: string, handler: (request: unknown) => Promise<unknown>): Promise<void> {
+    this.consume(subject, (msg) => {
+      const reply = msg.reply;
+      if (!reply) return;
+      // Not awaited: requests start in arrival order and run concurrently.
+      void handler(decodeWire(msg.string())).then(
+        (value) => this.answer(reply, { value }),
+        (error: unknown) => this.answer(reply, answerOf(error)),
+      );
+    });
+    await this.nc.flush();
+  }
+
+  private answer(reply: string, answer: Answer): void {
+    const bytes = encoder.encode(encodeWire(answer));
+    const size = Math.max(4096, this.nc.info?.max_payload ?? 1024 * 1024) - CHUNK_MARGIN;
+    for (let at = 0; at < bytes.length || at === 0; at += size) {
+      const body = bytes.subarray(at, at + size);
+      const chunk = new Uint8Array(body.length + 1);
+      chunk[0] = at + size >= bytes.length ? LAST : MORE;
+      chunk.set(body, 1);
+      this.nc.publish(reply, chunk);
+    }
+  }
+
+  request(subject: string, request: unknown, timeoutMs: number): Promise<unknown> {
+    const id = this.nextRequest++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new UnansweredError(`No answer on ${subject} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(id, { subject, chunks: [], resolve, reject, timer });
+      try {
+        this.nc.publish(subject, encodeWire(request), { reply: `${this.inbox}.${id}` });
+      } catch (error) {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        reject(error);
+      }
+    });
+  }
+
+  private onReply(msg: Msg): void {
+    const id = Number(msg.subject.slice(this.inbox.length + 1));
+    const waiting = this.waiting.get(id);
+    if (!waiting) return;
+    if (msg.headers?.code === 503) {
+      this.settle(id, waiting);
+      waiting.reject(new NoResponderError(`Nothing serves ${waiting.subject}`));
+      this.abandonBefore(id, waiting.subject);
+      return;
+    }
+    waiting.chunks.push(msg.data.subarray(1));
+    if (msg.data[0] !== LAST) return;
+    this.settle(id, waiting);
+    const answer = decodeWire(decoder.decode(concat(waiting.chunks))) as Answer;
+    if ("value" in answer) waiting.resolve(answer.value);
+    else
+      waiting.reject(new RemoteError(answer.error.name, answer.error.message, answer.error.fields));
+  }
+
+  /**
+   * Nothing serves `subject` any more, so the requests sent to it before request `id`,
+   * which its server took but never answered, never will be.
+   */
+  private abandonBefore(id: number, subject: string): void {
+    for (const [earlier, waiting] of this.waiting) {
+      if (earlier >= id || waiting.subject !== subject) continue;
+      this.settle(earlier, waiting);
+      waiting.reject(new UnansweredError(`The server of ${subject} went away before answering`));
+    }
+  }
+
+  private settle(id: number, waiting: Waiting): void {
+    clearTimeout(waiting.timer);
+    this.waiting.delete(id);
+  }
+
+  async close(): Promise<void> {
+    for (const [id, waiting] of this.waiting) {
+      this.settle(id, waiting);
+      waiting.reject(new NoResponderError("The bus is closed"));
+    }
+    await this.nc.drain();
+  }
+}
+
+/**
+ * Connects to the NATS server at `url` (for example `nats://127.0.0.1:4222`) as process
+ * `name`. Throws when the server cannot be reached. Once connected, the client reconnects
+ * by itself after the server drops it.
+ */
+export async function connectNatsBus(url: string, name: string, log: Logger): Promise<Bus> {
+  const nc = await connect({
+    servers: url,
+    name,
+    noEcho: true,
+    maxReconnectAttempts: -1,
+  });
+  const busLog = log.child({ component: "bus" });
+  void (async () => {
+    for await (const status of nc.status()) {
+      busLog.info({ status: status.type }, "bus connection status changed");
+    }
+  })();
+  return new NatsBus(nc, busLog);
+}

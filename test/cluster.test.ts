@@ -1,0 +1,254 @@
+/**
+ * Several Parley processes as one deployment: two processes on one data directory joined
+ * by a real NATS server. The first to start owns the embedded store and the other reaches
+ * it through the bus; stream events, settings, permissions and room changes made in one
+ * process reach the other; and when the owner is killed, the survivor takes the store
+ * over and sweeps the dead process's users offline.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { USER_PRESENCE } from "../core/hub.ts";
+import { TEST_ADMIN } from "../services/index.ts";
+import { closed } from "./ddp-helpers.ts";
+import { api, type Credentials, login, RawDdp } from "./helpers.ts";
+import {
+  NATS_SKIP,
+  type NatsProcess,
+  type ParleyProcess,
+  spawnNats,
+  spawnParley,
+} from "./processes.ts";
+
+const STATUS = { offline: 0, online: 1, away: 2, busy: 3 } as const;
+
+function wsOf(url: string): string {
+  return `${url.replace("http", "ws")}/websocket`;
+}
+
+/**
+ * Resolves once `watcher` receives user `uid` shown with status `code`, in a frame after
+ * the first `seen` it had received (a subscription may start with the current status).
+ */
+function presenceOf(watcher: RawDdp, uid: string, code: number, seen: number) {
+  return watcher.waitFor((f) => {
+    const args = (f.fields as { args?: [[string, number]] } | undefined)?.args;
+    return (
+      watcher.frames.indexOf(f) >= seen &&
+      f.collection === USER_PRESENCE &&
+      f.id === uid &&
+      args?.[0]?.[1] === code
+    );
+  });
+}
+
+describe.skipIf(NATS_SKIP !== "")(`two processes joined by NATS${NATS_SKIP}`, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "parley-cluster-"));
+  let nats: NatsProcess;
+  let a: ParleyProcess;
+  let b: ParleyProcess;
+  let admin: Credentials;
+  let user: Credentials & { username: string };
+  const sockets: RawDdp[] = [];
+
+  async function connect(url: string, token: string): Promise<RawDdp> {
+    const socket = await RawDdp.connect(wsOf(url));
+    sockets.push(socket);
+    const answer = await socket.resume(token);
+    expect(answer.error).toBeUndefined();
+    return socket;
+  }
+
+  beforeAll(async () => {
+    nats = await spawnNats();
+    const env = { NATS_URL: nats.url, PRESENCE_HEARTBEAT_MS: "250", HOST: "127.0.0.1" };
+    a = await spawnParley(dataDir, { ...env, INSTANCE_ID: "cluster-a" });
+    b = await spawnParley(dataDir, { ...env, INSTANCE_ID: "cluster-b" });
+    admin = await login(a.url, TEST_ADMIN, TEST_ADMIN);
+    const username = `cluster.${crypto.randomUUID().slice(0, 8)}`;
+    const created = await api(a.url, "users.create", {
+      auth: admin,
+      body: { username, name: username, email: `${username}@example.com`, password: "pw" },
+    });
+    expect(created.status).toBe(200);
+    user = { ...(await login(b.url, username, "pw")), username };
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    for (const child of [a, b]) child?.process.kill(9);
+    await nats?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("both processes serve the same data", async () => {
+    const fromA = await api(a.url, "users.info", { auth: admin, query: { userId: user.userId } });
+    const fromB = await api(b.url, "users.info", { auth: admin, query: { userId: user.userId } });
+    expect(fromB.status).toBe(200);
+    expect(fromB.body.user).toEqual(fromA.body.user);
+  }, 30_000);
+
+  test("a user's presence on one process reaches a watcher on the other", async () => {
+    const watcher = await connect(b.url, admin.authToken);
+    await watcher.sub(USER_PRESENCE, "", { added: [user.userId] });
+
+    // One session on each process: the one on the second process is stored first.
+    let seen = watcher.frames.length;
+    const second = await connect(b.url, user.authToken);
+    await presenceOf(watcher, user.userId, STATUS.online, seen);
+    const client = await connect(a.url, user.authToken);
+    seen = watcher.frames.length;
+    await client.call("UserPresence:setDefaultStatus", "busy");
+    await presenceOf(watcher, user.userId, STATUS.busy, seen);
+
+    const gone = closed(client.socket);
+    client.close();
+    await gone;
+    // The text change is announced with the status that the remaining session keeps.
+    const text = `still here ${crypto.randomUUID().slice(0, 6)}`;
+    await api(a.url, "users.setStatus", { auth: user, body: { message: text } });
+    const shown = await watcher.streamEvent(USER_PRESENCE, user.userId, (args) => {
+      return (args[0] as unknown[])[2] === text;
+    });
+    expect(shown).toEqual([[user.username, STATUS.busy, text]]);
+
+    seen = watcher.frames.length;
+    second.close();
+    await presenceOf(watcher, user.userId, STATUS.offline, seen);
+    const status = await api(b.url, "users.getStatus", {
+      auth: admin,
+      query: { userId: user.userId },
+    });
+    expect(status.body.status).toBe("offline");
+    await api(a.url, "users.setStatus", { auth: user, body: { status: "online" } });
+  }, 30_000);
+
+  test("a message posted on one process reaches a subscriber on the other", async () => {
+    const watcher = await connect(b.url, admin.authToken);
+    await watcher.sub("stream-room-messages", "GENERAL", false);
+    const text = `across ${crypto.randomUUID()}`;
+
+    const posted = await api(a.url, "chat.postMessage", {
+      auth: user,
+      body: { channel: "#general", text },
+    });
+
+    expect(posted.status).toBe(200);
+    const [message] = (await watcher.streamEvent(
+      "stream-room-messages",
+      "GENERAL",
+      (args) => (args[0] as { msg?: string }).msg === text,
+    )) as [{ _id: string }];
+    expect(message._id).toBe(posted.body.message._id);
+  }, 30_000);
+
+  test("a room changed through one process is read again by its actor on the other", async () => {
+    const name = `cluster-${crypto.randomUUID().slice(0, 8)}`;
+    const created = await api(a.url, "groups.create", {
+      auth: admin,
+      body: { name, members: [user.username] },
+    });
+    expect(created.status).toBe(200);
+    const rid = created.body.group._id as string;
+    const post = (text: string) =>
+      api(a.url, "chat.postMessage", { auth: user, body: { roomId: rid, text } });
+    // The group's actor now runs on the first process, holding the room and its members.
+    expect((await post("first")).status).toBe(200);
+
+    const readOnly = await api(b.url, "groups.setReadOnly", {
+      auth: admin,
+      body: { roomId: rid, readOnly: true },
+    });
+    expect(readOnly.status).toBe(200);
+    const whileReadOnly = await post("while read-only");
+    expect(whileReadOnly.status).toBe(400);
+    expect(whileReadOnly.body.error).toBe("You can't send messages because the room is readonly.");
+
+    await api(b.url, "groups.setReadOnly", { auth: admin, body: { roomId: rid, readOnly: false } });
+    const kicked = await api(b.url, "groups.kick", {
+      auth: admin,
+      body: { roomId: rid, userId: user.userId },
+    });
+    expect(kicked.status).toBe(200);
+    const afterKick = await post("no longer a member");
+    expect(afterKick.status).toBe(400);
+    expect(afterKick.body).toEqual({ success: false, error: "error-not-allowed" });
+  }, 30_000);
+
+  test("a setting changed on one process applies at once on the other", async () => {
+    const long = "x".repeat(40);
+    const before = await api(b.url, "chat.postMessage", {
+      auth: user,
+      body: { channel: "#general", text: long },
+    });
+    expect(before.status).toBe(200);
+
+    const changed = await api(a.url, "settings/Message_MaxAllowedSize", {
+      auth: admin,
+      body: { value: 20 },
+    });
+    expect(changed.status).toBe(200);
+    const after = await api(b.url, "chat.postMessage", {
+      auth: user,
+      body: { channel: "#general", text: long },
+    });
+
+    expect(after.status).toBe(400);
+    expect(after.body.error).toBe("error-message-size-exceeded");
+    await api(a.url, "settings/Message_MaxAllowedSize", { auth: admin, body: { value: 5000 } });
+  }, 30_000);
+
+  test("a permission changed on one process applies at once on the other", async () => {
+    const current = await api(a.url, "permissions.listAll", { auth: admin });
+    const roles = current.body.update.find((p: { _id: string }) => p._id === "create-c").roles;
+    const without = roles.filter((r: string) => r !== "user");
+    const update = (list: string[]) =>
+      api(a.url, "permissions.update", {
+        auth: admin,
+        body: { permissions: [{ _id: "create-c", roles: list }] },
+      });
+    expect((await update(without)).status).toBe(200);
+
+    const refused = await api(b.url, "channels.create", {
+      auth: user,
+      body: { name: `refused-${crypto.randomUUID().slice(0, 8)}` },
+    });
+
+    expect(refused.status).toBe(403);
+    expect((await update(roles)).status).toBe(200);
+    const allowed = await api(b.url, "channels.create", {
+      auth: user,
+      body: { name: `allowed-${crypto.randomUUID().slice(0, 8)}` },
+    });
+    expect(allowed.status).toBe(200);
+  }, 30_000);
+
+  test("when the owner is killed the survivor takes the store over and sweeps its users offline", async () => {
+    const watcher = await connect(b.url, admin.authToken);
+    await watcher.sub(USER_PRESENCE, "", { added: [user.userId] });
+    let seen = watcher.frames.length;
+    const client = await connect(a.url, user.authToken);
+    await presenceOf(watcher, user.userId, STATUS.online, seen);
+
+    seen = watcher.frames.length;
+    a.process.kill(9);
+    await a.process.exited;
+
+    // The survivor's heartbeat finds the first process silent and removes its connections.
+    await presenceOf(watcher, user.userId, STATUS.offline, seen);
+    client.close();
+    const status = await api(b.url, "users.getStatus", {
+      auth: admin,
+      query: { userId: user.userId },
+    });
+    expect(status.status).toBe(200);
+    expect(status.body.status).toBe("offline");
+    const text = `after the owner died ${crypto.randomUUID()}`;
+    const posted = await api(b.url, "chat.postMessage", {
+      auth: user,
+      body: { channel: "#general", text },
+    });
+    expect(posted.status).toBe(200);
+  }, 30_000);
+});
