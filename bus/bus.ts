@@ -61,9 +61,10 @@ export interface Bus {
   subscribe(handler: (event: BusEvent) => void): void;
   /**
    * Answers requests on `subject` with `handler`, whose result (or thrown error) is sent
-   * back. Resolves once the server is registered with the bus.
+   * back. Resolves, once the server is registered with the bus, with the function that
+   * stops serving (requests already taken are still answered).
    */
-  serve(subject: string, handler: (request: unknown) => Promise<unknown>): Promise<void>;
+  serve(subject: string, handler: (request: unknown) => Promise<unknown>): Promise<() => void>;
   /**
    * Sends `request` to the server of `subject` and resolves with its answer. Rejects with
    * NoResponderError when nothing serves the subject, UnansweredError when the server went

@@ -68,8 +68,11 @@ class NatsBus implements Bus {
     this.consume(`${this.inbox}.*`, (msg) => this.onReply(msg));
   }
 
-  /** Runs `handle` for every message on `subject`, in order; a failing handler is logged. */
-  private consume(subject: string, handle: (msg: Msg) => void): void {
+  /**
+   * Runs `handle` for every message on `subject`, in order; a failing handler is logged.
+   * Returns the function that unsubscribes.
+   */
+  private consume(subject: string, handle: (msg: Msg) => void): () => void {
     const subscription = this.nc.subscribe(subject);
     void (async () => {
       for await (const msg of subscription) {
@@ -80,6 +83,7 @@ class NatsBus implements Bus {
         }
       }
     })();
+    return () => subscription.unsubscribe();
   }
 
   publish(event: BusEvent): void {
@@ -90,8 +94,11 @@ class NatsBus implements Bus {
     this.consume(EVENTS, (msg) => handler(decodeWire(msg.string()) as BusEvent));
   }
 
-  async serve(subject: string, handler: (request: unknown) => Promise<unknown>): Promise<void> {
-    this.consume(subject, (msg) => {
+  async serve(
+    subject: string,
+    handler: (request: unknown) => Promise<unknown>,
+  ): Promise<() => void> {
+    const stop = this.consume(subject, (msg) => {
       const reply = msg.reply;
       if (!reply) return;
       // Not awaited: requests start in arrival order and run concurrently.
@@ -101,6 +108,7 @@ class NatsBus implements Bus {
       );
     });
     await this.nc.flush();
+    return stop;
   }
 
   private answer(reply: string, answer: Answer): void {

@@ -87,11 +87,18 @@ function localError(error: unknown): unknown {
   return new Error(`The store's owner failed: ${error.message}`);
 }
 
-class SharedStore implements Store {
+/** The embedded store as one process of several sees it. */
+export interface SharedStore extends Store {
+  /** Whether this process owns the SQLite file (and answers the others). */
+  readonly isOwner: boolean;
+}
+
+class BusSharedStore implements SharedStore {
   readonly engine = "embedded" as const;
   readonly files: FileStorage;
   private readonly collections = new Map<string, Collection>();
   private owned: EmbeddedStore | null = null;
+  private stopServing = () => {};
   private takingOver: Promise<boolean> | null = null;
   private closed = false;
 
@@ -99,7 +106,6 @@ class SharedStore implements Store {
     this.files = diskFileStorage(options.dataDir);
   }
 
-  /** Whether this process owns the SQLite file. */
   get isOwner(): boolean {
     return this.owned !== null;
   }
@@ -115,12 +121,16 @@ class SharedStore implements Store {
       throw error;
     }
     this.owned = store;
-    await this.options.bus.serve(STORE_SUBJECT, (request) => this.answer(request));
+    this.stopServing = await this.options.bus.serve(STORE_SUBJECT, (request) =>
+      this.answer(request),
+    );
     this.options.logger?.info({ dataDir: this.options.dataDir }, "this process owns the store");
     return true;
   }
 
   private async answer(request: unknown): Promise<unknown> {
+    // Taken while closing: the requester may send it again, to whoever owns the store next.
+    if (this.closed) throw new NoResponderError("The store's owner is closing");
     if (!isStoreRequest(request)) throw new InvalidQueryError("Not a store operation");
     return this.run(request);
   }
@@ -137,9 +147,10 @@ class SharedStore implements Store {
       );
     } catch (error) {
       // A request nobody took can run here; one the owner took and lost only if it reads.
-      const again =
+      const untaken =
         error instanceof NoResponderError ||
-        (error instanceof UnansweredError && READS.has(request.operation));
+        (error instanceof RemoteError && error.remoteName === "NoResponderError");
+      const again = untaken || (error instanceof UnansweredError && READS.has(request.operation));
       if (error instanceof UnansweredError) void this.takeOver();
       if (!again) throw localError(error);
       if (!(await this.takeOver())) throw error;
@@ -176,13 +187,15 @@ class SharedStore implements Store {
     return coll as unknown as Collection<T>;
   }
 
+  /** Stops serving the others (the next process to need the store takes it over), then closes. */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopServing();
     await this.owned?.close();
   }
 }
 
-function sharedCollection(store: SharedStore, name: string): Collection {
+function sharedCollection(store: BusSharedStore, name: string): Collection {
   const call =
     (operation: Operation) =>
     (...args: unknown[]) =>
@@ -198,8 +211,8 @@ function sharedCollection(store: SharedStore, name: string): Collection {
  * other process holds it, reached through the owner otherwise. Throws when the directory
  * or the SQLite file cannot be opened for another reason than another process holding it.
  */
-export async function openSharedStore(options: SharedStoreOptions): Promise<Store> {
-  const store = new SharedStore(options);
+export async function openSharedStore(options: SharedStoreOptions): Promise<SharedStore> {
+  const store = new BusSharedStore(options);
   if (!(await store.tryToOwn())) {
     options.logger?.info({ dataDir: options.dataDir }, "another process owns the store");
   }

@@ -13,7 +13,7 @@ import { connectNatsBus } from "../bus/nats.ts";
 import { createLogger } from "../core/logger.ts";
 import { openEmbeddedStore } from "../store/embedded.ts";
 import { openMongoStore, type MongoStore } from "../store/mongo.ts";
-import { openSharedStore } from "../store/shared.ts";
+import { openSharedStore, type SharedStore } from "../store/shared.ts";
 import { NATS_SKIP, type NatsProcess, spawnNats } from "./processes.ts";
 import {
   DuplicateKeyError,
@@ -542,7 +542,7 @@ describe.skipIf(NATS_SKIP !== "")(
     // The owner and the store under test are two bus connections: every operation of the
     // contract crosses NATS, as between two processes.
     let nats: NatsProcess;
-    let owner: Store;
+    let owner: SharedStore;
     const buses: Bus[] = [];
     const dirs: string[] = [];
     const log = createLogger("silent");
@@ -554,7 +554,9 @@ describe.skipIf(NATS_SKIP !== "")(
         for (const name of ["owner", "client"])
           buses.push(await connectNatsBus(nats.url, name, log));
         owner = await openSharedStore({ dataDir: dir, bus: buses[0] as Bus });
-        return openSharedStore({ dataDir: dir, bus: buses[1] as Bus });
+        const client = await openSharedStore({ dataDir: dir, bus: buses[1] as Bus });
+        expect([owner.isOwner, client.isOwner]).toEqual([true, false]);
+        return client;
       },
       close: async (store) => {
         await store.close();

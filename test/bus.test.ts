@@ -1,0 +1,166 @@
+/**
+ * The bus on a real NATS server: events between connections, requests with answers
+ * larger than NATS's max_payload, the errors a requester sees when the server is missing
+ * or goes away, the wire form of query values, and the shared embedded store's takeover
+ * when its owner closes.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type Bus,
+  type BusEvent,
+  NoResponderError,
+  RemoteError,
+  UnansweredError,
+} from "../bus/bus.ts";
+import { decodeWire, encodeWire } from "../bus/codec.ts";
+import { connectNatsBus } from "../bus/nats.ts";
+import { createLogger } from "../core/logger.ts";
+import { openSharedStore } from "../store/shared.ts";
+import { NATS_SKIP, type NatsProcess, spawnNats } from "./processes.ts";
+
+const log = createLogger("silent");
+
+describe("the wire form of values", () => {
+  test("keeps dates, regular expressions, undefined fields and non-finite numbers", () => {
+    const value = {
+      ts: new Date(Date.UTC(2026, 11, 4, 12)),
+      name: { $regex: /^ali.e$/i },
+      missing: undefined,
+      list: [undefined, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1.5],
+      nested: { $gt: new Date(0), plain: "text", count: 3, none: null },
+    };
+
+    const back = decodeWire(encodeWire(value)) as typeof value;
+
+    expect(back).toEqual(value);
+    expect(back.ts).toBeInstanceOf(Date);
+    expect(back.name.$regex).toBeInstanceOf(RegExp);
+    expect(back.name.$regex.flags).toBe("i");
+    expect(Object.keys(back)).toContain("missing");
+    expect(Number.isNaN(back.list[1])).toBe(true);
+    expect(decodeWire(encodeWire(undefined))).toBeUndefined();
+  });
+
+  test("leaves objects that only look tagged alone", () => {
+    const value = { a: { "\u0000date": "not a number" }, b: { "\u0000other": 1 } };
+
+    expect(decodeWire(encodeWire(value))).toEqual(value);
+  });
+});
+
+describe.skipIf(NATS_SKIP !== "")(`the NATS bus${NATS_SKIP}`, () => {
+  let nats: NatsProcess;
+  const buses: Bus[] = [];
+  const bus = async (name: string) => {
+    const connected = await connectNatsBus(nats.url, name, log);
+    buses.push(connected);
+    return connected;
+  };
+
+  beforeAll(async () => {
+    nats = await spawnNats();
+  });
+
+  afterAll(async () => {
+    for (const connected of buses) await connected.close().catch(() => {});
+    await nats.stop();
+  });
+
+  test("events reach every other process in order, never their publisher", async () => {
+    const [one, two, three] = [await bus("one"), await bus("two"), await bus("three")];
+    const seen: Record<string, BusEvent[]> = { one: [], two: [], three: [] };
+    one.subscribe((event) => seen.one?.push(event));
+    two.subscribe((event) => seen.two?.push(event));
+    three.subscribe((event) => seen.three?.push(event));
+    const done = new Promise<void>((resolve) =>
+      three.subscribe((event) => event.kind === "room-changed" && event.rid === "r99" && resolve()),
+    );
+    // A request answered by `three` proves its subscriptions are registered with the server.
+    await three.serve("ping.three", async () => "pong");
+    await one.request("ping.three", null, 5_000);
+
+    for (let i = 0; i < 100; i++)
+      one.publish({ kind: "room-changed", rid: `r${i}`, members: false });
+    await done;
+
+    expect(seen.one).toEqual([]);
+    expect(seen.three?.map((e) => (e as { rid: string }).rid)).toEqual(
+      Array.from({ length: 100 }, (_, i) => `r${i}`),
+    );
+  });
+
+  test("an answer larger than the server's max_payload arrives whole", async () => {
+    const [server, client] = [await bus("big-server"), await bus("big-client")];
+    const rows = Array.from({ length: 3_000 }, (_, i) => ({
+      _id: `row-${i}`,
+      ts: new Date(i),
+      text: "é".repeat(300) + i,
+    }));
+    await server.serve("big", async (request) => ({ echo: request, rows }));
+
+    const answer = (await client.request("big", { ask: "all" }, 10_000)) as {
+      echo: unknown;
+      rows: typeof rows;
+    };
+
+    expect(JSON.stringify(rows).length).toBeGreaterThan(1024 * 1024);
+    expect(answer.echo).toEqual({ ask: "all" });
+    expect(answer.rows).toEqual(rows);
+  });
+
+  test("a failing handler is rethrown to the requester with its name and fields", async () => {
+    const [server, client] = [await bus("fail-server"), await bus("fail-client")];
+    await server.serve("fails", async () => {
+      throw Object.assign(new RangeError("out of range"), { code: 42 });
+    });
+
+    const error = await client.request("fails", {}, 5_000).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(RemoteError);
+    expect((error as RemoteError).remoteName).toBe("RangeError");
+    expect((error as RemoteError).message).toBe("out of range");
+    expect((error as RemoteError).fields).toEqual({ code: 42 });
+  });
+
+  test("nobody serving a subject is told at once, and requests its server took are abandoned", async () => {
+    const client = await bus("lonely");
+    const none = await client.request("nobody.home", {}, 10_000).catch((e: unknown) => e);
+    expect(none).toBeInstanceOf(NoResponderError);
+
+    const server = await bus("vanishing");
+    let took!: () => void;
+    const taken = new Promise<void>((resolve) => (took = resolve));
+    await server.serve("vanishing", () => {
+      took();
+      return new Promise(() => {});
+    });
+    const pending = client.request("vanishing", {}, 10_000).catch((e: unknown) => e);
+    await taken;
+    await server.close();
+    const later = await client.request("vanishing", {}, 10_000).catch((e: unknown) => e);
+
+    expect(later).toBeInstanceOf(NoResponderError);
+    expect(await pending).toBeInstanceOf(UnansweredError);
+  });
+
+  test("a process takes the shared store over when its owner closes", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "parley-takeover-"));
+    const owner = await openSharedStore({ dataDir, bus: await bus("first-owner") });
+    const other = await openSharedStore({ dataDir, bus: await bus("second") });
+    await other.collection("notes").insertOne({ _id: "a", text: "through the owner" });
+    await owner.close();
+
+    const read = await other.collection("notes").findOne({ _id: "a" });
+    await other.collection("notes").insertOne({ _id: "b", text: "as the new owner" });
+
+    expect(read).toEqual({ _id: "a", text: "through the owner" });
+    const third = await openSharedStore({ dataDir, bus: await bus("third") });
+    expect(await third.collection("notes").countDocuments({})).toBe(2);
+    await third.close();
+    await other.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+});
