@@ -326,3 +326,13 @@ export interface TeamMember {
   _updatedAt: Date;
   [key: string]: unknown;
 }
+
+/** A lease on a lock that holds across processes (`parley_locks`, keyed by the lock's name). */
+export interface StoreLock {
+  readonly _id: string;
+  /** Who holds it: an id drawn by the holder for this one lease. */
+  readonly holder: string;
+  /** When the lease lapses if its holder never releases it (a process that died). */
+  readonly expiresAt: Date;
+  [key: string]: unknown;
+}

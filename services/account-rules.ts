@@ -1,7 +1,6 @@
 /**
- * The rules an account must meet, apart from the store: names nobody may take, the
- * errors for a username or e-mail already in use, and the queue that
- * makes "is it free?" and "take it" one step.
+ * The rules an account must meet, apart from the store: names nobody may take, and the
+ * errors for a username or e-mail already in use.
  */
 import { ClientError } from "../core/errors.ts";
 
@@ -107,19 +106,3 @@ export const REGISTER_CONFLICTS: Conflicts = {
     new ClientError("error-field-unavailable", "Username is already in use", { plain: true }),
   email: () => new ClientError(403, "Email already exists."),
 };
-
-/**
- * Runs tasks one at a time in call order; a task that fails does not stop the next.
- * Account creation runs its availability check and its insert as one such task, so two
- * registrations of `Reg123` and `reg123` cannot both pass the check before either inserts.
- */
-export class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-
-  /** Runs `task` after every task queued before it; resolves or rejects as `task` does. */
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}

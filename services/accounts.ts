@@ -14,12 +14,12 @@ import {
   type CreationRequest,
   REGISTER_CONFLICTS,
   RESERVED_USERNAMES,
-  SerialQueue,
   usernameMatches,
 } from "./account-rules.ts";
 import type { Deps } from "./context.ts";
 import { assertPasswordAllowed } from "./password-policy.ts";
 import type { Settings } from "./settings.ts";
+import { withStoreLock } from "./store-locks.ts";
 
 export { SYSTEM_BLOCKED_NAMES } from "./account-rules.ts";
 
@@ -67,24 +67,21 @@ export interface LoginResult {
 /** Who is logging in: a username, an e-mail, or either in one string. */
 export type LoginSelector = { readonly username: string } | { readonly email: string };
 
+/**
+ * The lock under which an account's names are checked and taken: creations, renames and
+ * e-mail changes, in every process. Usernames are unique ignoring case only through that
+ * check (the store's unique index compares them exactly); e-mails are also stored
+ * lower-cased under a unique index.
+ */
+const ACCOUNT_NAMES = "account-names";
+
+/**
+ * The lock under which a deletion checks and deletes, so that two deletions of one user
+ * (or of the last two administrators) cannot both pass their checks.
+ */
+const ACCOUNT_DELETIONS = "account-deletions";
+
 export class Accounts {
-  /**
-   * Serializes the last availability check and the insert of every new account.
-   *
-   * Limitation: the queue lives in this process. Usernames are unique ignoring case only
-   * through that check (the store's unique index compares them exactly), so two Parley
-   * processes sharing one MongoDB can still each create `Reg123` and `reg123` at the same
-   * moment. E-mails are stored lower-cased under a unique index, so they stay unique.
-   */
-  private readonly creations = new SerialQueue();
-
-  /**
-   * Serializes account deletions, so that two deletions of one user (or of the last two
-   * administrators) cannot both pass their checks before either has deleted anything.
-   * Limitation: the queue lives in this process, like `creations`.
-   */
-  private readonly deletions = new SerialQueue();
-
   constructor(
     private readonly deps: Deps,
     private readonly settings: Settings,
@@ -140,7 +137,7 @@ export class Accounts {
       },
       ...(email && { emails: [{ address: email, verified: input.verified ?? false }] }),
     };
-    await this.creations.run(async () => {
+    await withStoreLock(this.deps, ACCOUNT_NAMES, async () => {
       await this.assertAvailable(username, email, conflicts);
       await this.insertUser(user, email, conflicts);
     });
@@ -149,16 +146,16 @@ export class Accounts {
   }
 
   /**
-   * Runs `task` alone with respect to account creation and every other task given here:
+   * Runs `task` alone, in every process, with respect to account creation and every other task given here:
    * what a rename or an e-mail change uses to check a name is free and take it in one step.
    */
   exclusive<T>(task: () => Promise<T>): Promise<T> {
-    return this.creations.run(task);
+    return withStoreLock(this.deps, ACCOUNT_NAMES, task);
   }
 
-  /** Runs `task` (a deletion's checks and its work) after every deletion queued before it. */
+  /** Runs `task` (a deletion's checks and its work) while no other deletion runs, anywhere. */
   deleting<T>(task: () => Promise<T>): Promise<T> {
-    return this.deletions.run(task);
+    return withStoreLock(this.deps, ACCOUNT_DELETIONS, task);
   }
 
   /** Throws the conflict for a username or e-mail another account holds, ignoring case. */

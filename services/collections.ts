@@ -11,6 +11,7 @@ import type {
   Room,
   ServerEvent,
   Setting,
+  StoreLock,
   Subscription,
   Team,
   TeamMember,
@@ -40,6 +41,8 @@ export interface Collections {
   /** Running processes and their heartbeats. */
   readonly instances: Collection<Instance>;
   readonly customUserStatus: Collection<CustomUserStatus>;
+  /** Leases of the locks that hold across processes (services/store-locks.ts). */
+  readonly locks: Collection<StoreLock>;
 }
 
 /** Opens the collections on `store` and declares their indexes (idempotent). */
@@ -59,6 +62,7 @@ export async function openCollections(store: Store): Promise<Collections> {
     usersSessions: store.collection<UserSession>("usersSessions"),
     instances: store.collection<Instance>("instances"),
     customUserStatus: store.collection<CustomUserStatus>("rocketchat_custom_user_status"),
+    locks: store.collection<StoreLock>("parley_locks"),
   };
   await Promise.all([
     db.users.createIndex({ key: { username: 1 }, unique: true, sparse: true }),

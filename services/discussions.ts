@@ -12,6 +12,7 @@ import { assertCanStartDiscussion } from "./discussion-commands.ts";
 import type { Services } from "./index.ts";
 import { assertMessageSize } from "./message-validation.ts";
 import { newSubscription, roomView } from "./rooms.ts";
+import { withStoreLock } from "./store-locks.ts";
 
 /** What `rooms.createDiscussion` and the `createDiscussion` method take. */
 export interface NewDiscussion {
@@ -142,34 +143,11 @@ export async function createDiscussion(
   if (!start) return startDiscussion(services, user, parent, input, encrypted);
   // Two requests for one message (a double click, two users at once) must not both find
   // no discussion and both make one: the second waits, then finds the first whole.
-  return oneAtATime(services, start.message._id, async () => {
+  return withStoreLock(services.deps, `discussion:${start.message._id}`, async () => {
     const existing = await services.deps.db.rooms.findOne({ prid, pmid: start.message._id });
     if (existing) return joinExisting(services, user, existing);
     return startDiscussion(services, user, parent, input, encrypted, start);
   });
-}
-
-/** Creations of a discussion under way, per store, by the message they start from. */
-const underWay = new WeakMap<object, Map<string, Promise<unknown>>>();
-
-/**
- * Runs `task` after every earlier task of the same `key` has settled. Parley serves from
- * one process, so this orders all creations from one message.
- */
-async function oneAtATime<T>(services: Services, key: string, task: () => Promise<T>) {
-  let queues = underWay.get(services.deps.db);
-  if (!queues) {
-    queues = new Map();
-    underWay.set(services.deps.db, queues);
-  }
-  const mine = (queues.get(key) ?? Promise.resolve()).then(() => task());
-  const settled = mine.catch(() => undefined);
-  queues.set(key, settled);
-  try {
-    return await mine;
-  } finally {
-    if (queues.get(key) === settled) queues.delete(key);
-  }
 }
 
 /** Makes the discussion and links it from the room of `start`, or from the parent. */

@@ -3,18 +3,15 @@
  * `UTF8_Channel_Names_Validation`; with `UI_Allow_room_names_with_special_chars` a display
  * name of any characters is kept as `fname` and turned into a `name` of safe characters.
  * No two rooms may hold names that differ only in case, so `Team` and `team` cannot both
- * exist. Checking and writing a name happen under one lock, so two claims in this process
- * cannot both see a name free and both take it.
- *
- * Limitation: the lock is per process. Two Parley processes sharing one MongoDB may claim
- * `Team` and `team` at the same moment; only the store's unique index on the exact `name`
- * stops duplicates across processes.
+ * exist. Checking and writing a name happen under one lock held in the store, so two
+ * claims, in one process or in several, cannot both see a name free and both take it.
  */
 import { ClientError } from "../core/errors.ts";
 import type { Room } from "../core/models.ts";
 import type { Deps } from "./context.ts";
 import { escapeHtml, ROOM_NAME_MAX_LENGTH, validRoomName } from "./room-names.ts";
 import type { Settings } from "./settings.ts";
+import { withStoreLock } from "./store-locks.ts";
 
 /** The names of a channel or group: `name` in links and mentions, `fname` as shown. */
 export interface RoomNames {
@@ -24,20 +21,6 @@ export interface RoomNames {
 
 /** How many `-1`, `-2`, … suffixes a slugged name tries before giving up as a duplicate. */
 const MAX_SUFFIX = 100;
-
-/** The tail of the queue of claims, per database, so that each server has its own lock. */
-const tails = new WeakMap<object, Promise<unknown>>();
-
-/** Runs `task` after every claim queued before it on `db` has finished. */
-function serialized<T>(db: object, task: () => Promise<T>): Promise<T> {
-  const previous = tails.get(db) ?? Promise.resolve();
-  const run = previous.then(task, task);
-  tails.set(
-    db,
-    run.catch(() => undefined),
-  );
-  return run;
-}
 
 /**
  * A display name made into a name of letters, digits, `_` and `.` joined by `-`: accents
@@ -138,18 +121,20 @@ async function resolve(
 
 /**
  * Resolves the names `displayName` gives room `rid` (undefined for a new room), then runs
- * `write` with them while no other claim in this process runs, so that the names are still
+ * `write` with them while no other claim runs in any process, so that the names are still
  * free when written. Resolves to what `write` resolves to. Throws Rocket.Chat's
  * `error-invalid-room-name` for a name the settings refuse, and `error-duplicate-channel-name`
  * (`error-archived-duplicate-name` when the holder is archived) for a name another room
  * holds in any case. `write` must not claim a name itself: it would wait for itself.
  */
 export function claimRoomName<T>(
-  deps: Pick<Deps, "db">,
+  deps: Pick<Deps, "db" | "ids">,
   settings: Settings,
   displayName: string,
   rid: string | undefined,
   write: (names: RoomNames) => Promise<T>,
 ): Promise<T> {
-  return serialized(deps.db, async () => write(await resolve(deps, settings, displayName, rid)));
+  return withStoreLock(deps, "room-names", async () =>
+    write(await resolve(deps, settings, displayName, rid)),
+  );
 }
