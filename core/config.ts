@@ -39,7 +39,7 @@ export interface Config {
   readonly logLevel: LogLevel;
   /**
    * This process's name among the processes sharing one database (`INSTANCE_ID`, default
-   * `<host name>:<PORT>`). Connection records carry it, so a process that restarts under the
+   * `<host name>:<PORT>`, with a random suffix when PORT is 0). Connection records carry it, so a process that restarts under the
    * same name removes the records its previous run left behind.
    */
   readonly instanceId: string;
@@ -154,7 +154,13 @@ function readHeartbeat(value: string | undefined): number {
 }
 
 function readInstanceId(value: string | undefined, port: number): string {
-  if (value === undefined || value === "") return `${hostname()}:${port}`;
+  if (value === undefined || value === "") {
+    // A free port is a new one at each start: nothing to recognize an earlier run by, and
+    // two processes on one host must not share the name `<host>:0`.
+    return port === 0
+      ? `${hostname()}:0:${crypto.randomUUID().slice(0, 8)}`
+      : `${hostname()}:${port}`;
+  }
   if (!/^[\w.:-]{1,100}$/.test(value)) {
     throw new ConfigError(
       "INSTANCE_ID",

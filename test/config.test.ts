@@ -59,6 +59,13 @@ describe("configuration", () => {
     });
   });
 
+  test("names each process on a free port differently", () => {
+    const [one, two] = [loadConfig({ PORT: "0" }), loadConfig({ PORT: "0" })];
+
+    expect(one.instanceId).toStartWith(`${hostname()}:0:`);
+    expect(one.instanceId).not.toBe(two.instanceId);
+  });
+
   test("is frozen", () => {
     expect(Object.isFrozen(loadConfig({}))).toBe(true);
   });
