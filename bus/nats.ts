@@ -1,8 +1,11 @@
 /**
  * The bus on a NATS server. Events go to one subject that every process subscribes to
  * (the connection does not echo a process's own messages back). A request is published
- * with a reply subject under this process's inbox; its server answers in chunks no larger
- * than the server's `max_payload`, so a large answer (a long query result) still fits.
+ * with a reply subject under this process's inbox, and its server answers there. Every
+ * message travels in chunks no larger than the server's `max_payload`, so a large one (a
+ * long query result, a long message) still fits: each chunk starts with a byte saying
+ * whether more follow, and the chunks of one message are told apart from others' by their
+ * reply subject (for events, the sender's inbox), since NATS keeps each sender's order.
  */
 import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../core/logger.ts";
@@ -16,12 +19,14 @@ const EVENTS = "parley.events";
 const MORE = 0x2b; // "+"
 const LAST = 0x2e; // "."
 
+/** What `assemble` returns until the last chunk of a message has come. */
+const INCOMPLETE = Symbol("incomplete");
+
 /** Room left in a chunk for NATS's own framing. */
 const CHUNK_MARGIN = 1024;
 
 interface Waiting {
   readonly subject: string;
-  readonly chunks: Uint8Array[];
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly timer: ReturnType<typeof setTimeout>;
@@ -58,6 +63,8 @@ function answerOf(error: unknown): Answer {
 class NatsBus implements Bus {
   private readonly inbox: string;
   private readonly waiting = new Map<number, Waiting>();
+  /** The chunks of answers still coming, by reply subject. */
+  private readonly replies = new Map<string, Uint8Array[]>();
   private nextRequest = 0;
 
   constructor(
@@ -86,41 +93,69 @@ class NatsBus implements Bus {
     return () => subscription.unsubscribe();
   }
 
+  /** Publishes `value` on `subject` in as many chunks as it needs. */
+  private send(subject: string, value: unknown, reply?: string): void {
+    const bytes = encoder.encode(encodeWire(value));
+    const size = Math.max(4096, this.nc.info?.max_payload ?? 1024 * 1024) - CHUNK_MARGIN;
+    for (let at = 0; at < bytes.length; at += size) {
+      const body = bytes.subarray(at, at + size);
+      const chunk = new Uint8Array(body.length + 1);
+      chunk[0] = at + size >= bytes.length ? LAST : MORE;
+      chunk.set(body, 1);
+      this.nc.publish(subject, chunk, reply ? { reply } : undefined);
+    }
+  }
+
+  /**
+   * Adds one chunk to the message it belongs to (by `key`, among `parts`); returns the
+   * message once its last chunk came, else INCOMPLETE.
+   */
+  private assemble(parts: Map<string, Uint8Array[]>, key: string, data: Uint8Array): unknown {
+    const chunks = parts.get(key) ?? [];
+    chunks.push(data.subarray(1));
+    if (data[0] !== LAST) {
+      parts.set(key, chunks);
+      return INCOMPLETE;
+    }
+    parts.delete(key);
+    return decodeWire(decoder.decode(concat(chunks)));
+  }
+
   publish(event: BusEvent): void {
-    this.nc.publish(EVENTS, encodeWire(event));
+    // What called publish has already happened here; failing it would not undo it.
+    try {
+      this.send(EVENTS, event, this.inbox);
+    } catch (error) {
+      this.log.error({ err: error, event: event.kind }, "event not published on the bus");
+    }
   }
 
   subscribe(handler: (event: BusEvent) => void): void {
-    this.consume(EVENTS, (msg) => handler(decodeWire(msg.string()) as BusEvent));
+    const parts = new Map<string, Uint8Array[]>();
+    this.consume(EVENTS, (msg) => {
+      const event = this.assemble(parts, msg.reply ?? "", msg.data);
+      if (event !== INCOMPLETE) handler(event as BusEvent);
+    });
   }
 
   async serve(
     subject: string,
     handler: (request: unknown) => Promise<unknown>,
   ): Promise<() => void> {
+    const parts = new Map<string, Uint8Array[]>();
     const stop = this.consume(subject, (msg) => {
       const reply = msg.reply;
       if (!reply) return;
+      const request = this.assemble(parts, reply, msg.data);
+      if (request === INCOMPLETE) return;
       // Not awaited: requests start in arrival order and run concurrently.
-      void handler(decodeWire(msg.string())).then(
-        (value) => this.answer(reply, { value }),
-        (error: unknown) => this.answer(reply, answerOf(error)),
+      void handler(request).then(
+        (value) => this.send(reply, { value } satisfies Answer),
+        (error: unknown) => this.send(reply, answerOf(error)),
       );
     });
     await this.nc.flush();
     return stop;
-  }
-
-  private answer(reply: string, answer: Answer): void {
-    const bytes = encoder.encode(encodeWire(answer));
-    const size = Math.max(4096, this.nc.info?.max_payload ?? 1024 * 1024) - CHUNK_MARGIN;
-    for (let at = 0; at < bytes.length || at === 0; at += size) {
-      const body = bytes.subarray(at, at + size);
-      const chunk = new Uint8Array(body.length + 1);
-      chunk[0] = at + size >= bytes.length ? LAST : MORE;
-      chunk.set(body, 1);
-      this.nc.publish(reply, chunk);
-    }
   }
 
   request(subject: string, request: unknown, timeoutMs: number): Promise<unknown> {
@@ -130,9 +165,9 @@ class NatsBus implements Bus {
         this.waiting.delete(id);
         reject(new UnansweredError(`No answer on ${subject} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.waiting.set(id, { subject, chunks: [], resolve, reject, timer });
+      this.waiting.set(id, { subject, resolve, reject, timer });
       try {
-        this.nc.publish(subject, encodeWire(request), { reply: `${this.inbox}.${id}` });
+        this.send(subject, request, `${this.inbox}.${id}`);
       } catch (error) {
         clearTimeout(timer);
         this.waiting.delete(id);
@@ -151,10 +186,9 @@ class NatsBus implements Bus {
       this.abandonBefore(id, waiting.subject);
       return;
     }
-    waiting.chunks.push(msg.data.subarray(1));
-    if (msg.data[0] !== LAST) return;
+    const answer = this.assemble(this.replies, msg.subject, msg.data) as Answer | typeof INCOMPLETE;
+    if (answer === INCOMPLETE) return;
     this.settle(id, waiting);
-    const answer = decodeWire(decoder.decode(concat(waiting.chunks))) as Answer;
     if ("value" in answer) waiting.resolve(answer.value);
     else
       waiting.reject(new RemoteError(answer.error.name, answer.error.message, answer.error.fields));
@@ -175,6 +209,7 @@ class NatsBus implements Bus {
   private settle(id: number, waiting: Waiting): void {
     clearTimeout(waiting.timer);
     this.waiting.delete(id);
+    this.replies.delete(`${this.inbox}.${id}`);
   }
 
   async close(): Promise<void> {

@@ -92,7 +92,32 @@ describe.skipIf(NATS_SKIP !== "")(`the NATS bus${NATS_SKIP}`, () => {
     );
   });
 
-  test("an answer larger than the server's max_payload arrives whole", async () => {
+  test("an event larger than the server's max_payload arrives whole, between small ones", async () => {
+    const [one, two] = [await bus("big-one"), await bus("big-two")];
+    const seen: BusEvent[] = [];
+    const third = new Promise<void>((resolve) =>
+      two.subscribe((event) => {
+        seen.push(event);
+        if (seen.length === 3) resolve();
+      }),
+    );
+    await two.serve("ping.big-two", async () => "pong");
+    await one.request("ping.big-two", null, 5_000);
+    const args = [{ msg: "ü".repeat(800_000), ts: new Date(5) }];
+
+    one.publish({ kind: "settings-changed" });
+    one.publish({ kind: "emit", stream: "stream-room-messages", eventName: "GENERAL", args });
+    one.publish({ kind: "permissions-changed" });
+    await third;
+
+    expect(seen).toEqual([
+      { kind: "settings-changed" },
+      { kind: "emit", stream: "stream-room-messages", eventName: "GENERAL", args },
+      { kind: "permissions-changed" },
+    ]);
+  });
+
+  test("a request and an answer larger than the server's max_payload arrive whole", async () => {
     const [server, client] = [await bus("big-server"), await bus("big-client")];
     const rows = Array.from({ length: 3_000 }, (_, i) => ({
       _id: `row-${i}`,
@@ -101,13 +126,14 @@ describe.skipIf(NATS_SKIP !== "")(`the NATS bus${NATS_SKIP}`, () => {
     }));
     await server.serve("big", async (request) => ({ echo: request, rows }));
 
-    const answer = (await client.request("big", { ask: "all" }, 10_000)) as {
+    const ask = { ask: "x".repeat(1_500_000) };
+    const answer = (await client.request("big", ask, 10_000)) as {
       echo: unknown;
       rows: typeof rows;
     };
 
     expect(JSON.stringify(rows).length).toBeGreaterThan(1024 * 1024);
-    expect(answer.echo).toEqual({ ask: "all" });
+    expect(answer.echo).toEqual(ask);
     expect(answer.rows).toEqual(rows);
   });
 
