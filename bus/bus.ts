@@ -62,9 +62,12 @@ export interface Bus {
   /**
    * Answers requests on `subject` with `handler`, whose result (or thrown error) is sent
    * back. Resolves, once the server is registered with the bus, with the function that
-   * stops serving (requests already taken are still answered).
+   * stops serving: it resolves once every request sent before it has reached `handler`.
    */
-  serve(subject: string, handler: (request: unknown) => Promise<unknown>): Promise<() => void>;
+  serve(
+    subject: string,
+    handler: (request: unknown) => Promise<unknown>,
+  ): Promise<() => Promise<void>>;
   /**
    * Sends `request` to the server of `subject` and resolves with its answer. Rejects with
    * NoResponderError when nothing serves the subject, UnansweredError when the server went

@@ -77,9 +77,10 @@ class NatsBus implements Bus {
 
   /**
    * Runs `handle` for every message on `subject`, in order; a failing handler is logged.
-   * Returns the function that unsubscribes.
+   * Returns the function that unsubscribes, once every message the server sent before it
+   * has been handled.
    */
-  private consume(subject: string, handle: (msg: Msg) => void): () => void {
+  private consume(subject: string, handle: (msg: Msg) => void): () => Promise<void> {
     const subscription = this.nc.subscribe(subject);
     void (async () => {
       for await (const msg of subscription) {
@@ -90,7 +91,7 @@ class NatsBus implements Bus {
         }
       }
     })();
-    return () => subscription.unsubscribe();
+    return () => subscription.drain();
   }
 
   /** Publishes `value` on `subject` in as many chunks as it needs. */
@@ -141,7 +142,7 @@ class NatsBus implements Bus {
   async serve(
     subject: string,
     handler: (request: unknown) => Promise<unknown>,
-  ): Promise<() => void> {
+  ): Promise<() => Promise<void>> {
     const parts = new Map<string, Uint8Array[]>();
     const stop = this.consume(subject, (msg) => {
       const reply = msg.reply;

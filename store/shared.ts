@@ -98,7 +98,7 @@ class BusSharedStore implements SharedStore {
   readonly files: FileStorage;
   private readonly collections = new Map<string, Collection>();
   private owned: EmbeddedStore | null = null;
-  private stopServing = () => {};
+  private stopServing = async () => {};
   private takingOver: Promise<boolean> | null = null;
   private closed = false;
 
@@ -138,23 +138,25 @@ class BusSharedStore implements SharedStore {
   /** Runs one operation here when this process owns the store, else at the owner. */
   async run(request: StoreRequest): Promise<unknown> {
     if (this.closed) throw new Error("The store is closed");
-    if (this.owned) return this.runOwned(this.owned, request);
-    try {
-      return await this.options.bus.request(
-        STORE_SUBJECT,
-        request,
-        this.options.timeoutMs ?? 30_000,
-      );
-    } catch (error) {
-      // A request nobody took can run here; one the owner took and lost only if it reads.
-      const untaken =
-        error instanceof NoResponderError ||
-        (error instanceof RemoteError && error.remoteName === "NoResponderError");
-      const again = untaken || (error instanceof UnansweredError && READS.has(request.operation));
-      if (error instanceof UnansweredError) void this.takeOver();
-      if (!again) throw localError(error);
-      if (!(await this.takeOver())) throw error;
-      return this.runOwned(this.owned as unknown as EmbeddedStore, request);
+    for (let attempt = 0; ; attempt++) {
+      if (this.owned) return this.runOwned(this.owned, request);
+      try {
+        return await this.options.bus.request(
+          STORE_SUBJECT,
+          request,
+          this.options.timeoutMs ?? 30_000,
+        );
+      } catch (error) {
+        // A request nobody took may run again; one the owner took and lost only if it reads.
+        const untaken =
+          error instanceof NoResponderError ||
+          (error instanceof RemoteError && error.remoteName === "NoResponderError");
+        const again = untaken || (error instanceof UnansweredError && READS.has(request.operation));
+        if (error instanceof UnansweredError) void this.takeOver();
+        if (!again || attempt > 0) throw localError(error);
+        // Take the store over; if another process was quicker, the next try reaches it.
+        await this.takeOver();
+      }
     }
   }
 
@@ -168,6 +170,7 @@ class BusSharedStore implements SharedStore {
 
   /** After the owner stopped answering: becomes the owner if the lock is free. */
   private takeOver(): Promise<boolean> {
+    if (this.owned) return Promise.resolve(true);
     this.takingOver ??= this.tryToOwn()
       .catch((error: unknown) => {
         this.options.logger?.error({ err: error }, "the store could not be taken over");
@@ -190,7 +193,8 @@ class BusSharedStore implements SharedStore {
   /** Stops serving the others (the next process to need the store takes it over), then closes. */
   async close(): Promise<void> {
     this.closed = true;
-    this.stopServing();
+    // Requests that reach this process from now on are answered as not taken.
+    await this.stopServing();
     await this.owned?.close();
   }
 }

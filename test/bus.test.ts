@@ -172,6 +172,36 @@ describe.skipIf(NATS_SKIP !== "")(`the NATS bus${NATS_SKIP}`, () => {
     expect(await pending).toBeInstanceOf(UnansweredError);
   });
 
+  test("of several processes finding the owner gone, one takes over and the others reach it", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "parley-takeover-"));
+    const owner = await openSharedStore({ dataDir, bus: await bus("old-owner") });
+    const others = [
+      await openSharedStore({ dataDir, bus: await bus("left") }),
+      await openSharedStore({ dataDir, bus: await bus("right") }),
+    ];
+    await owner.close();
+
+    await Promise.all(
+      others.flatMap((store, i) =>
+        Array.from({ length: 10 }, (_, n) =>
+          store
+            .collection("counts")
+            .updateOne(
+              { _id: "total" },
+              { $inc: { n: 1 }, $push: { by: `${i}` } },
+              { upsert: true },
+            ),
+        ),
+      ),
+    );
+
+    expect(others.map((store) => store.isOwner).sort()).toEqual([false, true]);
+    const total = await others[0]?.collection("counts").findOne({ _id: "total" });
+    expect(total?.n).toBe(20);
+    for (const store of others) await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
   test("a process takes the shared store over when its owner closes", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "parley-takeover-"));
     const owner = await openSharedStore({ dataDir, bus: await bus("first-owner") });
