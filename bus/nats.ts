@@ -19,6 +19,16 @@ const EVENTS = "parley.events";
 const MORE = 0x2b; // "+"
 const LAST = 0x2e; // "."
 
+/** The whole of a probe: "is anything serving this subject?" */
+const PROBE = 0x3f; // "?"
+
+/**
+ * How often a request still waiting for its answer probes its subject. A server that
+ * died after taking the request never answers, and NATS reports no-responders only to
+ * requests sent after it died: the probe is such a request.
+ */
+const PROBE_MS = 1000;
+
 /** What `assemble` returns until the last chunk of a message has come. */
 const INCOMPLETE = Symbol("incomplete");
 
@@ -27,6 +37,7 @@ const CHUNK_MARGIN = 1024;
 
 interface Waiting {
   readonly subject: string;
+  readonly probes?: ReturnType<typeof setInterval>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly timer: ReturnType<typeof setTimeout>;
@@ -147,6 +158,7 @@ class NatsBus implements Bus {
     const stop = this.consume(subject, (msg) => {
       const reply = msg.reply;
       if (!reply) return;
+      if (msg.data.length === 1 && msg.data[0] === PROBE) return this.send(reply, { value: null });
       const request = this.assemble(parts, reply, msg.data);
       if (request === INCOMPLETE) return;
       // Not awaited: requests start in arrival order and run concurrently.
@@ -166,15 +178,33 @@ class NatsBus implements Bus {
         this.waiting.delete(id);
         reject(new UnansweredError(`No answer on ${subject} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.waiting.set(id, { subject, resolve, reject, timer });
+      const probes = setInterval(() => this.probe(subject), PROBE_MS);
+      this.waiting.set(id, { subject, probes, resolve, reject, timer });
       try {
         this.send(subject, request, `${this.inbox}.${id}`);
       } catch (error) {
-        clearTimeout(timer);
-        this.waiting.delete(id);
+        this.settle(id, this.waiting.get(id) as Waiting);
         reject(error);
       }
     });
+  }
+
+  /**
+   * Asks whether anything still serves `subject`: a live server answers (and the answer is
+   * dropped); otherwise the no-responders status abandons the requests sent before.
+   */
+  private probe(subject: string): void {
+    const id = this.nextRequest++;
+    const ignore = () => {};
+    const timer = setTimeout(() => this.waiting.delete(id), PROBE_MS);
+    const waiting = { subject, resolve: ignore, reject: ignore, timer };
+    this.waiting.set(id, waiting);
+    try {
+      this.nc.publish(subject, Uint8Array.of(PROBE), { reply: `${this.inbox}.${id}` });
+    } catch {
+      // The connection is closing; its close() rejects what still waits.
+      this.settle(id, waiting);
+    }
   }
 
   private onReply(msg: Msg): void {
@@ -209,6 +239,7 @@ class NatsBus implements Bus {
 
   private settle(id: number, waiting: Waiting): void {
     clearTimeout(waiting.timer);
+    clearInterval(waiting.probes);
     this.waiting.delete(id);
     this.replies.delete(`${this.inbox}.${id}`);
   }

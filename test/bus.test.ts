@@ -202,6 +202,22 @@ describe.skipIf(NATS_SKIP !== "")(`the NATS bus${NATS_SKIP}`, () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  test("a request whose server dies before answering is abandoned without further requests", async () => {
+    const [server, client] = [await bus("dies"), await bus("waits")];
+    let took!: () => void;
+    const taken = new Promise<void>((resolve) => (took = resolve));
+    await server.serve("dies", () => {
+      took();
+      return new Promise(() => {});
+    });
+    const pending = client.request("dies", {}, 60_000).catch((e: unknown) => e);
+    await taken;
+
+    await server.close();
+
+    expect(await pending).toBeInstanceOf(UnansweredError);
+  });
+
   test("a process takes the shared store over when its owner closes", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "parley-takeover-"));
     const owner = await openSharedStore({ dataDir, bus: await bus("first-owner") });
