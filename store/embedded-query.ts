@@ -13,6 +13,7 @@ import {
   type Update,
   UPDATE_OPERATORS,
 } from "./types.ts";
+import { applySimpleUpdate, stringEqualityTest } from "./embedded-fast.ts";
 import type { RangeBounds, TextIndex } from "./embedded-index.ts";
 import { tokenize } from "./embedded-index.ts";
 import {
@@ -88,6 +89,10 @@ export function compileFilter(filter: Filter, textIndex: TextIndex | null): Comp
       if (found) textSpec = (found as Record<string, unknown>).$text;
       if (kept.length > 0) rest[k] = kept;
     } else rest[k] = v;
+  }
+  if (textSpec === undefined) {
+    const fast = stringEqualityTest(rest);
+    if (fast) return { rest, text: null, test: fast };
   }
   const query = guard(() => new Query(rest, MINGO_OPTIONS));
   if (textSpec === undefined)
@@ -361,8 +366,10 @@ export function applyUpdate(
   checkTargets(doc, mod);
   if (Object.keys(mod).length === 0) return { doc, modified: false };
   const work = structuredClone(doc);
-  const fields = guard(() => mingoUpdate(work, mod, undefined, condition, { cloneMode: "deep" }));
-  if (fields.length === 0) return { doc, modified: false };
+  const modified =
+    applySimpleUpdate(work, mod) ??
+    guard(() => mingoUpdate(work, mod, undefined, condition, { cloneMode: "deep" })).length > 0;
+  if (!modified) return { doc, modified: false };
   return { doc: normalizeDoc(work), modified: true };
 }
 
