@@ -1,14 +1,16 @@
 /**
- * File storage: named blobs with a content type, kept in buckets (`avatars`, later
- * `uploads`). The embedded engine writes each blob as one file under
- * `<dataDir>/files/<bucket>/`, durably (a temporary file, flushed, then renamed over the
- * old one); the MongoDB engine keeps blobs in GridFS, one bucket per name, as Rocket.Chat
- * keeps its avatars and uploads.
+ * File storage: named blobs with a content type, kept in buckets (`avatars`, `uploads`).
+ * The embedded engine writes each blob as one file under `<dataDir>/files/<bucket>/`,
+ * durably (a temporary file, flushed, then renamed over the old one); the MongoDB engine
+ * keeps blobs in GridFS, one bucket per name, as Rocket.Chat keeps its avatars and
+ * uploads. Blobs are written from a stream and read as a stream (whole or a byte range),
+ * so a large file never sits whole in memory; a write that fails or is cut off halfway
+ * leaves nothing behind.
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type Db, GridFSBucket } from "mongodb";
+import { type Db, GridFSBucket, type ObjectId } from "mongodb";
 
 /** A stored blob: its bytes and what was said about them when it was written. */
 export interface StoredFile {
@@ -20,6 +22,26 @@ export interface StoredFile {
   readonly data: Uint8Array;
 }
 
+/** A stored blob opened for reading: what was said about it, and a stream of its bytes. */
+export interface OpenedFile {
+  readonly name: string;
+  readonly contentType: string;
+  /** The size of the whole blob, whatever range `stream` carries. */
+  readonly size: number;
+  readonly uploadedAt: Date;
+  /** The bytes asked for: all of them, or the range given to `open`. */
+  readonly stream: ReadableStream<Uint8Array>;
+}
+
+/** Chunks of bytes, as a web stream, a Node stream or a plain list yields them. */
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/** A range of bytes, both ends included, as HTTP ranges count them. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
 /** One bucket of named blobs. A name holds at most one blob; writing it again replaces it. */
 export interface FileBucket {
   /**
@@ -28,8 +50,27 @@ export interface FileBucket {
    * than 255 characters or holds `/`, `\` or a NUL.
    */
   put(name: string, data: Uint8Array, contentType: string, uploadedAt: Date): Promise<void>;
-  /** The blob stored under `name`, or null. */
+  /**
+   * Stores the bytes `source` yields under `name`, as `put` does, reading them as they
+   * come; resolves with their count once the blob is durable. Throws FileTooLargeError as
+   * soon as more than `maxBytes` arrive (no limit when absent or negative), and rethrows
+   * whatever `source` throws; in both cases nothing is stored and what was there stays.
+   */
+  write(
+    name: string,
+    source: ByteSource,
+    contentType: string,
+    uploadedAt: Date,
+    maxBytes?: number,
+  ): Promise<number>;
+  /** The blob stored under `name`, read whole into memory (for small blobs), or null. */
   get(name: string): Promise<StoredFile | null>;
+  /**
+   * The blob under `name` with a stream of its bytes (those of `range` when given; the
+   * caller keeps the range within the size), or null. The stream must be read or
+   * cancelled.
+   */
+  open(name: string, range?: ByteRange): Promise<OpenedFile | null>;
   /** Removes the blob under `name`; resolves whether there was one. */
   delete(name: string): Promise<boolean>;
 }
@@ -44,6 +85,64 @@ export class InvalidFileNameError extends Error {
   override readonly name = "InvalidFileNameError";
   readonly code = "invalid-file-name";
 }
+
+/** A blob larger than the writer allowed. */
+export class FileTooLargeError extends Error {
+  override readonly name = "FileTooLargeError";
+  readonly code = "file-too-large";
+
+  constructor(readonly maxBytes: number) {
+    super(`The file is larger than ${maxBytes} bytes`);
+  }
+}
+
+/** Counts the bytes `source` yields, throwing FileTooLargeError past `maxBytes` (if not negative). */
+async function* counted(
+  source: ByteSource,
+  maxBytes: number | undefined,
+  count: (n: number) => void,
+): AsyncIterable<Uint8Array> {
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.byteLength;
+    if (maxBytes !== undefined && maxBytes >= 0 && total > maxBytes) {
+      throw new FileTooLargeError(maxBytes);
+    }
+    count(total);
+    yield chunk;
+  }
+}
+
+/** A web stream over an async iterable of byte chunks, pulled as the reader asks. */
+function webStream(
+  source: AsyncIterable<Uint8Array>,
+  close?: () => Promise<void>,
+): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await iterator.next();
+        if (next.done) {
+          await close?.();
+          controller.close();
+        } else {
+          controller.enqueue(next.value);
+        }
+      } catch (error) {
+        await close?.();
+        controller.error(error);
+      }
+    },
+    async cancel() {
+      await iterator.return?.();
+      await close?.();
+    },
+  });
+}
+
+/** Chunk size of reads from disk. */
+const READ_CHUNK = 64 * 1024;
 
 function checkName(name: string): void {
   if (name.length === 0 || name.length > 255 || /[/\\\0]/.test(name) || /^\.\.?$/.test(name)) {
@@ -70,22 +169,37 @@ class DiskBucket implements FileBucket {
   }
 
   async put(name: string, data: Uint8Array, contentType: string, uploadedAt: Date) {
+    await this.write(name, [data], contentType, uploadedAt);
+  }
+
+  async write(
+    name: string,
+    source: ByteSource,
+    contentType: string,
+    uploadedAt: Date,
+    maxBytes?: number,
+  ): Promise<number> {
     const path = this.pathOf(name);
     await mkdir(this.dir, { recursive: true });
     const header: Header = { contentType, uploadedAt: uploadedAt.toISOString() };
     const temp = join(this.dir, `.${randomUUID()}.tmp`);
-    const file = await open(temp, "w");
+    let size = 0;
     try {
-      await file.write(`${JSON.stringify(header)}\n`);
-      await file.write(data);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path).catch(async (error: unknown) => {
+      const file = await open(temp, "w");
+      try {
+        await file.write(`${JSON.stringify(header)}\n`);
+        for await (const chunk of counted(source, maxBytes, (n) => void (size = n))) {
+          await file.write(chunk);
+        }
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temp, path);
+    } catch (error) {
       await rm(temp, { force: true });
       throw error;
-    });
+    }
     // The rename itself is durable only once the folder is flushed.
     const folder = await open(this.dir, "r");
     try {
@@ -93,6 +207,7 @@ class DiskBucket implements FileBucket {
     } finally {
       await folder.close();
     }
+    return size;
   }
 
   async get(name: string): Promise<StoredFile | null> {
@@ -115,6 +230,32 @@ class DiskBucket implements FileBucket {
     };
   }
 
+  async open(name: string, range?: ByteRange): Promise<OpenedFile | null> {
+    let file: Awaited<ReturnType<typeof open>>;
+    try {
+      file = await open(this.pathOf(name), "r");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw error;
+    }
+    try {
+      const { header, offset } = await readHeader(file);
+      const size = (await file.stat()).size - offset;
+      const from = offset + (range?.start ?? 0);
+      const to = offset + (range ? range.end + 1 : size);
+      return {
+        name,
+        contentType: header.contentType,
+        uploadedAt: new Date(header.uploadedAt),
+        size,
+        stream: webStream(readSpan(file, from, to), () => file.close()),
+      };
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
+  }
+
   async delete(name: string): Promise<boolean> {
     const path = this.pathOf(name);
     try {
@@ -124,6 +265,28 @@ class DiskBucket implements FileBucket {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
       throw error;
     }
+  }
+}
+
+/** The header line of an open blob file, and where its bytes start. */
+async function readHeader(file: Awaited<ReturnType<typeof open>>) {
+  const buffer = new Uint8Array(4096);
+  const { bytesRead } = await file.read(buffer, 0, buffer.byteLength, 0);
+  const end = buffer.subarray(0, bytesRead).indexOf(10);
+  if (end < 0) throw new Error("A stored blob has no header line");
+  const header = JSON.parse(new TextDecoder().decode(buffer.subarray(0, end))) as Header;
+  return { header, offset: end + 1 };
+}
+
+/** The bytes of `file` from `from` up to (not including) `to`, in chunks. */
+async function* readSpan(file: Awaited<ReturnType<typeof open>>, from: number, to: number) {
+  let position = from;
+  while (position < to) {
+    const chunk = new Uint8Array(Math.min(READ_CHUNK, to - position));
+    const { bytesRead } = await file.read(chunk, 0, chunk.byteLength, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield chunk.subarray(0, bytesRead);
   }
 }
 
@@ -142,16 +305,41 @@ class GridBucket implements FileBucket {
   constructor(private readonly grid: GridFSBucket) {}
 
   async put(name: string, data: Uint8Array, contentType: string, uploadedAt: Date) {
+    await this.write(name, [data], contentType, uploadedAt);
+  }
+
+  async write(
+    name: string,
+    source: ByteSource,
+    contentType: string,
+    uploadedAt: Date,
+    maxBytes?: number,
+  ): Promise<number> {
     checkName(name);
     const previous = await this.grid.find({ filename: name }).toArray();
-    await new Promise<void>((resolve, reject) => {
-      const upload = this.grid.openUploadStream(name, { metadata: { contentType, uploadedAt } });
-      upload.once("error", reject);
-      upload.once("finish", () => resolve());
-      upload.end(data);
-    });
+    const upload = this.grid.openUploadStream(name, { metadata: { contentType, uploadedAt } });
+    let size = 0;
+    try {
+      for await (const chunk of counted(source, maxBytes, (n) => void (size = n))) {
+        if (!upload.write(chunk)) {
+          await new Promise<void>((resolve, reject) => {
+            upload.once("drain", resolve);
+            upload.once("error", reject);
+          });
+        }
+      }
+      await new Promise<void>((resolve, reject) => {
+        upload.once("error", reject);
+        upload.end(() => resolve());
+      });
+    } catch (error) {
+      // Removes the chunks written so far, so a cut-off upload leaves nothing.
+      await upload.abort().catch(() => undefined);
+      throw error;
+    }
     // The new version is complete before the old ones go, so a reader always finds one.
     for (const file of previous) await this.grid.delete(file._id);
+    return size;
   }
 
   async get(name: string): Promise<StoredFile | null> {
@@ -172,6 +360,30 @@ class GridBucket implements FileBucket {
       uploadedAt: metadata.uploadedAt ?? file.uploadDate,
       size: data.byteLength,
       data,
+    };
+  }
+
+  async open(name: string, range?: ByteRange): Promise<OpenedFile | null> {
+    checkName(name);
+    const [file] = await this.grid
+      .find({ filename: name })
+      .sort({ uploadDate: -1 })
+      .limit(1)
+      .toArray();
+    if (!file) return null;
+    const metadata = (file.metadata ?? {}) as { contentType?: string; uploadedAt?: Date };
+    const download = this.grid.openDownloadStream(
+      file._id as ObjectId,
+      range ? { start: range.start, end: range.end + 1 } : {},
+    );
+    return {
+      name,
+      contentType: metadata.contentType ?? "application/octet-stream",
+      uploadedAt: metadata.uploadedAt ?? file.uploadDate,
+      size: file.length,
+      stream: webStream(download as AsyncIterable<Uint8Array>, async () => {
+        download.destroy();
+      }),
     };
   }
 

@@ -7,13 +7,20 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openEmbeddedStore } from "../store/embedded.ts";
-import { InvalidFileNameError } from "../store/files.ts";
+import { FileTooLargeError, InvalidFileNameError } from "../store/files.ts";
 import { type MongoStore, openMongoStore } from "../store/mongo.ts";
 import type { Store } from "../store/types.ts";
 
 const mongoUrl = process.env.MONGO_URL;
 const when = new Date(Date.UTC(2024, 4, 1, 12));
 const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (stream: ReadableStream<Uint8Array> | undefined) => new Response(stream).text();
+
+/** Yields `chunks`, then fails as a connection cut off halfway does. */
+async function* cutOff(...chunks: string[]): AsyncIterable<Uint8Array> {
+  for (const chunk of chunks) yield bytes(chunk);
+  throw new Error("connection reset");
+}
 
 function contract(open: () => Promise<Store>, close: (store: Store) => Promise<void>): void {
   let store: Store;
@@ -78,6 +85,61 @@ function contract(open: () => Promise<Store>, close: (store: Store) => Promise<v
     ]);
   });
 
+  test("a streamed blob reads back whole and by byte range", async () => {
+    const bucket = fresh();
+
+    const size = await bucket.write("doc", [bytes("hello "), bytes("world")], "text/plain", when);
+    const whole = await bucket.open("doc");
+    const part = await bucket.open("doc", { start: 3, end: 7 });
+
+    expect({
+      size,
+      whole: { size: whole?.size, type: whole?.contentType, text: await text(whole?.stream) },
+      part: { size: part?.size, text: await text(part?.stream) },
+      missing: await bucket.open("nothing"),
+    }).toEqual({
+      size: 11,
+      whole: { size: 11, type: "text/plain", text: "hello world" },
+      part: { size: 11, text: "lo wo" },
+      missing: null,
+    });
+  });
+
+  test("a write past its limit fails and stores nothing", async () => {
+    const bucket = fresh();
+
+    const refused = await bucket
+      .write("big", [bytes("12345"), bytes("678")], "text/plain", when, 6)
+      .catch((e) => e);
+
+    expect({
+      refused: refused instanceof FileTooLargeError,
+      after: await bucket.get("big"),
+    }).toEqual({ refused: true, after: null });
+  });
+
+  test("a write whose source fails halfway stores nothing and keeps the previous blob", async () => {
+    const bucket = fresh();
+    await bucket.put("kept", bytes("before"), "text/plain", when);
+
+    const failed = await bucket
+      .write("kept", cutOff("aa", "bb"), "text/plain", when)
+      .catch((e) => e);
+    const lost = await bucket.write("new", cutOff("aa"), "text/plain", when).catch((e) => e);
+
+    expect({
+      failed: failed.message,
+      lost: lost.message,
+      kept: await text((await bucket.open("kept"))?.stream),
+      fresh: await bucket.get("new"),
+    }).toEqual({
+      failed: "connection reset",
+      lost: "connection reset",
+      kept: "before",
+      fresh: null,
+    });
+  });
+
   test("a name that could leave the bucket is refused", async () => {
     const bucket = fresh();
 
@@ -107,6 +169,18 @@ describe("file storage: embedded engine", () => {
     expect(left).toEqual(["carol.blob"]);
     await store.close();
     rmSync(own, { recursive: true, force: true });
+  });
+
+  test("leaves no temporary file behind when a streamed write fails", async () => {
+    const store = openEmbeddedStore({ dataDir: dir });
+    const bucket = store.files.bucket("tidy-failed");
+    await bucket.write("dave", cutOff("x"), "text/plain", when).catch(() => undefined);
+    await bucket.write("erin", ["xyz"].map(bytes), "text/plain", when, 1).catch(() => undefined);
+
+    const left = readdirSync(join(dir, "files", "tidy-failed"));
+
+    expect(left).toEqual([]);
+    await store.close();
   });
 });
 
