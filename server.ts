@@ -73,10 +73,10 @@ export interface ParleyServer {
 }
 
 /**
- * Largest HTTP request body Bun accepts (it answers 413 beyond). A JSON call stays far
- * below: a message is at most Message_MaxAllowedSize (5,000 by default) characters plus
- * 64 KiB of attachments, which JSON escaping can at worst make six times longer. Uploads,
- * when they come, stream through their own route rather than raising this.
+ * Largest HTTP request body of every route but the file uploads (413 beyond). A JSON call
+ * stays far below: a message is at most Message_MaxAllowedSize (5,000 by default)
+ * characters plus 64 KiB of attachments, which JSON escaping can at worst make six times
+ * longer. Uploads stream through their own routes, limited by `FileUpload_MaxFileSize`.
  */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
@@ -96,6 +96,30 @@ function announcedRoomEffects(real: RoomEffects, bus: Bus): RoomEffects {
       return result;
     },
   };
+}
+
+/** The routes whose bodies are uploads, read as a stream and limited by their own setting. */
+const UPLOAD_ROUTE = /^\/api\/v1\/rooms\.(media|upload)\//;
+
+/**
+ * `request` held to MAX_REQUEST_BODY_BYTES unless it is an upload: a 413 when its
+ * declared length is larger, else the request with a body that fails past the limit
+ * (for a body sent in chunks, whose length is not declared).
+ */
+function limitBody(request: Request): Request | Response {
+  if (!request.body || UPLOAD_ROUTE.test(new URL(request.url).pathname)) return request;
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared > MAX_REQUEST_BODY_BYTES) return new Response(null, { status: 413 });
+  if (!Number.isNaN(declared)) return request;
+  let seen = 0;
+  const limiter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (seen > MAX_REQUEST_BODY_BYTES) controller.error(new Error("Request body too large"));
+      else controller.enqueue(chunk);
+    },
+  });
+  return new Request(request, { body: request.body.pipeThrough(limiter) });
 }
 
 function messageOf(error: unknown): string {
@@ -221,14 +245,17 @@ export async function startServer(
     server = Bun.serve<SocketData, never>({
       port: config.port,
       hostname: config.host,
-      maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
-      fetch(request, bunServer) {
+      // Uploads stream past any fixed size; limitBody holds every other route to its limit.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      fetch(incoming, bunServer) {
         const address = clientAddress(
-          bunServer.requestIP(request)?.address ?? "",
-          request.headers.get("x-forwarded-for"),
+          bunServer.requestIP(incoming)?.address ?? "",
+          incoming.headers.get("x-forwarded-for"),
           config.httpForwardedCount,
         );
-        if (upgradeDdp(request, bunServer, randomIds.id, address)) return undefined;
+        if (upgradeDdp(incoming, bunServer, randomIds.id, address)) return undefined;
+        const request = limitBody(incoming);
+        if (request instanceof Response) return request;
         rememberAddress(request, address);
         return app.handle(request);
       },

@@ -188,6 +188,9 @@ export interface Message {
   emoji?: string;
   avatar?: string;
   attachments?: Record<string, unknown>[];
+  /** An uploaded file the message shares (see Upload), and with it its thumbnail in `files`. */
+  file?: Record<string, unknown>;
+  files?: Record<string, unknown>[];
   tmid?: string;
   /** A message linking to a discussion: its id, message count and last message time. */
   drid?: string;
@@ -204,6 +207,41 @@ export interface Message {
   _hidden?: boolean;
   /** Edit history only: the id of the message this is an old version of. */
   parent?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * An uploaded file as Rocket.Chat keeps it in `rocketchat_uploads`: what the uploader said
+ * (`name`, `type`, `description`), what the server measured (`size`, `identify` for
+ * images), where its bytes are (`store`, the blob named by `_id`) and where it is served
+ * (`path`, `url`). A file uploaded by `rooms.media` carries `expiresAt` until its message
+ * is sent; a thumbnail has `typeGroup: "thumb"` and the id of its image in `originalFileId`.
+ */
+export interface Upload {
+  _id: string;
+  name: string;
+  size: number;
+  type: string;
+  rid: string;
+  userId: string;
+  store: string;
+  complete: boolean;
+  uploading: boolean;
+  progress: number;
+  extension: string;
+  /** The first part of `type` (`image`, `application`…), or `thumb` for a thumbnail. */
+  typeGroup: string;
+  etag: string;
+  path: string;
+  url: string;
+  uploadedAt: Date;
+  _updatedAt: Date;
+  identify?: { format: string; size?: { width: number; height: number } };
+  description?: string;
+  expiresAt?: Date;
+  originalFileId?: string;
+  /** End-to-end encrypted content, as the client sent it in `content`. */
+  content?: unknown;
   [key: string]: unknown;
 }
 

@@ -9,6 +9,7 @@ import { channelsRoutes } from "./channels.ts";
 import { chatRoutes } from "./chat.ts";
 import { chatMarkRoutes } from "./chat-marks.ts";
 import { discoveryRoutes } from "./discovery.ts";
+import { fileDownloadRoutes } from "./file-download.ts";
 import { discussionRoutes } from "./discussions.ts";
 import { chatThreadRoutes } from "./chat-threads.ts";
 import { chatSearchRoutes } from "./chat-search.ts";
@@ -32,6 +33,7 @@ import { settingsRoutes } from "./settings.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
 import { teamsRoutes } from "./teams.ts";
 import { tokenRoutes } from "./tokens.ts";
+import { uploadRoutes } from "./uploads.ts";
 import { usersRoutes } from "./users.ts";
 
 /** The REST API: `/api/info` and everything under `/api/v1`. */
@@ -67,5 +69,7 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(permissionsRoutes(services, log))
     .use(rolesRoutes(services, log))
     .use(teamsRoutes(services, log))
+    .use(uploadRoutes(services, log))
+    .use(fileDownloadRoutes(services, log))
     .use(methodRoutes(services, log));
 }

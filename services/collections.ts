@@ -16,6 +16,7 @@ import type {
   Team,
   TeamMember,
   TrashRecord,
+  Upload,
   User,
   UserSession,
 } from "../core/models.ts";
@@ -43,6 +44,8 @@ export interface Collections {
   readonly customUserStatus: Collection<CustomUserStatus>;
   /** Leases of the locks that hold across processes (services/store-locks.ts). */
   readonly locks: Collection<StoreLock>;
+  /** Uploaded files, as Rocket.Chat's `rocketchat_uploads`; their bytes are in file storage. */
+  readonly uploads: Collection<Upload>;
 }
 
 /** Opens the collections on `store` and declares their indexes (idempotent). */
@@ -63,6 +66,7 @@ export async function openCollections(store: Store): Promise<Collections> {
     instances: store.collection<Instance>("instances"),
     customUserStatus: store.collection<CustomUserStatus>("rocketchat_custom_user_status"),
     locks: store.collection<StoreLock>("parley_locks"),
+    uploads: store.collection<Upload>("rocketchat_uploads"),
   };
   await Promise.all([
     db.users.createIndex({ key: { username: 1 }, unique: true, sparse: true }),
@@ -80,6 +84,7 @@ export async function openCollections(store: Store): Promise<Collections> {
     db.subscriptions.createIndex({ key: { "u._id": 1 } }),
     db.subscriptions.createIndex({ key: { rid: 1, ls: 1 } }),
     db.messages.createIndex({ key: { rid: 1, ts: -1 } }),
+    db.uploads.createIndex({ key: { rid: 1 } }),
     db.messages.createIndex({ key: { rid: 1, _updatedAt: 1 } }),
     db.messages.createIndex({ key: { tmid: 1 }, sparse: true }),
     db.messages.createIndex({ key: { drid: 1 }, sparse: true }),

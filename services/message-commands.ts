@@ -16,6 +16,7 @@ import type { CommandDeps, CommandHandlers, MessageDraft, RoomState } from "./ro
 import { roomView } from "./rooms.ts";
 import { onReply, onReplyDeleted } from "./thread-commands.ts";
 import { recordUnread } from "./unread.ts";
+import { removeUploads, uploadIdsOf } from "./uploads.ts";
 export function ref(user: User): UserRef {
   return {
     _id: user._id,
@@ -153,6 +154,8 @@ export async function sendMessage(
     ...(draft.emoji !== undefined && { emoji: draft.emoji }),
     ...(draft.avatar !== undefined && { avatar: draft.avatar }),
     ...(draft.attachments !== undefined && { attachments: [...draft.attachments] }),
+    ...(draft.file !== undefined && { file: draft.file }),
+    ...(draft.files !== undefined && { files: [...draft.files] }),
     ...(tmid !== undefined && { tmid }),
     ...(tmid !== undefined && draft.tshow === true && { tshow: true }),
     ...(draft.customFields !== undefined && { customFields: draft.customFields }),
@@ -362,6 +365,8 @@ export async function deleteMessage(
   } else {
     await deps.db.messages.deleteOne({ _id: msgId });
   }
+  // Rocket.Chat removes a deleted message's files in both cases.
+  await removeUploads(deps, uploadIdsOf(message));
   const [latest] = await deps.db.messages.find(
     {
       rid: state.room._id,

@@ -40,6 +40,10 @@ export interface MessageDraft {
   /** With `tmid`: show the reply in the room too. */
   readonly tshow?: boolean;
   readonly customFields?: Record<string, unknown>;
+  /** The uploaded file a message carries, set by the server only (services/uploads.ts). */
+  readonly file?: Record<string, unknown>;
+  /** The file and its thumbnail, as Rocket.Chat lists them; server-set as `file`. */
+  readonly files?: readonly Record<string, unknown>[];
 }
 
 /**

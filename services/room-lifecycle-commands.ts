@@ -12,6 +12,7 @@ import { MESSAGE_TRASH } from "./message-sync.ts";
 import { announceRoom, updateRoom } from "./room-changes.ts";
 import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
 import { onMessagesDeleted } from "./thread-commands.ts";
+import { removeRoomUploads, removeUploads, uploadIdsOf } from "./uploads.ts";
 
 /** What `rooms.cleanHistory` and `cleanRoomHistory` prune, with Rocket.Chat's names. */
 export interface CleanHistoryOptions {
@@ -83,6 +84,7 @@ export async function erase(
   const subs = await db.subscriptions.find({ rid: room._id }, { projection: { u: 1, t: 1 } });
   await db.messages.deleteMany({ rid: room._id });
   await db.trash.deleteMany({ rid: room._id });
+  await removeRoomUploads(deps, room._id);
   await db.subscriptions.deleteMany({ rid: room._id });
   await db.rooms.deleteOne({ _id: room._id });
   for (const sub of subs) {
@@ -114,10 +116,11 @@ function pruneFilter(rid: string, o: CleanHistoryOptions): Filter {
 async function pruneFiles(deps: CommandDeps, filter: Filter, limit: number) {
   const withFiles = await deps.db.messages.find(
     { ...filter, file: { $exists: true } },
-    { projection: { _id: 1 }, ...(limit > 0 && { limit }) },
+    { projection: { _id: 1, file: 1, files: 1 }, ...(limit > 0 && { limit }) },
   );
   const ids = withFiles.map((m) => m._id);
   if (ids.length === 0) return 0;
+  await removeUploads(deps, withFiles.flatMap(uploadIdsOf));
   const notice = { type: "removed-file", color: "#FD745E", text: FILE_REMOVED };
   await deps.db.messages.updateMany(
     { _id: { $in: ids } },
@@ -143,6 +146,7 @@ async function pruneBatch(deps: CommandDeps, filter: Filter, size: number): Prom
   await deps.db.trash.deleteMany({ _id: { $in: ids } });
   await deps.db.trash.insertMany(records);
   await deps.db.messages.deleteMany({ _id: { $in: ids } });
+  await removeUploads(deps, batch.flatMap(uploadIdsOf));
   return batch;
 }
 

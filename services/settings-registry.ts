@@ -11,6 +11,7 @@
 import type { Setting } from "../core/models.ts";
 import { ACCOUNT_SETTINGS } from "./account-settings.ts";
 import { SECURITY_SETTINGS } from "./security-settings.ts";
+import { UPLOAD_SETTINGS } from "./upload-settings.ts";
 
 /** One choice of a `select` setting: its stored key and the label clients translate. */
 export interface SettingChoice {
@@ -220,6 +221,7 @@ export function settingDefinitions(
     },
     ...ACCOUNT_SETTINGS,
     ...SECURITY_SETTINGS,
+    ...UPLOAD_SETTINGS,
   };
 }
 

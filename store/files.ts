@@ -8,6 +8,7 @@
  * leaves nothing behind.
  */
 import { randomUUID } from "node:crypto";
+import { openAsBlob } from "node:fs";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type Db, GridFSBucket, type ObjectId } from "mongodb";
@@ -31,6 +32,11 @@ export interface OpenedFile {
   readonly uploadedAt: Date;
   /** The bytes asked for: all of them, or the range given to `open`. */
   readonly stream: ReadableStream<Uint8Array>;
+  /**
+   * The same bytes as a Blob read lazily from disk, where the engine has one: an HTTP
+   * answer made of it declares its length and is sent without passing through memory.
+   */
+  readonly blob?: Blob;
 }
 
 /** Chunks of bytes, as a web stream, a Node stream or a plain list yields them. */
@@ -141,9 +147,6 @@ function webStream(
   });
 }
 
-/** Chunk size of reads from disk. */
-const READ_CHUNK = 64 * 1024;
-
 function checkName(name: string): void {
   if (name.length === 0 || name.length > 255 || /[/\\\0]/.test(name) || /^\.\.?$/.test(name)) {
     throw new InvalidFileNameError(`Not a valid file name: ${JSON.stringify(name)}`);
@@ -231,29 +234,31 @@ class DiskBucket implements FileBucket {
   }
 
   async open(name: string, range?: ByteRange): Promise<OpenedFile | null> {
-    let file: Awaited<ReturnType<typeof open>>;
+    let whole: Blob;
+    let head: Uint8Array;
     try {
-      file = await open(this.pathOf(name), "r");
+      whole = await openAsBlob(this.pathOf(name));
+      head = new Uint8Array(await whole.slice(0, 4096).arrayBuffer());
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
     }
-    try {
-      const { header, offset } = await readHeader(file);
-      const size = (await file.stat()).size - offset;
-      const from = offset + (range?.start ?? 0);
-      const to = offset + (range ? range.end + 1 : size);
-      return {
-        name,
-        contentType: header.contentType,
-        uploadedAt: new Date(header.uploadedAt),
-        size,
-        stream: webStream(readSpan(file, from, to), () => file.close()),
-      };
-    } catch (error) {
-      await file.close();
-      throw error;
-    }
+    const end = head.indexOf(10);
+    if (end < 0) throw new Error(`The stored blob ${JSON.stringify(name)} has no header line`);
+    const header = JSON.parse(new TextDecoder().decode(head.subarray(0, end))) as Header;
+    const offset = end + 1;
+    const size = whole.size - offset;
+    const from = offset + (range?.start ?? 0);
+    const to = offset + (range ? range.end + 1 : size);
+    const blob = whole.slice(from, to, header.contentType);
+    return {
+      name,
+      contentType: header.contentType,
+      uploadedAt: new Date(header.uploadedAt),
+      size,
+      stream: blob.stream(),
+      blob,
+    };
   }
 
   async delete(name: string): Promise<boolean> {
@@ -265,28 +270,6 @@ class DiskBucket implements FileBucket {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
       throw error;
     }
-  }
-}
-
-/** The header line of an open blob file, and where its bytes start. */
-async function readHeader(file: Awaited<ReturnType<typeof open>>) {
-  const buffer = new Uint8Array(4096);
-  const { bytesRead } = await file.read(buffer, 0, buffer.byteLength, 0);
-  const end = buffer.subarray(0, bytesRead).indexOf(10);
-  if (end < 0) throw new Error("A stored blob has no header line");
-  const header = JSON.parse(new TextDecoder().decode(buffer.subarray(0, end))) as Header;
-  return { header, offset: end + 1 };
-}
-
-/** The bytes of `file` from `from` up to (not including) `to`, in chunks. */
-async function* readSpan(file: Awaited<ReturnType<typeof open>>, from: number, to: number) {
-  let position = from;
-  while (position < to) {
-    const chunk = new Uint8Array(Math.min(READ_CHUNK, to - position));
-    const { bytesRead } = await file.read(chunk, 0, chunk.byteLength, position);
-    if (bytesRead === 0) return;
-    position += bytesRead;
-    yield chunk.subarray(0, bytesRead);
   }
 }
 

@@ -1,0 +1,165 @@
+/**
+ * Serving uploaded files at `/file-upload/:id/:name` (and Rocket.Chat's older
+ * `/ufs/:store/:id/:name`), streamed from file storage, whole or by a single byte range
+ * (206, or 416 for a range outside the file). While `FileUpload_ProtectFiles` is on, the
+ * caller must be logged in, by the `X-User-Id`/`X-Auth-Token` headers, the `rc_uid`/
+ * `rc_token` cookies or query parameters, as Rocket.Chat's clients send them; with
+ * `FileUpload_Restrict_to_room_members` only the room's members, with
+ * `FileUpload_Restrict_to_users_who_can_access_room` whoever may read the room. A refusal
+ * is a bare 403, an unknown file a bare 404, as in Rocket.Chat.
+ */
+import { Elysia, t } from "elysia";
+import type { Logger } from "../core/logger.ts";
+import type { Upload, User } from "../core/models.ts";
+import type { Services } from "../services/index.ts";
+import { UPLOAD_BUCKET } from "../services/uploads.ts";
+import type { ByteRange } from "../store/files.ts";
+import { apiBase } from "./http.ts";
+
+const TAGS = ["Rooms"];
+
+/** The value of cookie `name` in a `Cookie` header, or undefined. */
+function cookie(header: string | null, name: string): string | undefined {
+  for (const pair of (header ?? "").split(";")) {
+    const [key, ...value] = pair.trim().split("=");
+    if (key === name) return decodeURIComponent(value.join("="));
+  }
+  return undefined;
+}
+
+/** The caller, by headers (already resolved as `user`), query parameters or cookies. */
+async function caller(
+  services: Services,
+  request: Request,
+  user: User | null,
+  query: { rc_uid?: string; rc_token?: string },
+): Promise<User | null> {
+  if (user) return user;
+  const header = request.headers.get("cookie");
+  const uid = query.rc_uid ?? cookie(header, "rc_uid");
+  const token = query.rc_token ?? cookie(header, "rc_token");
+  return uid && token ? services.accounts.authenticate(uid, token) : null;
+}
+
+/** Whether `user` may download `upload` under the current settings. */
+async function mayDownload(services: Services, upload: Upload, user: User | null) {
+  const { settings, authz } = services;
+  if (settings.get<boolean>("FileUpload_ProtectFiles") === false) return true;
+  if (!user) return false;
+  const members = settings.get<boolean>("FileUpload_Restrict_to_room_members") === true;
+  const readers =
+    settings.get<boolean>("FileUpload_Restrict_to_users_who_can_access_room") === true;
+  if (!members && !readers) return true;
+  if (members && !readers) return authz.isMember(upload.rid, user._id);
+  if (readers && !members) {
+    const room = await services.rooms.byId(upload.rid);
+    return room !== null && (await authz.canAccessRoom(room, user));
+  }
+  return false;
+}
+
+/**
+ * The range a `Range` header asks of a file of `size` bytes: undefined for the whole file
+ * (no header, another unit, or several ranges, which are answered whole), null when it
+ * lies outside the file.
+ */
+export function requestedRange(header: string | null, size: number): ByteRange | null | undefined {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? "");
+  if (!match) return undefined;
+  const [, first = "", last = ""] = match;
+  if (first === "" && last === "") return null;
+  if (first === "") {
+    const suffix = Number(last);
+    if (suffix === 0 || size === 0) return null;
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
+  if (start >= size || end < start) return null;
+  return { start, end };
+}
+
+/** `Content-Disposition` naming the file, safe for any name. */
+function disposition(kind: "inline" | "attachment", name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, "_");
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+/** Answers a download of upload `id`. */
+async function download(
+  services: Services,
+  request: Request,
+  id: string,
+  user: User | null,
+  query: { rc_uid?: string; rc_token?: string; download?: string },
+): Promise<Response> {
+  const upload = await services.deps.db.uploads.findOne({ _id: id });
+  if (!upload) return new Response(null, { status: 404 });
+  if (!(await mayDownload(services, upload, await caller(services, request, user, query)))) {
+    return new Response(null, { status: 403 });
+  }
+  const bucket = services.deps.files.bucket(UPLOAD_BUCKET);
+  const range = requestedRange(request.headers.get("range"), upload.size);
+  const headers: Record<string, string> = {
+    "Content-Type": upload.type || "application/octet-stream",
+    "Content-Disposition": disposition(
+      query.download !== undefined ? "attachment" : "inline",
+      upload.name,
+    ),
+    "Accept-Ranges": "bytes",
+    "Last-Modified": upload.uploadedAt.toUTCString(),
+    "Cache-Control": "private, max-age=31536000",
+    "Content-Security-Policy": "default-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+  };
+  if (range === null) {
+    return new Response(null, {
+      status: 416,
+      headers: { ...headers, "Content-Range": `bytes */${upload.size}` },
+    });
+  }
+  const opened = await bucket.open(id, range);
+  if (!opened) return new Response(null, { status: 404 });
+  const length = range ? range.end - range.start + 1 : opened.size;
+  // Bun declares the length of a Blob body (sent from disk as it is read) but drops a
+  // declared Content-Length for a stream body, which GridFS gives.
+  if (opened.blob) await opened.stream.cancel();
+  return new Response(opened.blob ?? opened.stream, {
+    status: range ? 206 : 200,
+    headers: {
+      ...headers,
+      "Content-Length": String(length),
+      ...(range && { "Content-Range": `bytes ${range.start}-${range.end}/${opened.size}` }),
+    },
+  });
+}
+
+const DOWNLOAD_QUERY = t.Object({
+  rc_uid: t.Optional(t.String()),
+  rc_token: t.Optional(t.String()),
+  download: t.Optional(t.String()),
+});
+
+/** The file download routes. */
+export function fileDownloadRoutes(services: Services, log: Logger) {
+  return new Elysia()
+    .use(apiBase(services, log))
+    .get(
+      "/file-upload/:id/:name",
+      ({ params, request, user, query }) => download(services, request, params.id, user, query),
+      {
+        open: true,
+        query: DOWNLOAD_QUERY,
+        detail: { summary: "An uploaded file (Range requests answered with 206)", tags: TAGS },
+      },
+    )
+    .get(
+      "/ufs/:store/:id/:name",
+      ({ params, request, user, query }) => download(services, request, params.id, user, query),
+      {
+        open: true,
+        query: DOWNLOAD_QUERY,
+        detail: { summary: "An uploaded file, at Rocket.Chat's older address", tags: TAGS },
+      },
+    );
+}

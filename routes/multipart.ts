@@ -1,0 +1,193 @@
+/**
+ * Reading a `multipart/form-data` upload as it arrives, with busboy (the parser
+ * Rocket.Chat's upload routes use): text fields are collected, the one file part is handed
+ * over as a stream of chunks while the request is still coming in, with backpressure, so
+ * a large file never sits whole in memory. Whatever the outcome, the whole request body is
+ * read before the answer, so the client always receives it.
+ */
+import type { Readable } from "node:stream";
+import busboy from "busboy";
+import { ClientError } from "../core/errors.ts";
+
+/** The file part of an upload, as its client described it, and its bytes as they arrive. */
+export interface FilePart {
+  readonly field: string;
+  readonly filename: string;
+  readonly mimeType: string;
+  readonly chunks: AsyncIterable<Uint8Array>;
+  /** The text fields that came before the file part. */
+  readonly fieldsBefore: Readonly<Record<string, string>>;
+}
+
+/** What reading an upload gives: its text fields and what `store` made of its file part. */
+export interface Upload<T> {
+  readonly fields: Record<string, string>;
+  readonly stored: T | undefined;
+}
+
+/** How to read an upload. */
+export interface MultipartOptions<T> {
+  /** The field the file must come in; a file in another field answers `invalid-field`. */
+  readonly field: string;
+  /** Consumes the file part (its chunks must be read to the end or abandoned by throwing). */
+  store(part: FilePart): Promise<T>;
+  /** Undoes `store` when the request fails after the file was stored. */
+  discard(stored: T): Promise<void>;
+}
+
+/** Most text fields and bytes per field an upload may carry. */
+const MAX_FIELDS = 50;
+const MAX_FIELD_BYTES = 1024 * 1024;
+
+/** Chunks buffered from a file part before the parser is paused. */
+const HIGH_WATER = 16;
+
+/**
+ * The chunks of a busboy file stream as an async iterable with backpressure, and a way to
+ * drop the rest of them once the consumer gives up, so that the parser keeps going.
+ */
+function partChunks(file: Readable) {
+  const queue: Uint8Array[] = [];
+  let ended = false;
+  let failure: unknown;
+  let dropping = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  file.on("data", (chunk: Uint8Array) => {
+    if (dropping) return;
+    queue.push(chunk);
+    if (queue.length >= HIGH_WATER) file.pause();
+    notify();
+  });
+  file.on("end", () => {
+    ended = true;
+    notify();
+  });
+  file.on("error", (error: unknown) => {
+    failure = error;
+    notify();
+  });
+  const chunks: AsyncIterable<Uint8Array> = {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const chunk = queue.shift();
+        if (chunk) {
+          if (queue.length < HIGH_WATER / 2) file.resume();
+          yield chunk;
+          continue;
+        }
+        if (failure !== undefined) throw failure;
+        if (ended) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    },
+  };
+  const drop = () => {
+    dropping = true;
+    queue.length = 0;
+    file.resume();
+  };
+  return { chunks, drop };
+}
+
+/** Feeds the request body into the parser, waiting whenever the parser asks to. */
+async function feed(body: ReadableStream<Uint8Array>, parser: busboy.Busboy): Promise<void> {
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!parser.write(value)) {
+      await new Promise<void>((resolve) => {
+        parser.once("drain", resolve);
+        parser.once("close", resolve);
+      });
+    }
+  }
+  parser.end();
+}
+
+/**
+ * Reads `request` as a multipart upload: collects its fields, hands its one file part to
+ * `options.store`, and resolves once the whole body was read and the file stored. Throws
+ * (after reading the rest of the body, and discarding a stored file) Rocket.Chat's
+ * refusals: a body that is not multipart, `invalid-field` for a file in another field,
+ * `error-too-many-files` for a second file, `No file uploaded` for none, and whatever
+ * `store` threw. A body cut off halfway throws too, after `store` failed on its chunks.
+ */
+export async function readUpload<T>(request: Request, options: MultipartOptions<T>) {
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: { "content-type": request.headers.get("content-type") ?? "" },
+      defParamCharset: "utf8",
+      limits: { files: 1, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES },
+    });
+  } catch (error) {
+    throw new ClientError("error-invalid-body", (error as Error).message, {
+      plain: true,
+      cause: error,
+    });
+  }
+  const fields: Record<string, string> = Object.create(null);
+  let refusal: unknown;
+  let storing: Promise<T> | undefined;
+  const refuse = (error: unknown) => {
+    refusal ??= error;
+  };
+
+  parser.on("field", (name, value) => {
+    fields[name] = value;
+  });
+  parser.on("file", (field, file, info) => {
+    const { chunks, drop } = partChunks(file);
+    if (field !== options.field) {
+      drop();
+      refuse(new ClientError("invalid-field"));
+      return;
+    }
+    storing = options
+      .store({
+        field,
+        filename: info.filename ?? "",
+        mimeType: info.mimeType,
+        chunks,
+        fieldsBefore: { ...fields },
+      })
+      .catch((error: unknown) => {
+        drop();
+        refuse(error);
+        throw error;
+      });
+    storing.catch(() => undefined);
+  });
+  parser.on("filesLimit", () => {
+    refuse(new ClientError("error-too-many-files", "Just 1 file is allowed"));
+  });
+  const parsed = new Promise<void>((resolve, reject) => {
+    parser.on("close", resolve);
+    parser.on("error", reject);
+  });
+
+  // A body that breaks off or is malformed is the root cause of whatever else failed.
+  let broken: ClientError | undefined;
+  try {
+    await Promise.all([feed(request.body ?? new ReadableStream(), parser), parsed]);
+  } catch (error) {
+    parser.destroy(error as Error);
+    broken = new ClientError("error-invalid-body", (error as Error).message, {
+      plain: true,
+      cause: error,
+    });
+  }
+  const stored = storing ? await storing.catch(() => undefined) : undefined;
+  if (broken !== undefined || refusal !== undefined || !storing) {
+    if (stored !== undefined) await options.discard(stored);
+    throw broken ?? refusal ?? new ClientError("No file uploaded");
+  }
+  return { fields, stored } as Upload<T>;
+}

@@ -1,0 +1,214 @@
+/**
+ * Uploading files into rooms, as Rocket.Chat's REST API does: `rooms.media/:rid` stores a
+ * file (multipart field `file`) and answers its id and URL, `rooms.mediaConfirm/:rid/:fileId`
+ * sends the message sharing it, and `rooms.upload/:rid` does both at once. Bodies are read
+ * as a stream (routes/multipart.ts), never whole. `channels.files`, `groups.files`,
+ * `im.files` and `dm.files` list a room's files.
+ */
+import { Elysia, t } from "elysia";
+import { ClientError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Room, Upload, User } from "../core/models.ts";
+import { type FileMessageData, sendFileMessage } from "../services/file-messages.ts";
+import type { Services } from "../services/index.ts";
+import { discardUpload, receiveUpload } from "../services/uploads.ts";
+import { apiBase, ok, pagination } from "./http.ts";
+import { readUpload } from "./multipart.ts";
+import { forbidden, PAGE_QUERY, parseSort } from "./room-params.ts";
+import { ROOM_REF } from "./room-scope.ts";
+
+const TAGS = ["Rooms"];
+
+/** Room `rid` if `me` may read it, else Rocket.Chat's bare 403. */
+async function readableRoom(services: Services, me: User, rid: string): Promise<Room> {
+  const room = await services.rooms.byId(rid);
+  if (!room || !(await services.authz.canAccessRoom(room, me))) throw forbidden();
+  return room;
+}
+
+/** The `content` field of an end-to-end encrypted upload, parsed; `invalid-field-content` if not JSON. */
+function parseContent(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ClientError("invalid-field-content", undefined, { cause: error });
+  }
+}
+
+/** Stores the file `request` carries into `room` for `me`; resolves with it and the text fields. */
+async function receive(
+  services: Services,
+  request: Request,
+  me: User,
+  room: Room,
+  temporary: boolean,
+) {
+  const { fields, stored } = await readUpload(request, {
+    field: "file",
+    store: (part) => {
+      const content = parseContent(part.fieldsBefore.content);
+      return receiveUpload(
+        services,
+        { user: me, room, temporary, ...(content !== undefined && { content }) },
+        { filename: part.filename, mimeType: part.mimeType, chunks: part.chunks },
+      );
+    },
+    discard: (done) => discardUpload(services.deps, done._id),
+  });
+  return { fields, upload: stored as Upload };
+}
+
+/** What a sender may add to a file message, from form fields or a JSON body. */
+function messageData(fields: Record<string, unknown>): FileMessageData {
+  const text = (key: string) =>
+    typeof fields[key] === "string" ? (fields[key] as string) : undefined;
+  const customFields = fields.customFields;
+  const data: Record<string, unknown> = {
+    msg: text("msg"),
+    description: text("description"),
+    tmid: text("tmid"),
+    alias: text("alias"),
+    emoji: text("emoji"),
+    avatar: text("avatar"),
+    ...(fields.tshow !== undefined && { tshow: fields.tshow === true || fields.tshow === "true" }),
+    ...(customFields !== undefined && {
+      customFields: typeof customFields === "string" ? parseContent(customFields) : customFields,
+    }),
+  };
+  return Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
+}
+
+/** The stored message sharing upload `fileId`, as Rocket.Chat answers it. */
+function messageAnswer(message: unknown) {
+  return ok({ message });
+}
+
+/** The files of `room`, newest name order first as Rocket.Chat sorts them, with their uploader. */
+async function listFiles(
+  services: Services,
+  room: Room,
+  query: { count?: string; offset?: string; sort?: string },
+) {
+  const { count, offset } = pagination(services, query);
+  const filter = { rid: room._id, typeGroup: { $ne: "thumb" }, expiresAt: { $exists: false } };
+  const { uploads, users } = services.deps.db;
+  const [files, total] = await Promise.all([
+    uploads.find(filter, {
+      sort: parseSort(query.sort) ?? { name: 1 },
+      skip: offset,
+      limit: count,
+    }),
+    uploads.countDocuments(filter),
+  ]);
+  const uids = [...new Set(files.map((file) => file.userId))];
+  const owners = await users.find({ _id: { $in: uids } });
+  const byId = new Map(owners.map((user) => [user._id, user]));
+  const withUser = files.map((file) => {
+    const user = byId.get(file.userId);
+    return user
+      ? { ...file, user: { _id: user._id, username: user.username, name: user.name } }
+      : file;
+  });
+  return ok({ files: withUser, count: files.length, offset, total });
+}
+
+/** How a `*.files` route names its room. */
+type FilesRef = { roomId?: string; roomName?: string; username?: string };
+
+/** The upload routes and the file listings of every room prefix. */
+export function uploadRoutes(services: Services, log: Logger) {
+  const roomFinders = {
+    channels: (ref: FilesRef, me: User) =>
+      services.rooms.findChannel(ref).then(async (room) => {
+        if (!(await services.authz.canAccessRoom(room, me))) throw forbidden();
+        return room;
+      }),
+    groups: (ref: FilesRef, me: User) => services.rooms.findGroup(ref, me),
+    im: (ref: FilesRef, me: User) =>
+      services.rooms.findDirect(me, ref.roomId ?? ref.username ?? "").then(async (room) => {
+        if (!(await services.authz.canAccessRoom(room, me))) throw forbidden();
+        return room;
+      }),
+  };
+  let app = new Elysia({ prefix: "/api/v1" })
+    .use(apiBase(services, log))
+    .post(
+      "/rooms.media/:rid",
+      async ({ me, params, request }) => {
+        const room = await readableRoom(services, me, params.rid);
+        const { upload } = await receive(services, request, me, room, true);
+        return ok({ file: { _id: upload._id, url: upload.path } });
+      },
+      {
+        access: true,
+        parse: "none",
+        detail: {
+          summary: "Upload a file (multipart field `file`) to send with rooms.mediaConfirm",
+          tags: TAGS,
+        },
+      },
+    )
+    .post(
+      "/rooms.mediaConfirm/:rid/:fileId",
+      async ({ me, params, body }) => {
+        const room = await readableRoom(services, me, params.rid);
+        const upload = await services.deps.db.uploads.findOne({ _id: params.fileId });
+        // Only the uploader's own file, uploaded to this room and not yet sent, is confirmed.
+        if (!upload || upload.rid !== room._id || upload.userId !== me._id || !upload.expiresAt) {
+          throw new ClientError("invalid-file");
+        }
+        const message = await sendFileMessage(services, me, room, upload, messageData(body ?? {}));
+        await services.deps.db.uploads.updateOne(
+          { _id: upload._id },
+          { $unset: { expiresAt: "" }, $set: { _updatedAt: services.deps.clock.now() } },
+        );
+        return messageAnswer(message);
+      },
+      {
+        access: true,
+        body: t.Optional(t.Record(t.String(), t.Unknown())),
+        detail: { summary: "Send the message sharing a file uploaded by rooms.media", tags: TAGS },
+      },
+    )
+    .post(
+      "/rooms.upload/:rid",
+      async ({ me, params, request }) => {
+        const room = await readableRoom(services, me, params.rid);
+        const { fields, upload } = await receive(services, request, me, room, false);
+        try {
+          const message = await sendFileMessage(services, me, room, upload, messageData(fields));
+          return messageAnswer(message);
+        } catch (error) {
+          await discardUpload(services.deps, upload._id);
+          throw error;
+        }
+      },
+      {
+        access: true,
+        parse: "none",
+        detail: {
+          summary: "Upload a file (multipart field `file`) and send it in one message",
+          tags: TAGS,
+        },
+      },
+    );
+  for (const prefix of ["channels", "groups", "im", "dm"] as const) {
+    const find = roomFinders[prefix === "dm" ? "im" : prefix];
+    app = app.get(
+      `/${prefix}.files`,
+      async ({ me, query }) => listFiles(services, await find(query, me), query),
+      {
+        access: true,
+        query: t.Object({
+          ...ROOM_REF,
+          username: t.Optional(t.String()),
+          ...PAGE_QUERY,
+          query: t.Optional(t.String()),
+        }),
+        detail: { summary: "A room's uploaded files, with who uploaded each", tags: TAGS },
+      },
+    ) as unknown as typeof app;
+  }
+  return app;
+}
