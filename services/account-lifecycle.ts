@@ -14,6 +14,7 @@ import type { Services } from "./index.ts";
 import { recordDeletion } from "./message-sync.ts";
 import { eraseDiscussions } from "./room-lifecycle.ts";
 import { logoutEverywhere } from "./sessions.ts";
+import { removeUploads, uploadIdsOf } from "./uploads.ts";
 
 /** What happens to one of the user's rooms when they leave it for good. */
 interface RoomFate {
@@ -144,6 +145,7 @@ async function eraseMessages(services: Services, uid: string): Promise<string> {
     for (const message of await db.messages.find({ "u._id": uid })) {
       await recordDeletion(services.deps, message);
       await db.messages.deleteOne({ _id: message._id });
+      await removeUploads(services.deps, uploadIdsOf(message));
     }
   } else if (mode === "Unlink") {
     await db.messages.updateMany(
