@@ -172,15 +172,17 @@ describe("file storage: embedded engine", () => {
   });
 
   test("leaves no temporary file behind when a streamed write fails", async () => {
-    const store = openEmbeddedStore({ dataDir: dir });
+    const own = mkdtempSync(join(tmpdir(), "parley-files-"));
+    const store = openEmbeddedStore({ dataDir: own });
     const bucket = store.files.bucket("tidy-failed");
     await bucket.write("dave", cutOff("x"), "text/plain", when).catch(() => undefined);
     await bucket.write("erin", ["xyz"].map(bytes), "text/plain", when, 1).catch(() => undefined);
 
-    const left = readdirSync(join(dir, "files", "tidy-failed"));
+    const left = readdirSync(join(own, "files", "tidy-failed"));
 
     expect(left).toEqual([]);
     await store.close();
+    rmSync(own, { recursive: true, force: true });
   });
 });
 
