@@ -140,26 +140,25 @@ const DOWNLOAD_QUERY = t.Object({
   download: t.Optional(t.String()),
 });
 
+/** Where files are served: Parley's address, and Rocket.Chat's older one. */
+const ADDRESSES = [
+  {
+    path: "/file-upload/:id/:name",
+    summary: "An uploaded file (Range requests answered with 206)",
+  },
+  { path: "/ufs/:store/:id/:name", summary: "An uploaded file, at Rocket.Chat's older address" },
+];
+
 /** The file download routes. */
 export function fileDownloadRoutes(services: Services, log: Logger) {
-  return new Elysia()
-    .use(apiBase(services, log))
-    .get(
-      "/file-upload/:id/:name",
-      ({ params, request, user, query }) => download(services, request, params.id, user, query),
-      {
-        open: true,
-        query: DOWNLOAD_QUERY,
-        detail: { summary: "An uploaded file (Range requests answered with 206)", tags: TAGS },
-      },
-    )
-    .get(
-      "/ufs/:store/:id/:name",
-      ({ params, request, user, query }) => download(services, request, params.id, user, query),
-      {
-        open: true,
-        query: DOWNLOAD_QUERY,
-        detail: { summary: "An uploaded file, at Rocket.Chat's older address", tags: TAGS },
-      },
-    );
+  let app = new Elysia().use(apiBase(services, log));
+  for (const { path, summary } of ADDRESSES) {
+    app = app.get(
+      path,
+      ({ params, request, user, query }) =>
+        download(services, request, (params as { id: string }).id, user, query),
+      { open: true, query: DOWNLOAD_QUERY, detail: { summary, tags: TAGS } },
+    ) as unknown as typeof app;
+  }
+  return app;
 }

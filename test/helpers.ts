@@ -79,7 +79,10 @@ export async function startTestServer(
   };
 }
 
-/** Calls the REST API: `path` is below `/api/v1/` unless it starts with `/`. */
+/**
+ * Calls the REST API: `path` is below `/api/v1/` unless it starts with `/`; a body is sent
+ * as JSON, or as it is when it is a string or a FormData.
+ */
 export async function api(
   base: string | TestServer,
   path: string,
@@ -94,7 +97,9 @@ export async function api(
   const url = new URL(path.startsWith("/") ? path : `/api/v1/${path}`, root);
   for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, v);
   const headers: Record<string, string> = {};
-  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  // A FormData body is sent as multipart, with the boundary fetch chooses.
+  const form = options.body instanceof FormData;
+  if (options.body !== undefined && !form) headers["Content-Type"] = "application/json";
   if (options.auth) {
     headers["X-User-Id"] = options.auth.userId;
     headers["X-Auth-Token"] = options.auth.authToken;
@@ -103,7 +108,10 @@ export async function api(
     method: options.method ?? (options.body === undefined ? "GET" : "POST"),
     headers,
     ...(options.body !== undefined && {
-      body: typeof options.body === "string" ? options.body : JSON.stringify(options.body),
+      body:
+        typeof options.body === "string" || form
+          ? (options.body as string | FormData)
+          : JSON.stringify(options.body),
     }),
   });
   const text = await response.text();

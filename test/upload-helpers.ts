@@ -61,19 +61,7 @@ export async function upload(
     );
     form.append(file.field ?? "file", blob, file.name);
   }
-  const response = await fetch(`${server.url}/api/v1/${route}`, {
-    method: "POST",
-    body: form,
-    headers: auth ? { "X-User-Id": auth.userId, "X-Auth-Token": auth.authToken } : {},
-  });
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // Not JSON: the assertion shows the text.
-  }
-  return { status: response.status, headers: response.headers, body };
+  return api(server, route, { body: form, ...(auth && { auth }) });
 }
 
 /** GETs `path` (an upload's URL path) with `headers`; answers status, headers and bytes. */
