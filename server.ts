@@ -26,7 +26,7 @@ import {
   upgradeDdp,
 } from "./routes/websocket.ts";
 import { openCollections } from "./services/collections.ts";
-import type { Deps, PresenceGateway, RoomGateway } from "./services/context.ts";
+import type { Deps, PresenceGateway, QueueGateway, RoomGateway } from "./services/context.ts";
 import { createServices, initServices, type Services } from "./services/index.ts";
 import { joinAutoJoinRooms } from "./services/team-members.ts";
 import { openStore } from "./store/index.ts";
@@ -38,6 +38,7 @@ import {
   storeRoomEffects,
 } from "./supervisors/rooms.ts";
 import { type PresenceSupervisor, startPresenceSupervisor } from "./supervisors/presence.ts";
+import { type QueueSupervisor, startQueueSupervisor } from "./supervisors/queues.ts";
 import { type SessionSupervisor, startSessionSupervisor } from "./supervisors/sessions.ts";
 import type { SchedulerClock } from "./supervisors/supervisor.ts";
 
@@ -65,6 +66,7 @@ export interface ParleyServer {
   readonly services: Services;
   readonly rooms: RoomSupervisor;
   readonly presence: PresenceSupervisor;
+  readonly queues: QueueSupervisor;
   readonly store: Store;
   /** Every HTTP route served, as method and path (for the documentation test). */
   readonly routes: readonly { readonly method: string; readonly path: string }[];
@@ -158,6 +160,7 @@ export async function startServer(
   let sessions: SessionSupervisor | undefined;
   let rooms: RoomSupervisor | undefined;
   let presence: PresenceSupervisor | undefined;
+  let queues: QueueSupervisor | undefined;
   const localHub = new LocalHub(
     (topic, frame) => void server?.publish(topic, frame),
     signalRouter(registry, () => sessions as SessionSupervisor),
@@ -177,6 +180,10 @@ export async function startServer(
       (presence as PresenceSupervisor).setConnectionStatus(uid, connId, status),
     choose: (uid, choice) => (presence as PresenceSupervisor).choose(uid, choice),
   };
+  const queueGateway: QueueGateway = {
+    execute: (key, command) => (queues as QueueSupervisor).execute(key, command),
+    tell: (key, command) => queues?.tell(key, command),
+  };
   const clock = options.clock ?? systemClock;
   const deps: Deps = {
     config,
@@ -189,6 +196,7 @@ export async function startServer(
     files: store.files,
     presence: presenceGateway,
     bus: bus ?? { publish() {} },
+    queues: queueGateway,
   };
   const services = createServices(deps);
 
@@ -200,8 +208,18 @@ export async function startServer(
     ...(options.roomIdleMs !== undefined && { idleMs: options.roomIdleMs }),
     ...(options.actorClock && { actorClock: options.actorClock }),
   });
+  queues = startQueueSupervisor(services.commandDeps, {
+    ...(options.actorClock && { actorClock: options.actorClock }),
+  });
   presence = startPresenceSupervisor(
-    { db, clock, hub, log, instanceId: config.instanceId },
+    {
+      db,
+      clock,
+      hub,
+      log,
+      instanceId: config.instanceId,
+      onStatusChange: (user) => services.livechat.presenceChanged(user),
+    },
     {
       ...(options.actorClock && { actorClock: options.actorClock }),
       heartbeatMs: options.presenceHeartbeatMs ?? config.presenceHeartbeatMs,
@@ -265,6 +283,7 @@ export async function startServer(
     activeSessions.stop();
     rooms.stop();
     presence.stop();
+    queues.stop();
     await store.close();
     await bus?.close();
     throw new ConfigError(
@@ -281,6 +300,7 @@ export async function startServer(
     services,
     rooms,
     presence,
+    queues,
     store,
     routes: app.routes.map(({ method, path }) => ({ method, path })),
     async stop() {
@@ -288,6 +308,7 @@ export async function startServer(
       activeSessions.stop();
       rooms?.stop();
       presence?.stop();
+      queues?.stop();
       await store.close();
       await bus?.close();
     },

@@ -97,7 +97,7 @@ export async function openSub(
   try {
     if (name === USER_PRESENCE) return openPresenceSub(data, user, id, params);
     const eventName = params[0];
-    const topics = await authorizeListen(services, user, name, eventName);
+    const topics = await authorizeListen(services, user, name, eventName, params[1]);
     const userId = isPublicStream(name) ? null : (user?._id ?? null);
     const sub: SessionSub = { name, eventName: eventName as string, topics, userId };
     return { data: { ...data, subs: { ...data.subs, [id]: sub } }, frames: [] };

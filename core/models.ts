@@ -81,8 +81,8 @@ export interface User {
   [key: string]: unknown;
 }
 
-/** Room types: public channel, private group, direct message. */
-export type RoomType = "c" | "p" | "d";
+/** Room types: public channel, private group, direct message, omnichannel (livechat) room. */
+export type RoomType = "c" | "p" | "d" | "l";
 
 export interface Room {
   _id: string;
@@ -260,7 +260,7 @@ export interface Setting {
   _id: string;
   value: unknown;
   packageValue: unknown;
-  type: "boolean" | "string" | "int" | "select" | "language";
+  type: "boolean" | "string" | "int" | "select" | "language" | "color";
   public: boolean;
   group: string;
   _updatedAt: Date;

@@ -17,6 +17,10 @@ import { groupsRoutes } from "./groups.ts";
 import { imRoutes } from "./im.ts";
 import { imSettingsRoutes } from "./im-settings.ts";
 import { infoRoutes } from "./info.ts";
+import { livechatAgentRoutes } from "./livechat-agents.ts";
+import { livechatDepartmentRoutes } from "./livechat-departments.ts";
+import { livechatVisitorRoutes } from "./livechat-visitors.ts";
+import { livechatWidgetRoutes } from "./livechat-widget.ts";
 import { methodRoutes } from "./method.ts";
 import { permissionsRoutes } from "./permissions.ts";
 import { presenceRoutes } from "./presence.ts";
@@ -71,5 +75,9 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(teamsRoutes(services, log))
     .use(uploadRoutes(services, log))
     .use(fileDownloadRoutes(services, log))
+    .use(livechatVisitorRoutes(services, log))
+    .use(livechatAgentRoutes(services, log))
+    .use(livechatDepartmentRoutes(services, log))
+    .use(livechatWidgetRoutes(services, log))
     .use(methodRoutes(services, log));
 }

@@ -20,6 +20,12 @@ import type {
   User,
   UserSession,
 } from "../core/models.ts";
+import type {
+  LivechatDepartment,
+  LivechatDepartmentAgent,
+  LivechatInquiry,
+  LivechatVisitor,
+} from "../core/livechat-models.ts";
 import type { Collection, Store } from "../store/types.ts";
 
 export interface Collections {
@@ -46,6 +52,11 @@ export interface Collections {
   readonly locks: Collection<StoreLock>;
   /** Uploaded files, as Rocket.Chat's `rocketchat_uploads`; their bytes are in file storage. */
   readonly uploads: Collection<Upload>;
+  /** Omnichannel: website visitors, waiting inquiries, departments and their agents. */
+  readonly livechatVisitors: Collection<LivechatVisitor>;
+  readonly livechatInquiries: Collection<LivechatInquiry>;
+  readonly livechatDepartments: Collection<LivechatDepartment>;
+  readonly livechatDepartmentAgents: Collection<LivechatDepartmentAgent>;
 }
 
 /** Opens the collections on `store` and declares their indexes (idempotent). */
@@ -67,6 +78,12 @@ export async function openCollections(store: Store): Promise<Collections> {
     customUserStatus: store.collection<CustomUserStatus>("rocketchat_custom_user_status"),
     locks: store.collection<StoreLock>("parley_locks"),
     uploads: store.collection<Upload>("rocketchat_uploads"),
+    livechatVisitors: store.collection<LivechatVisitor>("rocketchat_livechat_visitor"),
+    livechatInquiries: store.collection<LivechatInquiry>("rocketchat_livechat_inquiry"),
+    livechatDepartments: store.collection<LivechatDepartment>("rocketchat_livechat_department"),
+    livechatDepartmentAgents: store.collection<LivechatDepartmentAgent>(
+      "rocketchat_livechat_department_agents",
+    ),
   };
   await Promise.all([
     db.users.createIndex({ key: { username: 1 }, unique: true, sparse: true }),
@@ -97,6 +114,13 @@ export async function openCollections(store: Store): Promise<Collections> {
     db.usersSessions.createIndex({ key: { "connections.instanceId": 1 }, sparse: true }),
     db.users.createIndex({ key: { status: 1 } }),
     db.customUserStatus.createIndex({ key: { name: 1 }, unique: true }),
+    db.livechatVisitors.createIndex({ key: { token: 1 }, unique: true }),
+    db.livechatInquiries.createIndex({ key: { rid: 1 }, unique: true }),
+    db.livechatInquiries.createIndex({ key: { status: 1, department: 1, queuedAt: 1 } }),
+    db.livechatDepartmentAgents.createIndex({ key: { departmentId: 1, agentId: 1 }, unique: true }),
+    db.livechatDepartmentAgents.createIndex({ key: { agentId: 1 } }),
+    db.rooms.createIndex({ key: { "v.token": 1 }, sparse: true }),
+    db.rooms.createIndex({ key: { "servedBy._id": 1 }, sparse: true }),
   ]);
   return db;
 }

@@ -12,6 +12,7 @@ import type { FileStorage } from "../store/files.ts";
 import type { UserStatus } from "../core/models.ts";
 import type { RoomCommand, RoomReply } from "./room-commands.ts";
 import type { Collections } from "./collections.ts";
+import type { QueueCommand, QueueReply } from "./livechat-queue.ts";
 
 /**
  * The way into room actors: every write to a room goes through its actor, which orders
@@ -36,6 +37,16 @@ export interface PresenceGateway {
   choose(uid: string, choice: { status?: UserStatus; statusText?: string }): Promise<void>;
 }
 
+/**
+ * The way into Omnichannel queue actors, one per department plus the default queue (key
+ * ""): each orders its queue's enqueues, takes and routing passes.
+ */
+export interface QueueGateway {
+  execute<C extends QueueCommand>(key: string, command: C): Promise<QueueReply<C>>;
+  /** Runs a command nobody waits for; a failure is logged, never thrown. */
+  tell(key: string, command: QueueCommand): void;
+}
+
 export interface Deps {
   readonly config: Config;
   readonly db: Collections;
@@ -49,4 +60,5 @@ export interface Deps {
   readonly presence: PresenceGateway;
   /** Tells the other processes of the deployment what changed (does nothing alone). */
   readonly bus: Pick<Bus, "publish">;
+  readonly queues: QueueGateway;
 }

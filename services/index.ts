@@ -10,6 +10,8 @@ import { Accounts } from "./accounts.ts";
 import { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
 import { DdpRateLimiter } from "./ddp-rate-limit.ts";
+import { recountOpenChats } from "./livechat-agents.ts";
+import { Livechat } from "./livechat.ts";
 import { LoginGuard } from "./login-guard.ts";
 import { Messages } from "./messages.ts";
 import type { CommandDeps } from "./room-commands.ts";
@@ -32,6 +34,8 @@ export interface Services {
   readonly loginGuard: LoginGuard;
   readonly restRateLimiter: RestRateLimiter;
   readonly ddpRateLimiter: DdpRateLimiter;
+  /** Omnichannel conversations, queues and agents. */
+  readonly livechat: Livechat;
   /** What room actors need to run commands. */
   readonly commandDeps: CommandDeps;
 }
@@ -40,6 +44,7 @@ export interface Services {
 export function createServices(deps: Deps): Services {
   const settings = new Settings(deps.db, deps.clock);
   const authz = new Authz(deps.db, deps.clock);
+  const commandDeps = { ...deps, authz, settings };
   return {
     deps,
     settings,
@@ -51,7 +56,8 @@ export function createServices(deps: Deps): Services {
     loginGuard: new LoginGuard(deps, settings),
     restRateLimiter: new RestRateLimiter(deps, settings, authz),
     ddpRateLimiter: new DdpRateLimiter(deps, settings),
-    commandDeps: { ...deps, authz, settings },
+    livechat: new Livechat(commandDeps),
+    commandDeps,
   };
 }
 
@@ -92,6 +98,7 @@ export async function initServices(services: Services, config: Config): Promise<
     deps.log.warn({ variable: `OVERWRITE_SETTING_${id}` }, "no such setting to overwrite");
   }
   await authz.init();
+  await recountOpenChats(deps);
   // Before any room actor runs, so that no actor caches the old account as a member. Test
   // mode seeds a fresh copy below; otherwise its public password must not outlive test mode.
   if (await removeUser(deps, TEST_ADMIN)) {

@@ -26,7 +26,7 @@ export function ref(user: User): UserRef {
 }
 
 /** The links of `text`, as Rocket.Chat lists them in `urls` before fetching previews. */
-function urlsIn(text: string): { url: string }[] {
+export function urlsIn(text: string): { url: string }[] {
   return [...text.matchAll(/https?:\/\/[^\s<>]+/g)].map((m) => ({ url: m[0] }));
 }
 
@@ -355,6 +355,16 @@ export async function deleteMessage(
       details: { method: "deleteMessage" },
     });
   }
+  return removeMessage(deps, state, message);
+}
+
+/**
+ * Deletes `message` of the room once the caller has been allowed to: records the deletion
+ * for sync, keeps it hidden when Message_KeepHistory is on, moves the room's last message
+ * back, and tells the room. Answers the room's new state and the deleted message.
+ */
+export async function removeMessage(deps: CommandDeps, state: RoomState, message: Message) {
+  const msgId = message._id;
   await recordDeletion(deps, message);
   if (deps.settings.get<boolean>("Message_KeepHistory") === true) {
     // Rocket.Chat keeps a deleted message, hidden, when it keeps history.
@@ -395,7 +405,7 @@ export async function deleteMessage(
  * so that the single writer gives every message of a room a distinct, increasing `ts`
  * and "after my last read" comparisons never miss a message sent in the same millisecond.
  */
-function nextMessageTime(deps: CommandDeps, room: Room): Date {
+export function nextMessageTime(deps: CommandDeps, room: Room): Date {
   const now = deps.clock.now();
   return room.lm && room.lm.getTime() >= now.getTime() ? new Date(room.lm.getTime() + 1) : now;
 }

@@ -8,6 +8,7 @@ import type { Message } from "../core/models.ts";
 import { passwordDigest } from "../core/password.ts";
 import type { LoginResult } from "./accounts.ts";
 import { HISTORY_METHODS } from "./history-methods.ts";
+import { LIVECHAT_METHODS } from "./livechat-methods.ts";
 import type { Services } from "./index.ts";
 import {
   matchFailed,
@@ -157,6 +158,7 @@ const METHODS: Record<string, MethodDef> = {
   ...TWO_FACTOR_METHODS,
   ...PRESENCE_METHODS,
   ...CUSTOM_STATUS_METHODS,
+  ...LIVECHAT_METHODS,
   login: open(async (services, caller, [params]) => {
     const { result, type } = await login(services, params, caller.address ?? "");
     return loginAnswer(result, type);

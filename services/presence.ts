@@ -50,6 +50,8 @@ export interface PresenceDeps {
   readonly hub: Hub;
   readonly log: Logger;
   readonly instanceId: string;
+  /** Told of every change of a user's shown status, after it is stored (Omnichannel listens). */
+  readonly onStatusChange?: (user: User) => void;
 }
 
 /** The connection status of a user with `connections`: online wins, then away, else offline. */
@@ -126,6 +128,7 @@ export async function refreshPresence(
     );
   }
   if (announce || status !== user.status) announcePresence(deps.hub, { ...user, status });
+  if (status !== user.status) deps.onStatusChange?.({ ...user, status, statusConnection });
   return local;
 }
 

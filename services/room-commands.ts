@@ -15,6 +15,11 @@ import {
   discussionHandlers,
   syncDiscussionCounters,
 } from "./discussion-commands.ts";
+import {
+  type LivechatCommand,
+  type LivechatResult,
+  livechatHandlers,
+} from "./livechat-commands.ts";
 import { type MarkCommand, type MarkReply, markHandlers } from "./mark-commands.ts";
 import { type MembershipCommand, membershipHandlers } from "./membership-commands.ts";
 import { type MessageCommand, messageHandlers } from "./message-commands.ts";
@@ -56,6 +61,7 @@ export type RoomCommand =
   | RoomAdminCommand
   | MarkCommand
   | DiscussionCommand
+  | LivechatCommand
   | MessageCommand
   | MembershipCommand
   | SubscriptionCommand
@@ -91,6 +97,7 @@ const HANDLERS: CommandHandlers<Exclude<RoomCommand, ReloadCommand>> = {
   ...accountHandlers,
   ...markHandlers,
   ...discussionHandlers,
+  ...livechatHandlers,
   ...roomAdminHandlers,
   ...messageHandlers,
   ...membershipHandlers,
@@ -114,7 +121,9 @@ export type RoomReply<C extends RoomCommand> = C extends ReloadCommand
             ? Room
             : C extends SubscriptionCommand
               ? number
-              : never;
+              : C extends LivechatCommand
+                ? LivechatResult
+                : never;
 
 /** What a room actor remembers between commands. */
 export interface RoomState {

@@ -10,6 +10,7 @@
  */
 import type { Setting } from "../core/models.ts";
 import { ACCOUNT_SETTINGS } from "./account-settings.ts";
+import { LIVECHAT_SETTINGS } from "./livechat-settings.ts";
 import { SECURITY_SETTINGS } from "./security-settings.ts";
 import { UPLOAD_SETTINGS } from "./upload-settings.ts";
 
@@ -222,6 +223,7 @@ export function settingDefinitions(
     ...ACCOUNT_SETTINGS,
     ...SECURITY_SETTINGS,
     ...UPLOAD_SETTINGS,
+    ...LIVECHAT_SETTINGS,
   };
 }
 

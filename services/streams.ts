@@ -16,6 +16,8 @@ export const STREAMS = new Set([
   "stream-notify-user",
   "stream-notify-logged",
   "stream-notify-all",
+  "stream-livechat-room",
+  "stream-livechat-inquiry-queue-observer",
 ]);
 
 /** A stream event a client asked to send to the other listeners of its topic. */
@@ -58,11 +60,23 @@ export async function authorizeListen(
   user: User | null,
   stream: string,
   eventName: unknown,
+  options?: unknown,
 ): Promise<string[]> {
   if (!STREAMS.has(stream)) throw new ClientError(404, `Subscription '${stream}' not found`);
   if (typeof eventName !== "string" || eventName === "") throw notAllowed();
   if (stream === "stream-notify-all") return [topicOf(stream, eventName)];
+  if (await visitorListens(services, stream, eventName, options))
+    return [topicOf(stream, eventName)];
   if (!user) throw notAllowed();
+  if (stream === "stream-livechat-inquiry-queue-observer") {
+    if (!(await services.authz.can(user, "view-l-room"))) throw notAllowed();
+    return [topicOf(stream, eventName)];
+  }
+  if (stream === "stream-livechat-room") {
+    const room = await services.rooms.byId(eventName);
+    if (room?.t !== "l" || !(await services.authz.can(user, "view-l-room"))) throw notAllowed();
+    return [topicOf(stream, eventName)];
+  }
   switch (stream) {
     case "stream-notify-logged":
       // Limitation: the check runs once, at subscription; a user who later loses the
@@ -96,6 +110,39 @@ export async function authorizeListen(
       return [topicOf(stream, eventName)];
     }
   }
+}
+
+/**
+ * The visitor token a subscription carries in its options, as the livechat widget sends
+ * it: `{useCollection: false, args: [{token, visitorToken}]}`.
+ */
+export function visitorTokenOf(options: unknown): string | undefined {
+  const args = (options as { args?: unknown } | null | undefined)?.args;
+  const extra = (Array.isArray(args) ? args[0] : options) as
+    | { token?: unknown; visitorToken?: unknown }
+    | null
+    | undefined;
+  const token = extra?.visitorToken ?? extra?.token;
+  return typeof token === "string" && token !== "" ? token : undefined;
+}
+
+/**
+ * Whether a subscription is a livechat visitor's to their own room: the room's messages,
+ * its typing and deletions, and `stream-livechat-room`, for the token the room was opened
+ * with.
+ */
+async function visitorListens(
+  services: Services,
+  stream: string,
+  eventName: string,
+  options: unknown,
+): Promise<boolean> {
+  const token = visitorTokenOf(options);
+  if (!token) return false;
+  const rid = stream === "stream-livechat-room" ? eventName : roomOfEvent(stream, eventName);
+  if (!rid) return false;
+  const room = await services.deps.db.rooms.findOne({ _id: rid, t: "l" }, { projection: { v: 1 } });
+  return (room?.v as { token?: string } | undefined)?.token === token;
 }
 
 /**
