@@ -38,13 +38,20 @@ import {
   storeRoomEffects,
 } from "./supervisors/rooms.ts";
 import { type PresenceSupervisor, startPresenceSupervisor } from "./supervisors/presence.ts";
-import { type QueueSupervisor, startQueueSupervisor } from "./supervisors/queues.ts";
+import {
+  type QueueEffects,
+  type QueueSupervisor,
+  startQueueSupervisor,
+  storeQueueEffects,
+} from "./supervisors/queues.ts";
 import { type SessionSupervisor, startSessionSupervisor } from "./supervisors/sessions.ts";
 import type { SchedulerClock } from "./supervisors/supervisor.ts";
 
 export interface ServerOptions {
   /** Wraps the room actors' effects (tests use it to inject faults). */
   readonly roomEffects?: (real: RoomEffects) => RoomEffects;
+  /** Wraps the queue actors' effects (tests use it to inject faults). */
+  readonly queueEffects?: (real: QueueEffects) => QueueEffects;
   /** Wraps the session actors' handling of each message (tests use it to inject faults). */
   readonly sessionHandle?: (real: SessionHandle) => SessionHandle;
   /** Quiet time before a room actor passivates. */
@@ -208,7 +215,9 @@ export async function startServer(
     ...(options.roomIdleMs !== undefined && { idleMs: options.roomIdleMs }),
     ...(options.actorClock && { actorClock: options.actorClock }),
   });
+  const realQueueEffects = storeQueueEffects(services.commandDeps);
   queues = startQueueSupervisor(services.commandDeps, {
+    effects: options.queueEffects ? options.queueEffects(realQueueEffects) : realQueueEffects,
     ...(options.actorClock && { actorClock: options.actorClock }),
   });
   presence = startPresenceSupervisor(

@@ -13,7 +13,6 @@ import type { LivechatVisitor, OmnichannelRoom } from "../core/livechat-models.t
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
 import {
-  invalidToken,
   registerVisitor,
   requireVisitor,
   setVisitorField,
@@ -437,25 +436,18 @@ export function livechatVisitorRoutes(services: Services, log: Logger) {
     .post(
       "/page.visited",
       async ({ body }) => {
-        const visitor = await visitorByToken(services.deps, body.token);
-        if (!visitor) throw invalidToken();
-        // Limitation: the page is acknowledged but not recorded; the agent does not see the
+        // Limitation: the page is acknowledged but not recorded; agents do not see the
         // visitor's navigation (Livechat_Visitor_navigation_as_a_message has no effect).
-        if (body.rid) await livechat.visitorRoom(visitor, body.rid);
+        const visitor = await visitorByToken(services.deps, body.token);
+        if (visitor && typeof body.rid === "string") await livechat.visitorRoom(visitor, body.rid);
         return ok();
       },
       {
         open: true,
         body: t.Object({
           token: t.String(),
-          rid: t.Optional(t.String()),
-          pageInfo: t.Optional(
-            t.Object({
-              change: t.Optional(t.String()),
-              title: t.Optional(t.String()),
-              location: t.Optional(t.Unknown()),
-            }),
-          ),
+          rid: t.Optional(t.Union([t.String(), t.Null()])),
+          pageInfo: t.Optional(t.Unknown()),
         }),
         detail: { summary: "A page the visitor opened", tags: TAGS },
       },

@@ -24,9 +24,9 @@ function availability(value: unknown): AgentAvailability | undefined {
 
 export const LIVECHAT_METHODS: Record<string, MethodDef> = {
   "livechat:setUpConnection": open(async (services: Services, _caller, [data]) => {
-    const visitor = await requireVisitor(services.deps, str(obj(data).token));
+    // The widget calls this before its visitor registers; a known visitor is online now.
     await services.deps.db.livechatVisitors.updateOne(
-      { _id: visitor._id },
+      { token: str(obj(data).token) },
       { $set: { status: "online" } },
     );
     return undefined;
