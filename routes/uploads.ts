@@ -26,8 +26,11 @@ async function readableRoom(services: Services, me: User, rid: string): Promise<
   return room;
 }
 
-/** The `content` field of an end-to-end encrypted upload, parsed; `invalid-field-content` if not JSON. */
-function parseContent(text: string | undefined): unknown {
+/**
+ * A form field holding JSON (`content` of an end-to-end encrypted upload, `customFields`),
+ * parsed; undefined when absent, Rocket.Chat's `invalid-field-content` when not JSON.
+ */
+function parseJsonField(text: string | undefined): unknown {
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text);
@@ -47,7 +50,7 @@ async function receive(
   const { fields, stored } = await readUpload(request, {
     field: "file",
     store: (part) => {
-      const content = parseContent(part.fieldsBefore.content);
+      const content = parseJsonField(part.fieldsBefore.content);
       return receiveUpload(
         services,
         { user: me, room, temporary, ...(content !== undefined && { content }) },
@@ -73,18 +76,13 @@ function messageData(fields: Record<string, unknown>): FileMessageData {
     avatar: text("avatar"),
     ...(fields.tshow !== undefined && { tshow: fields.tshow === true || fields.tshow === "true" }),
     ...(customFields !== undefined && {
-      customFields: typeof customFields === "string" ? parseContent(customFields) : customFields,
+      customFields: typeof customFields === "string" ? parseJsonField(customFields) : customFields,
     }),
   };
   return Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
 }
 
-/** The stored message sharing upload `fileId`, as Rocket.Chat answers it. */
-function messageAnswer(message: unknown) {
-  return ok({ message });
-}
-
-/** The files of `room`, newest name order first as Rocket.Chat sorts them, with their uploader. */
+/** The files of `room`, by name unless `sort` says otherwise, each with its uploader. */
 async function listFiles(
   services: Services,
   room: Room,
@@ -102,7 +100,7 @@ async function listFiles(
     uploads.countDocuments(filter),
   ]);
   const uids = [...new Set(files.map((file) => file.userId))];
-  const owners = await users.find({ _id: { $in: uids } });
+  const owners = await users.find({ _id: { $in: uids } }, { projection: { username: 1, name: 1 } });
   const byId = new Map(owners.map((user) => [user._id, user]));
   const withUser = files.map((file) => {
     const user = byId.get(file.userId);
@@ -163,7 +161,7 @@ export function uploadRoutes(services: Services, log: Logger) {
           { _id: upload._id },
           { $unset: { expiresAt: "" }, $set: { _updatedAt: services.deps.clock.now() } },
         );
-        return messageAnswer(message);
+        return ok({ message });
       },
       {
         access: true,
@@ -178,7 +176,7 @@ export function uploadRoutes(services: Services, log: Logger) {
         const { fields, upload } = await receive(services, request, me, room, false);
         try {
           const message = await sendFileMessage(services, me, room, upload, messageData(fields));
-          return messageAnswer(message);
+          return ok({ message });
         } catch (error) {
           await discardUpload(services.deps, upload._id);
           throw error;

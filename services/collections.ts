@@ -102,6 +102,7 @@ export async function openCollections(store: Store): Promise<Collections> {
     db.subscriptions.createIndex({ key: { rid: 1, ls: 1 } }),
     db.messages.createIndex({ key: { rid: 1, ts: -1 } }),
     db.uploads.createIndex({ key: { rid: 1 } }),
+    db.uploads.createIndex({ key: { expiresAt: 1 }, sparse: true }),
     db.messages.createIndex({ key: { rid: 1, _updatedAt: 1 } }),
     db.messages.createIndex({ key: { tmid: 1 }, sparse: true }),
     db.messages.createIndex({ key: { drid: 1 }, sparse: true }),

@@ -302,6 +302,24 @@ describe("deleting", () => {
     expect(await server.parley.services.deps.db.uploads.countDocuments({ rid })).toBe(0);
   });
 
+  test("deleting a user whose messages are erased removes the files they shared", async () => {
+    const carol = await createUser(server);
+    const rid = await channel(server, alice, [carol.user.username]);
+    const before = storedFiles(server.dataDir);
+    await upload(server, `rooms.upload/${rid}`, carol.credentials, [
+      { name: "c.pdf", type: "application/pdf", data: PDF },
+    ]);
+
+    const res = await api(server, "users.delete", {
+      auth: server.admin,
+      body: { userId: carol.user._id },
+    });
+
+    expect(res.status).toBe(200);
+    expect(storedFiles(server.dataDir)).toEqual(before);
+    expect(await server.parley.services.deps.db.uploads.countDocuments({ rid })).toBe(0);
+  });
+
   test("deleting a room removes its files", async () => {
     const rid = await channel(server, alice);
     const before = storedFiles(server.dataDir);
