@@ -9,6 +9,7 @@ import { ClientError } from "../core/errors.ts";
 import type { LivechatInquiry } from "../core/livechat-models.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
+import { escapeRegex } from "../services/discovery.ts";
 import type { Services } from "../services/index.ts";
 import {
   type AgentAvailability,
@@ -66,7 +67,7 @@ export function livechatAgentRoutes(services: Services, log: Logger) {
         const filter = {
           roles: role,
           ...(query.text && {
-            username: { $regex: query.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), $options: "i" },
+            username: { $regex: escapeRegex(query.text), $options: "i" },
           }),
         };
         const [users, total] = await Promise.all([

@@ -8,6 +8,7 @@ import { Elysia, t } from "elysia";
 import { ClientError } from "../core/errors.ts";
 import type { LivechatDepartment } from "../core/livechat-models.ts";
 import type { Logger } from "../core/logger.ts";
+import { escapeRegex } from "../services/discovery.ts";
 import type { Services } from "../services/index.ts";
 import { isAgent } from "../services/livechat-agents.ts";
 import { apiBase, ok, pagination } from "./http.ts";
@@ -99,7 +100,7 @@ export function livechatDepartmentRoutes(services: Services, log: Logger) {
         const filter = {
           ...(query.enabled === "true" && { enabled: true }),
           ...(query.text && {
-            name: { $regex: query.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), $options: "i" },
+            name: { $regex: escapeRegex(query.text), $options: "i" },
           }),
         };
         const [departments, total] = await Promise.all([

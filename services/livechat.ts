@@ -15,7 +15,7 @@ import type {
 } from "../core/livechat-models.ts";
 import type { User, UserRef } from "../core/models.ts";
 import type { CommandDeps } from "./room-commands.ts";
-import { agentData, omnichannelRoom, roomClosed } from "./livechat-commands.ts";
+import { agentData, roomClosed } from "./livechat-commands.ts";
 import {
   type AgentAvailability,
   agentLimit,
@@ -372,13 +372,5 @@ export class Livechat {
     this.routeFor(user._id, routable ? "route" : "agentGone").catch((error: unknown) =>
       this.deps.log.error({ err: error, userId: user._id }, "rerouting after presence failed"),
     );
-  }
-
-  /** Closing with room `rid` checked open, for reads that need the room whatever its state. */
-  roomOf(rid: string): Promise<OmnichannelRoom> {
-    return this.deps.db.rooms.findOne({ _id: rid }).then((room) => {
-      if (!room) throw new ClientError("error-invalid-room", "Invalid room");
-      return omnichannelRoom(room);
-    });
   }
 }
