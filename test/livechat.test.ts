@@ -85,3 +85,31 @@ test("a visitor's conversation is routed to the available agent, who replies and
   expect(after.status).toBe(400);
   ddp.close();
 });
+
+test("an agent whose last connection closes is no longer given conversations", async () => {
+  const leaving = await startAgent(server, "agent.leaving");
+  const staying = await startAgent(server, "agent.staying");
+  agents.push(staying);
+  const watcher = await RawDdp.connect(server.wsUrl);
+  await watcher.resume(server.admin.authToken);
+  await watcher.sub("stream-notify-logged", "user-status", false);
+  const offline = watcher.streamEvent("stream-notify-logged", "user-status", (args) => {
+    const [uid, , code] = args[0] as [string, string, number];
+    return uid === leaving.user._id && code === 0;
+  });
+
+  leaving.close();
+  await offline;
+
+  const rooms = [];
+  for (let i = 0; i < 3; i += 1) {
+    const { token } = await newVisitor(server);
+    rooms.push((await api(server, "livechat/room", { query: { token } })).body.room);
+  }
+  expect(rooms.map((r) => r.servedBy?._id)).toEqual([
+    staying.user._id,
+    staying.user._id,
+    staying.user._id,
+  ]);
+  watcher.close();
+});
