@@ -146,6 +146,29 @@ async function visitorListens(
 }
 
 /**
+ * Whether the emitter may announce `username`'s typing in room `rid`: a member as their
+ * shown name, or the visitor of an omnichannel room as their guest name, with their
+ * token as the last argument (as the livechat widget sends it).
+ */
+async function mayTypeAs(
+  services: Services,
+  user: User | null,
+  rid: string,
+  username: unknown,
+  extra: unknown,
+): Promise<boolean> {
+  if (user) {
+    const shown = services.settings.get<boolean>("UI_Use_Real_Name") ? user.name : user.username;
+    return username === shown && (await services.authz.isMember(rid, user._id));
+  }
+  const token = visitorTokenOf(extra);
+  if (!token) return false;
+  const room = await services.deps.db.rooms.findOne({ _id: rid, t: "l" }, { projection: { v: 1 } });
+  const visitor = room?.v as { token?: string; username?: string } | undefined;
+  return visitor?.token === token && visitor.username === username;
+}
+
+/**
  * What a client's own emit on `stream` becomes: typing indicators on `stream-notify-room`
  * (`<rid>/user-activity` or the older `<rid>/typing`), each also re-sent under the other
  * name as Rocket.Chat does, so old and new clients see each other type. `user` must be a
@@ -161,15 +184,13 @@ export async function authorizeEmit(
   const [rid, event] = eventName.split("/");
   if (
     stream !== "stream-notify-room" ||
-    !user ||
     !rid ||
     (event !== "user-activity" && event !== "typing")
   ) {
     throw notAllowed();
   }
-  const shownName = services.settings.get<boolean>("UI_Use_Real_Name") ? user.name : user.username;
   const [username, activity, extra] = args;
-  if (username !== shownName || !(await services.authz.isMember(rid, user._id))) throw notAllowed();
+  if (!(await mayTypeAs(services, user, rid, username, extra))) throw notAllowed();
 
   const activityTopic = topicOf(stream, `${rid}/user-activity`);
   const typingTopic = topicOf(stream, `${rid}/typing`);
