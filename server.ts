@@ -3,6 +3,9 @@
  * tree (room and session supervisors) and serves REST and DDP on one Bun server. Used by
  * main.ts and by the tests, which start real servers on port 0.
  */
+import { createHash } from "node:crypto";
+import { mkdirSync, realpathSync } from "node:fs";
+import { hostname } from "node:os";
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { SessionHandle } from "./actors/session-effects.ts";
@@ -131,6 +134,17 @@ function limitBody(request: Request): Request | Response {
   return new Request(request, { body: request.body.pipeThrough(limiter) });
 }
 
+/**
+ * The name of the deployment this process belongs to on the bus: the processes using one
+ * MongoDB database (the same MONGO_URL), or one data folder on one machine. Processes of
+ * other deployments on the same NATS server never hear each other.
+ */
+function deploymentOf(config: Config): string {
+  mkdirSync(config.dataDir, { recursive: true });
+  const where = config.mongoUrl ?? `${hostname()}:${realpathSync(config.dataDir)}`;
+  return createHash("sha256").update(where).digest("hex").slice(0, 16);
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -146,9 +160,11 @@ export async function startServer(
 ): Promise<ParleyServer> {
   const log = options.logger ?? createLogger(config.logLevel);
   const bus = config.natsUrl
-    ? await connectNatsBus(config.natsUrl, config.instanceId, log).catch((error: unknown) => {
-        throw new ConfigError("NATS_URL", `cannot connect to the bus: ${messageOf(error)}`);
-      })
+    ? await connectNatsBus(config.natsUrl, config.instanceId, deploymentOf(config), log).catch(
+        (error: unknown) => {
+          throw new ConfigError("NATS_URL", `cannot connect to the bus: ${messageOf(error)}`);
+        },
+      )
     : undefined;
   const store = await openStore({
     dataDir: config.dataDir,

@@ -1,5 +1,6 @@
 /**
- * The bus joins the Parley processes of one deployment. Each process publishes what the
+ * The bus joins the Parley processes of one deployment (and keeps them apart from other
+ * deployments on the same NATS server). Each process publishes what the
  * others must learn (stream events for their connections, and which cached state went
  * stale) and may serve requests that exactly one process answers (the shared embedded
  * store). A single process runs without one.
@@ -17,6 +18,11 @@ export type BusEvent =
     }
   /** A signal for the connections of user `uid`. */
   | { readonly kind: "signal"; readonly uid: string; readonly signal: SessionSignal }
+  /**
+   * A process became the owner of the shared embedded store: requests sent to the
+   * previous one will not be answered.
+   */
+  | { readonly kind: "store-owner-changed" }
   /** Settings changed in the store: read them again. */
   | { readonly kind: "settings-changed" }
   /** The permission table changed in the store: read it again. */
@@ -75,6 +81,17 @@ export interface Bus {
    * server's handler threw.
    */
   request(subject: string, request: unknown, timeoutMs: number): Promise<unknown>;
+  /**
+   * Gives the requests to `subject` waiting now `graceMs` more to be answered, then
+   * rejects those still waiting with UnansweredError.
+   */
+  abandon(subject: string, graceMs: number): void;
+  /**
+   * Calls `handler` after each reconnection to the bus: events published meanwhile were
+   * lost, so what depends on them must be read again. (Requests waiting at that moment
+   * get a few seconds more to be answered, then are rejected with UnansweredError.)
+   */
+  onReconnect(handler: () => void): void;
   /** Drains what was published and disconnects. */
   close(): Promise<void>;
 }

@@ -12,8 +12,8 @@ import type { Logger } from "../core/logger.ts";
 import { type Bus, type BusEvent, NoResponderError, RemoteError, UnansweredError } from "./bus.ts";
 import { decodeWire, encodeWire } from "./codec.ts";
 
-/** The subject every process publishes its events on. */
-const EVENTS = "parley.events";
+/** The subject, under the deployment's prefix, every process publishes its events on. */
+const EVENTS = "events";
 
 /** First byte of a reply chunk: more chunks follow, or this is the last one. */
 const MORE = 0x2b; // "+"
@@ -28,6 +28,12 @@ const PROBE = 0x3f; // "?"
  * requests sent after it died: the probe is such a request.
  */
 const PROBE_MS = 1000;
+
+/**
+ * How long requests waiting when the connection comes back get to be answered (a request
+ * sent while disconnected may have been lost) before they are given up.
+ */
+const GRACE_MS = 2000;
 
 /** What `assemble` returns until the last chunk of a message has come. */
 const INCOMPLETE = Symbol("incomplete");
@@ -78,12 +84,39 @@ class NatsBus implements Bus {
   private readonly replies = new Map<string, Uint8Array[]>();
   private nextRequest = 0;
 
+  private readonly reconnected: (() => void)[] = [];
+
+  /** Subjects are named under `parley.<deployment>.`. */
   constructor(
     private readonly nc: NatsConnection,
     private readonly log: Logger,
+    private readonly prefix: string,
   ) {
     this.inbox = `_INBOX.${crypto.randomUUID()}`;
     this.consume(`${this.inbox}.*`, (msg) => this.onReply(msg));
+    void (async () => {
+      for await (const status of nc.status()) {
+        log.info({ status: status.type }, "bus connection status changed");
+        if (status.type !== "reconnect") continue;
+        for (const subject of new Set([...this.waiting.values()].map((w) => w.subject))) {
+          this.abandonSubject(subject, GRACE_MS);
+        }
+        for (const handler of this.reconnected) handler();
+      }
+    })();
+  }
+
+  onReconnect(handler: () => void): void {
+    this.reconnected.push(handler);
+  }
+
+  abandon(subject: string, graceMs: number): void {
+    this.abandonSubject(this.prefix + subject, graceMs);
+  }
+
+  private abandonSubject(subject: string, graceMs: number): void {
+    const before = this.nextRequest;
+    setTimeout(() => this.abandonBefore(before, subject), graceMs);
   }
 
   /**
@@ -136,7 +169,7 @@ class NatsBus implements Bus {
   publish(event: BusEvent): void {
     // What called publish has already happened here; failing it would not undo it.
     try {
-      this.send(EVENTS, event, this.inbox);
+      this.send(this.prefix + EVENTS, event, this.inbox);
     } catch (error) {
       this.log.error({ err: error, event: event.kind }, "event not published on the bus");
     }
@@ -144,7 +177,7 @@ class NatsBus implements Bus {
 
   subscribe(handler: (event: BusEvent) => void): void {
     const parts = new Map<string, Uint8Array[]>();
-    this.consume(EVENTS, (msg) => {
+    this.consume(this.prefix + EVENTS, (msg) => {
       const event = this.assemble(parts, msg.reply ?? "", msg.data);
       if (event !== INCOMPLETE) handler(event as BusEvent);
     });
@@ -155,7 +188,7 @@ class NatsBus implements Bus {
     handler: (request: unknown) => Promise<unknown>,
   ): Promise<() => Promise<void>> {
     const parts = new Map<string, Uint8Array[]>();
-    const stop = this.consume(subject, (msg) => {
+    const stop = this.consume(this.prefix + subject, (msg) => {
       const reply = msg.reply;
       if (!reply) return;
       if (msg.data.length === 1 && msg.data[0] === PROBE) return this.send(reply, { value: null });
@@ -171,7 +204,8 @@ class NatsBus implements Bus {
     return stop;
   }
 
-  request(subject: string, request: unknown, timeoutMs: number): Promise<unknown> {
+  request(name: string, request: unknown, timeoutMs: number): Promise<unknown> {
+    const subject = this.prefix + name;
     const id = this.nextRequest++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -254,22 +288,23 @@ class NatsBus implements Bus {
 }
 
 /**
- * Connects to the NATS server at `url` (for example `nats://127.0.0.1:4222`) as process
- * `name`. Throws when the server cannot be reached. Once connected, the client reconnects
- * by itself after the server drops it.
+ * Connects to the NATS server at `url` (for example `nats://127.0.0.1:4222`, with
+ * `user:password@` when the server asks for it) as process `name`, in deployment
+ * `deployment`: only processes of the same deployment hear each other. Throws when the
+ * server cannot be reached. Once connected, the client reconnects by itself after the
+ * server drops it.
  */
-export async function connectNatsBus(url: string, name: string, log: Logger): Promise<Bus> {
+export async function connectNatsBus(
+  url: string,
+  name: string,
+  deployment: string,
+  log: Logger,
+): Promise<Bus> {
   const nc = await connect({
     servers: url,
     name,
     noEcho: true,
     maxReconnectAttempts: -1,
   });
-  const busLog = log.child({ component: "bus" });
-  void (async () => {
-    for await (const status of nc.status()) {
-      busLog.info({ status: status.type }, "bus connection status changed");
-    }
-  })();
-  return new NatsBus(nc, busLog);
+  return new NatsBus(nc, log.child({ component: "bus" }), `parley.${deployment}.`);
 }

@@ -8,7 +8,8 @@
  * data directory (each write is a temporary file renamed into place).
  *
  * When the owner goes away, the next operation that finds nobody serving the store opens
- * the data directory itself; the first process to get the lock becomes the new owner.
+ * the data directory itself; the first process to get the lock becomes the new owner and
+ * says so on the bus, so that operations still waiting for the old owner give up soon.
  */
 import type { Logger } from "pino";
 import { type Bus, NoResponderError, RemoteError, UnansweredError } from "../bus/bus.ts";
@@ -22,8 +23,15 @@ import {
   type Store,
 } from "./types.ts";
 
+/**
+ * How long operations waiting when another process becomes the owner get to be answered
+ * (by the old owner, if it still lives, or the new one, if they reached it) before they
+ * are given up as lost with the old owner.
+ */
+const GRACE_MS = 2000;
+
 /** The subject the owner of the store answers on. */
-const STORE_SUBJECT = "parley.store";
+const STORE_SUBJECT = "store";
 
 /** The collection operations a process may ask the owner to run. */
 const OPERATIONS = [
@@ -104,6 +112,9 @@ class BusSharedStore implements SharedStore {
 
   constructor(private readonly options: SharedStoreOptions) {
     this.files = diskFileStorage(options.dataDir);
+    options.bus.subscribe((event) => {
+      if (event.kind === "store-owner-changed") options.bus.abandon(STORE_SUBJECT, GRACE_MS);
+    });
   }
 
   get isOwner(): boolean {
@@ -124,6 +135,8 @@ class BusSharedStore implements SharedStore {
     this.stopServing = await this.options.bus.serve(STORE_SUBJECT, (request) =>
       this.answer(request),
     );
+    // Whoever still waits for the previous owner's answers will not get them.
+    this.options.bus.publish({ kind: "store-owner-changed" });
     this.options.logger?.info({ dataDir: this.options.dataDir }, "this process owns the store");
     return true;
   }

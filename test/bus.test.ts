@@ -4,7 +4,7 @@
  * or goes away, the wire form of query values, and the shared embedded store's takeover
  * when its owner closes.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,8 +54,13 @@ describe("the wire form of values", () => {
 describe.skipIf(NATS_SKIP !== "")(`the NATS bus${NATS_SKIP}`, () => {
   let nats: NatsProcess;
   const buses: Bus[] = [];
+  // Each test is a deployment of its own, so that no test hears another's.
+  let deployment = "";
+  beforeEach(() => {
+    deployment = crypto.randomUUID();
+  });
   const bus = async (name: string) => {
-    const connected = await connectNatsBus(nats.url, name, log);
+    const connected = await connectNatsBus(nats.url, name, deployment, log);
     buses.push(connected);
     return connected;
   };

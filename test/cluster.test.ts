@@ -1,6 +1,6 @@
 /**
- * Several Parley processes as one deployment: two processes on one data directory joined
- * by a real NATS server. The first to start owns the embedded store and the other reaches
+ * Several Parley processes as one deployment: three processes on one data directory joined
+ * by a real NATS server, and a fourth of another deployment on the same server. The first to start owns the embedded store and the other reaches
  * it through the bus; stream events, settings, permissions and room changes made in one
  * process reach the other; and when the owner is killed, the survivor takes the store
  * over and sweeps the dead process's users offline.
@@ -43,11 +43,12 @@ function presenceOf(watcher: RawDdp, uid: string, code: number, seen: number) {
   });
 }
 
-describe.skipIf(NATS_SKIP !== "")(`two processes joined by NATS${NATS_SKIP}`, () => {
+describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => {
   const dataDir = mkdtempSync(join(tmpdir(), "parley-cluster-"));
   let nats: NatsProcess;
   let a: ParleyProcess;
   let b: ParleyProcess;
+  let c: ParleyProcess;
   let admin: Credentials;
   let user: Credentials & { username: string };
   const sockets: RawDdp[] = [];
@@ -65,6 +66,7 @@ describe.skipIf(NATS_SKIP !== "")(`two processes joined by NATS${NATS_SKIP}`, ()
     const env = { NATS_URL: nats.url, PRESENCE_HEARTBEAT_MS: "250", HOST: "127.0.0.1" };
     a = await spawnParley(dataDir, { ...env, INSTANCE_ID: "cluster-a" });
     b = await spawnParley(dataDir, { ...env, INSTANCE_ID: "cluster-b" });
+    c = await spawnParley(dataDir, { ...env, INSTANCE_ID: "cluster-c" });
     admin = await login(a.url, TEST_ADMIN, TEST_ADMIN);
     const username = `cluster.${crypto.randomUUID().slice(0, 8)}`;
     const created = await api(a.url, "users.create", {
@@ -77,7 +79,7 @@ describe.skipIf(NATS_SKIP !== "")(`two processes joined by NATS${NATS_SKIP}`, ()
 
   afterAll(async () => {
     for (const socket of sockets) socket.close();
-    for (const child of [a, b]) child?.process.kill(9);
+    for (const child of [a, b, c]) child?.process.kill(9);
     await nats?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -87,6 +89,49 @@ describe.skipIf(NATS_SKIP !== "")(`two processes joined by NATS${NATS_SKIP}`, ()
     const fromB = await api(b.url, "users.info", { auth: admin, query: { userId: user.userId } });
     expect(fromB.status).toBe(200);
     expect(fromB.body.user).toEqual(fromA.body.user);
+  }, 30_000);
+
+  test("a deployment on another data folder shares the NATS server without hearing this one", async () => {
+    const otherDir = mkdtempSync(join(tmpdir(), "parley-elsewhere-"));
+    const elsewhere = await spawnParley(otherDir, {
+      NATS_URL: nats.url,
+      HOST: "127.0.0.1",
+      INSTANCE_ID: "elsewhere",
+    });
+    try {
+      const otherAdmin = await login(elsewhere.url, TEST_ADMIN, TEST_ADMIN);
+      const watcher = await connect(elsewhere.url, otherAdmin.authToken);
+      await watcher.sub("stream-room-messages", "GENERAL", false);
+
+      await api(a.url, "chat.postMessage", {
+        auth: user,
+        body: { channel: "#general", text: "here" },
+      });
+      const own = await api(elsewhere.url, "chat.postMessage", {
+        auth: otherAdmin,
+        body: { channel: "#general", text: "elsewhere" },
+      });
+      const [first] = (await watcher.streamEvent("stream-room-messages", "GENERAL")) as [
+        { _id: string },
+      ];
+
+      expect(first._id).toBe(own.body.message._id);
+      for (let i = 0; i < 10; i++) {
+        const info = await api(b.url, "users.info", {
+          auth: admin,
+          query: { userId: user.userId },
+        });
+        expect(info.status).toBe(200);
+      }
+      const unknown = await api(elsewhere.url, "users.info", {
+        auth: otherAdmin,
+        query: { userId: user.userId },
+      });
+      expect(unknown.status).toBe(400);
+    } finally {
+      elsewhere.process.kill(9);
+      rmSync(otherDir, { recursive: true, force: true });
+    }
   }, 30_000);
 
   test("a user's presence on one process reaches a watcher on the other", async () => {
@@ -231,6 +276,19 @@ describe.skipIf(NATS_SKIP !== "")(`two processes joined by NATS${NATS_SKIP}`, ()
     const client = await connect(a.url, user.authToken);
     await presenceOf(watcher, user.userId, STATUS.online, seen);
 
+    // A third process keeps posting while the owner dies: operations it had sent to the
+    // owner are given up within seconds, and later ones reach whoever took the store over.
+    const posts = (async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const res = await api(c.url, "chat.postMessage", {
+          auth: user,
+          body: { channel: "#general", text: `through the third ${i}` },
+        });
+        statuses.push(res.status);
+      }
+      return statuses;
+    })();
     seen = watcher.frames.length;
     a.process.kill(9);
     await a.process.exited;
@@ -250,5 +308,10 @@ describe.skipIf(NATS_SKIP !== "")(`two processes joined by NATS${NATS_SKIP}`, ()
       body: { channel: "#general", text },
     });
     expect(posted.status).toBe(200);
+    // A post whose write the dying owner took may fail (it may or may not have been
+    // stored); every other one succeeds, and none waits for long.
+    const statuses = await posts;
+    expect(statuses.filter((status) => status !== 200).length).toBeLessThanOrEqual(1);
+    expect(statuses.slice(-10)).toEqual(Array(10).fill(200));
   }, 30_000);
 });

@@ -552,7 +552,7 @@ describe.skipIf(NATS_SKIP !== "")(
         const dir = mkdtempSync(join(tmpdir(), "parley-store-"));
         dirs.push(dir);
         for (const name of ["owner", "client"])
-          buses.push(await connectNatsBus(nats.url, name, log));
+          buses.push(await connectNatsBus(nats.url, name, "store-contract", log));
         owner = await openSharedStore({ dataDir: dir, bus: buses[0] as Bus });
         const client = await openSharedStore({ dataDir: dir, bus: buses[1] as Bus });
         expect([owner.isOwner, client.isOwner]).toEqual([true, false]);
