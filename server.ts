@@ -270,6 +270,7 @@ export async function startServer(
         reloadSettings: () => services.settings.reload(),
         reloadPermissions: () => services.authz.reload(),
         refreshRoom: (rid, members) => rooms?.refresh(rid, members),
+        refreshRooms: () => rooms?.refreshAll(),
       },
       log,
     );
@@ -332,6 +333,9 @@ export async function startServer(
       server?.stop(true);
       activeSessions.stop();
       rooms?.stop();
+      await presence
+        ?.release()
+        .catch((error: unknown) => log.error({ err: error }, "presence not released"));
       presence?.stop();
       queues?.stop();
       await store.close();

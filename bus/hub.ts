@@ -31,6 +31,8 @@ export interface BusFollowers {
   readonly reloadSettings: () => Promise<void>;
   readonly reloadPermissions: () => Promise<void>;
   readonly refreshRoom: (rid: string, members: boolean) => void;
+  /** Every room this process holds, after events may have been missed. */
+  readonly refreshRooms: () => void;
 }
 
 /** Applies every event other processes publish on `bus` to this process. */
@@ -50,5 +52,12 @@ export function followBus(bus: Bus, followers: BusFollowers, log: Logger): void 
       case "room-changed":
         return followers.refreshRoom(event.rid, event.members);
     }
+  });
+  // Events published while this process was cut off from the bus are lost: read again
+  // everything they could have changed.
+  bus.onReconnect(() => {
+    void reload("settings", followers.reloadSettings);
+    void reload("permissions", followers.reloadPermissions);
+    followers.refreshRooms();
   });
 }

@@ -198,17 +198,19 @@ export async function localConnections(deps: PresenceDeps, uid: string): Promise
 /**
  * Records this process's heartbeat, then removes the connection records no live process
  * holds: this process's own from an earlier run (`includeOwn`, at start), and those of any
- * process whose heartbeat is older than `staleMs`. Resolves with the users whose records
- * were removed, and at start also every user still shown online with a connection record
- * but no connection, whose presence the caller must recompute.
+ * process whose heartbeat is older than `staleMs`. Resolves with `uids`, the users whose
+ * records were removed, and at start also every user still shown online with a connection
+ * record but no connection, whose presence the caller must recompute; and `revived`, true
+ * when this process had no heartbeat record (at first start, or after another process
+ * swept it as gone, taking its connection records).
  */
 export async function sweepConnections(
   deps: PresenceDeps,
   options: { readonly staleMs: number; readonly includeOwn: boolean },
-): Promise<string[]> {
+): Promise<{ uids: string[]; revived: boolean }> {
   const { db, instanceId } = deps;
   const now = deps.clock.now();
-  await db.instances.updateOne(
+  const beat = await db.instances.updateOne(
     { _id: instanceId },
     { $set: { _updatedAt: now }, $setOnInsert: { _createdAt: now } },
     { upsert: true },
@@ -244,5 +246,5 @@ export async function sweepConnections(
   }
   const level = options.includeOwn || uids.size > 0 ? "info" : "debug";
   deps.log[level]({ instanceId, users: uids.size }, "presence records swept");
-  return [...uids];
+  return { uids: [...uids], revived: beat.upsertedId !== null };
 }

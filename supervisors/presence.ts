@@ -38,6 +38,12 @@ export interface PresenceSupervisor extends PresenceGateway {
   start(): Promise<void>;
   /** Number of live user actors (for tests and metrics). */
   activeUsers(): number;
+  /**
+   * For a clean stop, after the connections closed: stops beating, removes this process's
+   * connection records and its heartbeat, and recomputes (and announces) their users, so
+   * nobody stays online through a process that is gone.
+   */
+  release(): Promise<void>;
   stop(): void;
 }
 
@@ -110,9 +116,23 @@ export function startPresenceSupervisor(
   let timer: unknown;
   let stopped = false;
 
+  /** The connections of each user that this process holds, as it was told of them. */
+  const live = new Map<string, Set<string>>();
+
   async function sweep(includeOwn: boolean): Promise<void> {
-    const uids = await sweepConnections(deps, { staleMs, includeOwn });
+    const { uids, revived } = await sweepConnections(deps, { staleMs, includeOwn });
     await Promise.all(uids.map((uid) => run(uid, { kind: "refresh" })));
+    if (revived && !includeOwn) {
+      // Another process found this one silent (the store or the bus was out of reach) and
+      // removed its connections: record the ones still open again.
+      log.warn(
+        { users: live.size },
+        "this process was counted as gone; its connections are recorded again",
+      );
+      for (const [uid, connIds] of live) {
+        for (const connId of connIds) tell(uid, { kind: "connect", connId });
+      }
+    }
   }
 
   function beat(): void {
@@ -127,8 +147,16 @@ export function startPresenceSupervisor(
   }
 
   return {
-    connected: (uid, connId) => tell(uid, { kind: "connect", connId }),
-    disconnected: (uid, connId) => tell(uid, { kind: "disconnect", connId }),
+    connected: (uid, connId) => {
+      live.set(uid, (live.get(uid) ?? new Set()).add(connId));
+      tell(uid, { kind: "connect", connId });
+    },
+    disconnected: (uid, connId) => {
+      const connIds = live.get(uid);
+      connIds?.delete(connId);
+      if (connIds?.size === 0) live.delete(uid);
+      tell(uid, { kind: "disconnect", connId });
+    },
     setConnectionStatus: async (uid, connId, status: ConnectionStatus) => {
       await run(uid, { kind: "idle", connId, status });
     },
@@ -143,6 +171,13 @@ export function startPresenceSupervisor(
       [...supervisor.getSnapshot().context.children.values()].filter(
         (c) => c.ref.getSnapshot().status === "active",
       ).length,
+    async release() {
+      stopped = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      live.clear();
+      await sweep(true);
+      await deps.db.instances.deleteOne({ _id: deps.instanceId });
+    },
     stop() {
       stopped = true;
       if (timer !== undefined) clock.clearTimeout(timer);

@@ -50,6 +50,8 @@ export interface RoomSupervisor extends RoomGateway {
    * after its other commands (another process changed it); starts none otherwise.
    */
   refresh(rid: string, members: boolean): void;
+  /** Makes every room actor of this process read its room and members again. */
+  refreshAll(): void;
   /** Number of live room actors (for tests and metrics). */
   activeRooms(): number;
   stop(): void;
@@ -125,6 +127,9 @@ export function startRoomSupervisor(
         } as never,
         refuse: ignore,
       });
+    },
+    refreshAll() {
+      for (const rid of supervisor.getSnapshot().context.children.keys()) this.refresh(rid, true);
     },
     activeRooms: () =>
       [...supervisor.getSnapshot().context.children.values()].filter(

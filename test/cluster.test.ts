@@ -269,6 +269,82 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
     expect(allowed.status).toBe(200);
   }, 30_000);
 
+  test("a process that was counted as gone records its open connections again", async () => {
+    const d = await spawnParley(dataDir, {
+      NATS_URL: nats.url,
+      PRESENCE_HEARTBEAT_MS: "250",
+      HOST: "127.0.0.1",
+      INSTANCE_ID: "cluster-d",
+    });
+    // A process starting in test mode seeds the test administrator afresh.
+    admin = await login(b.url, TEST_ADMIN, TEST_ADMIN);
+    try {
+      const watcher = await connect(b.url, admin.authToken);
+      await watcher.sub(USER_PRESENCE, "", { added: [user.userId] });
+      let seen = watcher.frames.length;
+      await connect(d.url, user.authToken);
+      await presenceOf(watcher, user.userId, STATUS.online, seen);
+
+      // Paused past three heartbeats, as a process cut off from the bus would be.
+      seen = watcher.frames.length;
+      d.process.kill("SIGSTOP");
+      await presenceOf(watcher, user.userId, STATUS.offline, seen);
+      seen = watcher.frames.length;
+      d.process.kill("SIGCONT");
+
+      await presenceOf(watcher, user.userId, STATUS.online, seen);
+    } finally {
+      d.process.kill("SIGCONT");
+      d.process.kill(9);
+    }
+  }, 30_000);
+
+  test("a process that stops cleanly takes its users offline", async () => {
+    const d = await spawnParley(dataDir, {
+      NATS_URL: nats.url,
+      HOST: "127.0.0.1",
+      INSTANCE_ID: "cluster-e",
+    });
+    // A process starting in test mode seeds the test administrator afresh.
+    admin = await login(b.url, TEST_ADMIN, TEST_ADMIN);
+    const watcher = await connect(b.url, admin.authToken);
+    await watcher.sub(USER_PRESENCE, "", { added: [user.userId] });
+    let seen = watcher.frames.length;
+    await connect(d.url, user.authToken);
+    await presenceOf(watcher, user.userId, STATUS.online, seen);
+
+    seen = watcher.frames.length;
+    d.process.kill("SIGTERM");
+    expect(await d.process.exited).toBe(0);
+
+    await presenceOf(watcher, user.userId, STATUS.offline, seen);
+  }, 30_000);
+
+  test("a change made while the bus was down reaches the other processes once it is back", async () => {
+    const port = Number(new URL(nats.url).port);
+    await nats.stop();
+    // The owner runs the store itself, so it still takes the change.
+    const changed = await api(a.url, "settings/Message_MaxAllowedSize", {
+      auth: admin,
+      body: { value: 20 },
+    });
+    expect(changed.status).toBe(200);
+    nats = await spawnNats(port);
+
+    // Once the second process is back on the bus it reads the settings again.
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 400; i++) {
+      const res = await api(b.url, "chat.postMessage", {
+        auth: user,
+        body: { channel: "#general", text: "x".repeat(40) },
+      });
+      status = res.status;
+      if (status !== 400) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(status).toBe(400);
+    await api(a.url, "settings/Message_MaxAllowedSize", { auth: admin, body: { value: 5000 } });
+  }, 30_000);
+
   test("when the owner is killed the survivor takes the store over and sweeps its users offline", async () => {
     const watcher = await connect(b.url, admin.authToken);
     await watcher.sub(USER_PRESENCE, "", { added: [user.userId] });

@@ -85,10 +85,13 @@ export interface NatsProcess {
   stop(): Promise<void>;
 }
 
-/** Starts nats-server on a free loopback port; resolves once it accepts clients. */
-export async function spawnNats(): Promise<NatsProcess> {
+/**
+ * Starts nats-server on loopback, on `port` (to start one again where another stopped)
+ * or a free one; resolves once it accepts clients.
+ */
+export async function spawnNats(port = -1): Promise<NatsProcess> {
   if (!NATS_SERVER) throw new Error("nats-server is not installed");
-  const child = Bun.spawn([NATS_SERVER, "-a", "127.0.0.1", "-p", "-1"], {
+  const child = Bun.spawn([NATS_SERVER, "-a", "127.0.0.1", "-p", String(port)], {
     stdout: "ignore",
     stderr: "pipe",
   });
