@@ -30,6 +30,12 @@ import {
  */
 const GRACE_MS = 2000;
 
+/**
+ * How many times an operation is sent again while the store's owner holds the lock but
+ * does not answer on the bus, with pauses growing from 50 ms to 1 s (about 6 s in all).
+ */
+const RETRIES = 10;
+
 /** The subject the owner of the store answers on. */
 const STORE_SUBJECT = "store";
 
@@ -166,9 +172,12 @@ class BusSharedStore implements SharedStore {
           (error instanceof RemoteError && error.remoteName === "NoResponderError");
         const again = untaken || (error instanceof UnansweredError && READS.has(request.operation));
         if (error instanceof UnansweredError) void this.takeOver();
-        if (!again || attempt > 0) throw localError(error);
-        // Take the store over; if another process was quicker, the next try reaches it.
-        await this.takeOver();
+        if (!again || attempt >= RETRIES) throw localError(error);
+        // Take the store over. If another process holds it (it was quicker, or it is the
+        // owner and not back on the bus yet, as after a bus outage), try it again soon.
+        if (!(await this.takeOver())) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        }
       }
     }
   }
