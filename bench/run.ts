@@ -5,7 +5,7 @@
  * bench/results/ (or DIR), and exits 0 when every scenario ran, valid or not.
  *
  * Scenarios: idle, steady, ladder, persistence, storm, presence, rest (numbers 1, 2, 3,
- * 5, 6, 7, 8 of docs in benchmarks.md work too). `--quick` shrinks every count and
+ * 5, 6, 7, 8 of the benchmark protocol work too). `--quick` shrinks every count and
  * window to seconds, for development and CI.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
