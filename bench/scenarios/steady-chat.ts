@@ -61,7 +61,7 @@ export async function steadyChat(ctx: Context): Promise<Result> {
         }));
         await gens.stats(true);
         run.sampler.reset();
-        await gens.each((g) => ({
+        const loads = await gens.each<{ outstanding: number }>((g) => ({
           op: "load",
           actions: actions(g),
           durationMs: p.seconds * 1000,
@@ -71,7 +71,8 @@ export async function steadyChat(ctx: Context): Promise<Result> {
         const sent = (await gens.stats(false)).calls.chat?.sent ?? 0;
         const snap = await settle(gens, "stream-room-messages", sent * p.roomSize);
         invalid.push(...invalidity(side, snap, p.clients));
-        return summary(snap, sent, p.roomSize, p.seconds, cpu);
+        const unanswered = loads.reduce((sum, l) => sum + l.outstanding, 0);
+        return summary(snap, sent, unanswered, p.roomSize, p.seconds, cpu);
       } finally {
         await gens.close();
       }
@@ -125,6 +126,7 @@ export async function steadyChat(ctx: Context): Promise<Result> {
 function summary(
   snap: Awaited<ReturnType<Generators["stats"]>>,
   sent: number,
+  unanswered: number,
   roomSize: number,
   seconds: number,
   cpu: { cpuCores: number; rssBytes: number },
@@ -145,7 +147,7 @@ function summary(
     sent,
     sentPerSecond: sent / seconds,
     acked,
-    unansweredPct: sent ? Math.round((1 - acked / sent) * 1e5) / 1e3 : 0,
+    unansweredPct: sent ? Math.round((unanswered / sent) * 1e5) / 1e3 : 0,
     errors: chat?.errors ?? 0,
     firstError: chat?.firstError ?? null,
     delivered: deliver.count,
