@@ -87,6 +87,10 @@ export async function fanoutLadder(ctx: Context): Promise<Result> {
         );
         const saturatedAtKnee = steps.filter((s) => s.passed).at(-1)?.saturated;
         if (saturatedAtKnee) invalid.push(`${side}: at its knee, ${saturatedAtKnee}`);
+        const stop = steps.at(-1);
+        if (stop && !stop.passed && stop.saturated) {
+          invalid.push(`${side}: the step that stopped the ladder had ${stop.saturated}`);
+        }
         return steps;
       } finally {
         await gens.close();
