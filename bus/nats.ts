@@ -289,7 +289,7 @@ class NatsBus implements Bus {
 
 /**
  * Connects to the NATS server at `url` (for example `nats://127.0.0.1:4222`, with
- * `user:password@` when the server asks for it) as process `name`, in deployment
+ * `user:password@` or `token@` when the server asks for it) as process `name`, in deployment
  * `deployment`: only processes of the same deployment hear each other. Throws when the
  * server cannot be reached. Once connected, the client reconnects by itself after the
  * server drops it.
@@ -300,11 +300,19 @@ export async function connectNatsBus(
   deployment: string,
   log: Logger,
 ): Promise<Bus> {
+  // The client takes credentials as options, not in the server's URL.
+  const server = new URL(url);
+  const user = decodeURIComponent(server.username);
+  const pass = decodeURIComponent(server.password);
+  server.username = "";
+  server.password = "";
   const nc = await connect({
-    servers: url,
+    servers: server.href,
     name,
     noEcho: true,
     maxReconnectAttempts: -1,
+    ...(user && pass && { user, pass }),
+    ...(user && !pass && { token: user }),
   });
   return new NatsBus(nc, log.child({ component: "bus" }), `parley.${deployment}.`);
 }

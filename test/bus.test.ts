@@ -74,6 +74,32 @@ describe.skipIf(NATS_SKIP !== "")(`the NATS bus${NATS_SKIP}`, () => {
     await nats.stop();
   });
 
+  test("credentials in the URL reach a server that asks for them", async () => {
+    for (const [options, url] of [
+      [["--user", "parley", "--pass", "s3cr:t"], "nats://parley:s3cr%3At@"],
+      [["--auth", "t0ken"], "nats://t0ken@"],
+    ] as const) {
+      const guarded = await spawnNats(-1, [...options]);
+      const address = guarded.url.slice("nats://".length);
+      try {
+        const refused = await connectNatsBus(guarded.url, "anonymous", deployment, log).catch(
+          (e: unknown) => e,
+        );
+        expect(refused).toBeInstanceOf(Error);
+        const [server, client] = [
+          await connectNatsBus(`${url}${address}`, "server", deployment, log),
+          await connectNatsBus(`${url}${address}`, "client", deployment, log),
+        ];
+        await server.serve("echo", async (request) => request);
+        expect(await client.request("echo", { ok: true }, 5_000)).toEqual({ ok: true });
+        await client.close();
+        await server.close();
+      } finally {
+        await guarded.stop();
+      }
+    }
+  });
+
   test("events reach every other process in order, never their publisher", async () => {
     const [one, two, three] = [await bus("one"), await bus("two"), await bus("three")];
     const seen: Record<string, BusEvent[]> = { one: [], two: [], three: [] };

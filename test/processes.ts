@@ -87,11 +87,12 @@ export interface NatsProcess {
 
 /**
  * Starts nats-server on loopback, on `port` (to start one again where another stopped)
- * or a free one; resolves once it accepts clients.
+ * or a free one, with `options` added to its command line; resolves once it accepts
+ * clients.
  */
-export async function spawnNats(port = -1): Promise<NatsProcess> {
+export async function spawnNats(port = -1, options: string[] = []): Promise<NatsProcess> {
   if (!NATS_SERVER) throw new Error("nats-server is not installed");
-  const child = Bun.spawn([NATS_SERVER, "-a", "127.0.0.1", "-p", String(port)], {
+  const child = Bun.spawn([NATS_SERVER, "-a", "127.0.0.1", "-p", String(port), ...options], {
     stdout: "ignore",
     stderr: "pipe",
   });
