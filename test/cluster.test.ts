@@ -294,8 +294,10 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
 
       await presenceOf(watcher, user.userId, STATUS.online, seen);
     } finally {
+      // A clean stop takes the user offline again before the next test.
       d.process.kill("SIGCONT");
-      d.process.kill(9);
+      d.process.kill("SIGTERM");
+      await d.process.exited;
     }
   }, 30_000);
 
@@ -307,6 +309,11 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
     });
     // A process starting in test mode seeds the test administrator afresh.
     admin = await login(b.url, TEST_ADMIN, TEST_ADMIN);
+    const before = await api(b.url, "users.getStatus", {
+      auth: admin,
+      query: { userId: user.userId },
+    });
+    expect(before.body.status).toBe("offline");
     const watcher = await connect(b.url, admin.authToken);
     await watcher.sub(USER_PRESENCE, "", { added: [user.userId] });
     let seen = watcher.frames.length;
