@@ -6,6 +6,7 @@
  */
 import { ClientError } from "../core/errors.ts";
 import type { Message, User } from "../core/models.ts";
+import type { Collection, Doc, Filter } from "../store/types.ts";
 import {
   keepAsHistory,
   persistMessage,
@@ -47,7 +48,9 @@ export type MarkReply<C extends MarkCommand> = C extends { readonly kind: "pin" 
 
 /**
  * A shortcode name: letters, digits, `_`, `+` and `-`, as in `:+1:` or `:flag_fr:`, not
- * starting with `_` (no emoji name does; names such as `__proto__` do).
+ * starting with `_` (no emoji name does; names such as `__proto__` do). The name is a key
+ * in the stored `reactions`, so `.` and `$`, which would make it a path or an operator, are
+ * never part of it; Rocket.Chat's own emoji and its custom emoji (slugs) have neither.
  */
 const SHORTCODE = /^[a-z0-9+-][a-z0-9_+-]{0,63}$/i;
 
@@ -133,29 +136,78 @@ async function react(
     );
   }
 
-  const reactions = withReaction(message.reactions ?? {}, c.reaction, user.username, shouldReact);
-  const next = await change(
+  const next = await storeReaction(
     deps,
     state,
     message._id,
-    Object.keys(reactions).length === 0
-      ? { $set: {}, $unset: { reactions: "" } }
-      : { $set: { reactions } },
+    c.reaction,
+    user.username,
+    shouldReact,
   );
   return { state: next.state, reply: undefined };
 }
 
-/** `reactions` with `username` added to or removed from `reaction`; empty entries go. */
-function withReaction(
-  reactions: NonNullable<Message["reactions"]>,
+/**
+ * Adds `username` to (`add`) or removes it from the reaction `reaction` of message
+ * `msgId`, and of the room's `lastMessage` when that is the message, then streams the
+ * message. Several processes may run an actor for one room, so each step is one atomic
+ * update whose filter says what it expects: adding never rewrites other reactions, and
+ * an emptied reaction (then an emptied `reactions`) is removed only while it is still
+ * empty, so a reaction added in between stays. Throws `error-invalid-message` when the
+ * message is gone.
+ */
+async function storeReaction(
+  deps: CommandDeps,
+  state: RoomState,
+  msgId: string,
   reaction: string,
   username: string,
   add: boolean,
-): NonNullable<Message["reactions"]> {
-  const others = (reactions[reaction]?.usernames ?? []).filter((u) => u !== username);
-  const usernames = add ? [...others, username] : others;
-  const { [reaction]: _, ...rest } = reactions;
-  return usernames.length > 0 ? { ...rest, [reaction]: { usernames } } : rest;
+): Promise<{ state: RoomState; message: Message }> {
+  const change = { reaction, username, add, now: deps.clock.now() };
+  await applyReaction(deps.db.messages, { _id: msgId }, "", change);
+  const onLast = { _id: state.room._id, "lastMessage._id": msgId };
+  const lastChanged = await applyReaction(deps.db.rooms, onLast, "lastMessage.", change);
+
+  const message = await deps.db.messages.findOne({ _id: msgId });
+  if (!message) throw new ClientError("error-invalid-message", "Invalid message");
+  const room = lastChanged ? await deps.db.rooms.findOne({ _id: state.room._id }) : null;
+  deps.hub.emit("stream-room-messages", state.room._id, [message]);
+  return { state: room ? { ...state, room } : state, message };
+}
+
+/**
+ * Applies a reaction change to the first document of `collection` matching `filter`,
+ * whose message lies at `prefix` ("" for a message, "lastMessage." for a room). A
+ * reaction is a shortcode (see reactionName), so it never holds `.` or `$` and names one
+ * field. Resolves whether the document matched and changed.
+ */
+async function applyReaction<T extends Doc>(
+  collection: Collection<T>,
+  filter: Filter,
+  prefix: string,
+  change: { reaction: string; username: string; add: boolean; now: Date },
+): Promise<boolean> {
+  const reactions = `${prefix}reactions`;
+  const entry = `${reactions}.${change.reaction}`;
+  const usernames = `${entry}.usernames`;
+  const touched = { [`${prefix}_updatedAt`]: change.now };
+  if (change.add) {
+    const update = { $addToSet: { [usernames]: change.username }, $set: touched };
+    return (await collection.updateOne(filter, update)).matchedCount > 0;
+  }
+
+  const pulled = await collection.updateOne(
+    { ...filter, [usernames]: change.username },
+    { $pull: { [usernames]: change.username }, $set: touched },
+  );
+  if (pulled.matchedCount === 0) return false;
+  await collection.updateOne({ ...filter, [usernames]: { $size: 0 } }, { $unset: { [entry]: "" } });
+  await collection.updateOne(
+    { ...filter, [reactions]: { $eq: {} } },
+    { $unset: { [reactions]: "" } },
+  );
+  return true;
 }
 
 /**

@@ -352,6 +352,52 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
     await api(a.url, "settings/Message_MaxAllowedSize", { auth: admin, body: { value: 5000 } });
   }, 30_000);
 
+  test("people reacting at once through both processes all keep their reaction", async () => {
+    const name = `reactions-${crypto.randomUUID().slice(0, 8)}`;
+    const created = await api(a.url, "channels.create", { auth: admin, body: { name } });
+    const rid = created.body.channel._id as string;
+    const people: { url: string; auth: Credentials; username: string }[] = [];
+    for (let i = 0; i < 9; i++) {
+      const username = `${name}.${i}`;
+      const body = { username, name: username, email: `${username}@example.com`, password: "pw" };
+      expect((await api(a.url, "users.create", { auth: admin, body })).status).toBe(200);
+      const url = i % 2 === 0 ? a.url : b.url;
+      const auth = await login(url, username, "pw");
+      expect((await api(url, "channels.join", { auth, body: { roomId: rid } })).status).toBe(200);
+      people.push({ url, auth, username });
+    }
+    const usernames = people.map((p) => p.username).sort();
+    const stored = async (msgId: string) => {
+      const res = await api(b.url, "chat.getMessage", { auth: admin, query: { msgId } });
+      return res.body.message.reactions;
+    };
+    const reactAll = (msgId: string, emoji: string, shouldReact: boolean) =>
+      Promise.all(
+        people.map(async ({ url, auth }) => {
+          const body = { messageId: msgId, emoji, shouldReact };
+          return (await api(url, "chat.react", { auth, body })).status;
+        }),
+      );
+
+    // Each round reacts to a new message, so that an interleaving that loses an update has
+    // several chances to show; the room's actors run on both processes.
+    for (let round = 0; round < 3; round++) {
+      const posted = await api(a.url, "chat.postMessage", {
+        auth: admin,
+        body: { roomId: rid, text: `react ${round}` },
+      });
+      const msgId = posted.body.message._id as string;
+
+      expect(await reactAll(msgId, ":tada:", true)).toEqual(people.map(() => 200));
+      const added = await stored(msgId);
+      added[":tada:"].usernames.sort();
+      expect(added).toEqual({ ":tada:": { usernames } });
+
+      expect(await reactAll(msgId, ":tada:", false)).toEqual(people.map(() => 200));
+      expect(await stored(msgId)).toBeUndefined();
+    }
+  }, 60_000);
+
   test("when the owner is killed the survivor takes the store over and sweeps its users offline", async () => {
     const watcher = await connect(b.url, admin.authToken);
     await watcher.sub(USER_PRESENCE, "", { added: [user.userId] });

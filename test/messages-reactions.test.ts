@@ -135,6 +135,40 @@ describe("chat.react", () => {
     });
   });
 
+  test("refuses a name with a dot or a dollar sign, which would name another field", async () => {
+    const sent = await send();
+
+    const answers = await Promise.all(
+      [":a.b:", "$set", ":x$y:", "."].map((emoji) => react(member, { messageId: sent._id, emoji })),
+    );
+
+    expect(answers.map((res) => [res.status, res.body.errorType])).toEqual(
+      answers.map(() => [400, "error-not-allowed"]),
+    );
+    expect(await reactionsOf(sent._id)).toBeUndefined();
+  });
+
+  test("keeps the reactions of the room's last message in lastMessage", async () => {
+    const sent = await send();
+    const lastReactions = async () =>
+      (await server.parley.services.deps.db.rooms.findOne({ _id: channel._id }))?.lastMessage
+        ?.reactions;
+
+    await react(member, { messageId: sent._id, emoji: ":tada:" });
+    await react(owner, { messageId: sent._id, emoji: ":+1:" });
+    const both = await lastReactions();
+    await react(member, { messageId: sent._id, emoji: ":tada:" });
+    const one = await lastReactions();
+    await react(owner, { messageId: sent._id, emoji: ":+1:" });
+
+    expect(both).toEqual({
+      ":tada:": { usernames: [member.user.username] },
+      ":+1:": { usernames: [owner.user.username] },
+    });
+    expect(one).toEqual({ ":+1:": { usernames: [owner.user.username] } });
+    expect(await lastReactions()).toBeUndefined();
+  });
+
   test("answers error-message-not-found for an unknown message", async () => {
     const res = await react(member, { messageId: "noSuchMessage", emoji: ":smile:" });
 
