@@ -3,7 +3,8 @@
  * stops it cleanly on SIGINT/SIGTERM. A configuration value Parley cannot use, at
  * reading time or when starting (a store that does not open, a port that is taken, a
  * first administrator that cannot be created), stops start-up with exit code 2 and a
- * message naming the variable.
+ * message naming the variable; any other failure while starting stops it with exit code 1,
+ * the same first line and the error's stack.
  */
 import { ConfigError, loadConfig } from "./core/config.ts";
 import { startServer } from "./server.ts";
@@ -22,7 +23,13 @@ try {
     });
   }
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(`Parley cannot start: ${error.message}`);
-  process.exit(2);
+  if (error instanceof ConfigError) {
+    console.error(`Parley cannot start: ${error.message}`);
+    process.exit(2);
+  }
+  // Anything else is a fault of Parley or of what it runs on: the stack helps find it.
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`Parley cannot start: ${message}`);
+  if (error instanceof Error && error.stack) console.error(error.stack);
+  process.exit(1);
 }
