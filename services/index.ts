@@ -6,6 +6,7 @@
 import { type Config, ConfigError } from "../core/config.ts";
 import { ClientError } from "../core/errors.ts";
 import type { User } from "../core/models.ts";
+import { hashDigest, passwordDigest, verifyDigest } from "../core/password.ts";
 import { Accounts } from "./accounts.ts";
 import { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
@@ -99,36 +100,46 @@ export async function initServices(services: Services, config: Config): Promise<
   }
   await authz.init();
   await recountOpenChats(deps);
-  // Before any room actor runs, so that no actor caches the old account as a member. Test
-  // mode seeds a fresh copy below; otherwise its public password must not outlive test mode.
-  if (await removeUser(deps, TEST_ADMIN)) {
-    if (!config.testMode) deps.log.warn("test administrator removed: TEST_MODE is off");
+  // Before any room actor runs, so that no actor caches the old account as a member. Its
+  // public password must not outlive test mode.
+  if (!config.testMode && (await removeUser(deps, TEST_ADMIN))) {
+    deps.log.warn("test administrator removed: TEST_MODE is off");
   }
 
-  if (!(await deps.db.users.findOne({ _id: "rocket.cat" }))) {
-    await accounts.createUser({
-      _id: "rocket.cat",
-      username: "rocket.cat",
-      name: "Rocket.Cat",
-      type: "bot",
-      roles: ["bot"],
-      joinDefaultChannels: false,
-    });
+  const userExists = async (_id: string) => (await deps.db.users.countDocuments({ _id })) > 0;
+  if (!(await userExists("rocket.cat"))) {
+    await createdOnce(
+      () =>
+        accounts.createUser({
+          _id: "rocket.cat",
+          username: "rocket.cat",
+          name: "Rocket.Cat",
+          type: "bot",
+          roles: ["bot"],
+          joinDefaultChannels: false,
+        }),
+      () => userExists("rocket.cat"),
+    );
     await deps.db.users.updateOne(
       { _id: "rocket.cat" },
       { $set: { status: "online", statusConnection: "online" } },
     );
   }
-  if (!(await deps.db.rooms.findOne({ _id: "GENERAL" }))) {
+  const generalExists = async () => (await deps.db.rooms.countDocuments({ _id: "GENERAL" })) > 0;
+  if (!(await generalExists())) {
     const cat = (await deps.db.users.findOne({ _id: "rocket.cat" })) as User;
-    await rooms.create({
-      _id: "GENERAL",
-      type: "c",
-      name: "general",
-      owner: cat,
-      excludeSelf: true,
-      isDefault: true,
-    });
+    await createdOnce(
+      () =>
+        rooms.create({
+          _id: "GENERAL",
+          type: "c",
+          name: "general",
+          owner: cat,
+          excludeSelf: true,
+          isDefault: true,
+        }),
+      generalExists,
+    );
   }
 
   const humans = await deps.db.users.countDocuments({ type: "user", _id: { $ne: TEST_ADMIN } });
@@ -158,15 +169,58 @@ export async function initServices(services: Services, config: Config): Promise<
     deps.log.info({ username: config.admin.username }, "first administrator created");
   }
 
-  if (config.testMode) {
-    await accounts.createUser({
-      _id: TEST_ADMIN,
-      username: TEST_ADMIN,
-      password: TEST_ADMIN,
-      email: `${TEST_ADMIN}@rocket.chat`,
-      name: "RocketChat Internal Admin Test",
-      roles: ["admin"],
-      verified: true,
-    });
+  if (config.testMode) await seedTestAdmin(deps, accounts, () => userExists(TEST_ADMIN));
+}
+
+/**
+ * Runs `create`; when it fails because another process of the deployment created the same
+ * thing at the same moment (`exists` then resolves true), that counts as done. Any other
+ * failure is thrown.
+ */
+async function createdOnce(
+  create: () => Promise<unknown>,
+  exists: () => Promise<boolean>,
+): Promise<void> {
+  try {
+    await create();
+  } catch (error) {
+    if (!(error instanceof ClientError) || !(await exists())) throw error;
   }
+}
+
+/**
+ * Makes sure Rocket.Chat's test administrator can log in: created when missing; an
+ * existing one is kept, with its tokens and rooms, so that a process starting elsewhere in
+ * the deployment logs nobody out, and gets back the admin role, an active account and the
+ * public password if it lost them.
+ */
+async function seedTestAdmin(deps: Deps, accounts: Accounts, exists: () => Promise<boolean>) {
+  if (!(await exists())) {
+    const create = () =>
+      accounts.createUser({
+        _id: TEST_ADMIN,
+        username: TEST_ADMIN,
+        password: TEST_ADMIN,
+        email: `${TEST_ADMIN}@rocket.chat`,
+        name: "RocketChat Internal Admin Test",
+        roles: ["admin"],
+        verified: true,
+      });
+    await createdOnce(create, exists);
+    return;
+  }
+  const admin = await deps.db.users.findOne({ _id: TEST_ADMIN });
+  const digest = await passwordDigest(TEST_ADMIN);
+  const hash = admin?.services?.password?.bcrypt;
+  const passwordKept = hash !== undefined && (await verifyDigest(digest, hash).catch(() => false));
+  await deps.db.users.updateOne(
+    { _id: TEST_ADMIN },
+    {
+      $addToSet: { roles: "admin" },
+      $set: {
+        active: true,
+        ...(!passwordKept && { "services.password.bcrypt": await hashDigest(digest) }),
+      },
+    },
+  );
 }

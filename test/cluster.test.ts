@@ -276,7 +276,7 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
       HOST: "127.0.0.1",
       INSTANCE_ID: "cluster-d",
     });
-    // A process starting in test mode seeds the test administrator afresh.
+    // A process starting in test mode keeps the test administrator and its tokens.
     admin = await login(b.url, TEST_ADMIN, TEST_ADMIN);
     try {
       const watcher = await connect(b.url, admin.authToken);
@@ -307,7 +307,7 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
       HOST: "127.0.0.1",
       INSTANCE_ID: "cluster-e",
     });
-    // A process starting in test mode seeds the test administrator afresh.
+    // A process starting in test mode keeps the test administrator and its tokens.
     admin = await login(b.url, TEST_ADMIN, TEST_ADMIN);
     const before = await api(b.url, "users.getStatus", {
       auth: admin,
