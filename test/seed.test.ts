@@ -37,7 +37,7 @@ describe("the data every workspace starts with", () => {
     expect(login.status).toBe(200);
   });
 
-  test("each test-mode start seeds a fresh test administrator without drifting GENERAL's count", async () => {
+  test("each test-mode start leaves one test administrator who can log in, without drifting GENERAL's count", async () => {
     for (let i = 0; i < 2; i++) {
       const parley = await start({ TEST_MODE: "true" });
       const login = await api(parley.url, "login", {
