@@ -61,6 +61,16 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
     return socket;
   }
 
+  /** A watcher on `watchFrom` of the user, who then connects to `connectTo` and shows online. */
+  async function watchUserComeOnline(watchFrom: string, connectTo: string) {
+    const watcher = await connect(watchFrom, admin.authToken);
+    await watcher.sub(USER_PRESENCE, "", { added: [user.userId] });
+    const seen = watcher.frames.length;
+    const client = await connect(connectTo, user.authToken);
+    await presenceOf(watcher, user.userId, STATUS.online, seen);
+    return { watcher, client };
+  }
+
   beforeAll(async () => {
     nats = await spawnNats();
     const env = { NATS_URL: nats.url, PRESENCE_HEARTBEAT_MS: "250", HOST: "127.0.0.1" };
@@ -279,14 +289,10 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
     // A process starting in test mode keeps the test administrator and its tokens.
     admin = await login(b.url, TEST_ADMIN, TEST_ADMIN);
     try {
-      const watcher = await connect(b.url, admin.authToken);
-      await watcher.sub(USER_PRESENCE, "", { added: [user.userId] });
-      let seen = watcher.frames.length;
-      await connect(d.url, user.authToken);
-      await presenceOf(watcher, user.userId, STATUS.online, seen);
+      const { watcher } = await watchUserComeOnline(b.url, d.url);
 
       // Paused past three heartbeats, as a process cut off from the bus would be.
-      seen = watcher.frames.length;
+      let seen = watcher.frames.length;
       d.process.kill("SIGSTOP");
       await presenceOf(watcher, user.userId, STATUS.offline, seen);
       seen = watcher.frames.length;
@@ -314,13 +320,9 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
       query: { userId: user.userId },
     });
     expect(before.body.status).toBe("offline");
-    const watcher = await connect(b.url, admin.authToken);
-    await watcher.sub(USER_PRESENCE, "", { added: [user.userId] });
-    let seen = watcher.frames.length;
-    await connect(d.url, user.authToken);
-    await presenceOf(watcher, user.userId, STATUS.online, seen);
+    const { watcher } = await watchUserComeOnline(b.url, d.url);
 
-    seen = watcher.frames.length;
+    const seen = watcher.frames.length;
     d.process.kill("SIGTERM");
     expect(await d.process.exited).toBe(0);
 
@@ -399,11 +401,7 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
   }, 60_000);
 
   test("when the owner is killed the survivor takes the store over and sweeps its users offline", async () => {
-    const watcher = await connect(b.url, admin.authToken);
-    await watcher.sub(USER_PRESENCE, "", { added: [user.userId] });
-    let seen = watcher.frames.length;
-    const client = await connect(a.url, user.authToken);
-    await presenceOf(watcher, user.userId, STATUS.online, seen);
+    const { watcher, client } = await watchUserComeOnline(b.url, a.url);
 
     // A third process keeps posting while the owner dies: operations it had sent to the
     // owner are given up within seconds, and later ones reach whoever took the store over.
@@ -418,7 +416,7 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
       }
       return statuses;
     })();
-    seen = watcher.frames.length;
+    const seen = watcher.frames.length;
     a.process.kill(9);
     await a.process.exited;
 
