@@ -286,8 +286,6 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
       HOST: "127.0.0.1",
       INSTANCE_ID: "cluster-d",
     });
-    // A process starting in test mode keeps the test administrator and its tokens.
-    admin = await login(b.url, TEST_ADMIN, TEST_ADMIN);
     try {
       const { watcher } = await watchUserComeOnline(b.url, d.url);
 
@@ -313,8 +311,6 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
       HOST: "127.0.0.1",
       INSTANCE_ID: "cluster-e",
     });
-    // A process starting in test mode keeps the test administrator and its tokens.
-    admin = await login(b.url, TEST_ADMIN, TEST_ADMIN);
     const before = await api(b.url, "users.getStatus", {
       auth: admin,
       query: { userId: user.userId },
