@@ -62,6 +62,30 @@ async function receive(
   return { fields, upload: stored as Upload };
 }
 
+/**
+ * Takes upload `fileId` out of the waiting ones for `me` to send in `room`, atomically, so
+ * that of several confirms of one file only one goes on. Only the uploader's own file,
+ * uploaded to this room and not yet sent, is claimed; resolves with it as it was, else
+ * throws Rocket.Chat's `invalid-file`.
+ */
+async function claimUpload(services: Services, me: User, room: Room, fileId: string) {
+  const claimed = await services.deps.db.uploads.findOneAndUpdate(
+    { _id: fileId, rid: room._id, userId: me._id, expiresAt: { $exists: true } },
+    { $unset: { expiresAt: "" }, $set: { _updatedAt: services.deps.clock.now() } },
+    { returnDocument: "before" },
+  );
+  if (!claimed) throw new ClientError("invalid-file");
+  return claimed;
+}
+
+/** Puts back a claimed upload whose message could not be sent, so it can be confirmed again. */
+async function releaseUpload(services: Services, upload: Upload): Promise<void> {
+  await services.deps.db.uploads.updateOne(
+    { _id: upload._id },
+    { $set: { expiresAt: upload.expiresAt, _updatedAt: services.deps.clock.now() } },
+  );
+}
+
 /** What a sender may add to a file message, from form fields or a JSON body. */
 function messageData(fields: Record<string, unknown>): FileMessageData {
   const text = (key: string) =>
@@ -151,17 +175,20 @@ export function uploadRoutes(services: Services, log: Logger) {
       "/rooms.mediaConfirm/:rid/:fileId",
       async ({ me, params, body }) => {
         const room = await readableRoom(services, me, params.rid);
-        const upload = await services.deps.db.uploads.findOne({ _id: params.fileId });
-        // Only the uploader's own file, uploaded to this room and not yet sent, is confirmed.
-        if (!upload || upload.rid !== room._id || upload.userId !== me._id || !upload.expiresAt) {
-          throw new ClientError("invalid-file");
+        const upload = await claimUpload(services, me, room, params.fileId);
+        try {
+          const message = await sendFileMessage(
+            services,
+            me,
+            room,
+            upload,
+            messageData(body ?? {}),
+          );
+          return ok({ message });
+        } catch (error) {
+          await releaseUpload(services, upload);
+          throw error;
         }
-        const message = await sendFileMessage(services, me, room, upload, messageData(body ?? {}));
-        await services.deps.db.uploads.updateOne(
-          { _id: upload._id },
-          { $unset: { expiresAt: "" }, $set: { _updatedAt: services.deps.clock.now() } },
-        );
-        return ok({ message });
       },
       {
         access: true,

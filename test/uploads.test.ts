@@ -418,6 +418,32 @@ describe("refusals", () => {
     });
   });
 
+  test("of several confirms of one file at once, one sends it and the others answer invalid-file", async () => {
+    const rid = await channel(server, alice);
+    const media = await upload(server, `rooms.media/${rid}`, alice, [
+      { name: "a.pdf", type: "application/pdf", data: PDF },
+    ]);
+    const id = media.body.file._id;
+
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        api(server, `rooms.mediaConfirm/${rid}/${id}`, { auth: alice, body: {} }),
+      ),
+    );
+
+    const history = await api(server, "channels.messages", { auth: alice, query: { roomId: rid } });
+    const sharing = history.body.messages.filter(
+      (m: { file?: { _id: string } }) => m.file?._id === id,
+    );
+    expect(answers.map((r) => r.body.errorType ?? r.status).sort()).toEqual([
+      200,
+      "invalid-file",
+      "invalid-file",
+      "invalid-file",
+    ]);
+    expect(sharing).toHaveLength(1);
+  });
+
   test("a description longer than Message_MaxAllowedSize answers error-message-size-exceeded", async () => {
     const rid = await channel(server, alice);
 
