@@ -18,11 +18,19 @@ import { apiBase } from "./http.ts";
 
 const TAGS = ["Rooms"];
 
-/** The value of cookie `name` in a `Cookie` header, or undefined. */
+/**
+ * The value of cookie `name` in a `Cookie` header, or undefined, also when the value is not
+ * valid percent-encoding (it then logs nobody in).
+ */
 function cookie(header: string | null, name: string): string | undefined {
   for (const pair of (header ?? "").split(";")) {
     const [key, ...value] = pair.trim().split("=");
-    if (key === name) return decodeURIComponent(value.join("="));
+    if (key !== name) continue;
+    try {
+      return decodeURIComponent(value.join("="));
+    } catch {
+      return undefined;
+    }
   }
   return undefined;
 }

@@ -192,6 +192,20 @@ describe("who may download", () => {
     expect(byCookie.data).toEqual(PDF);
   });
 
+  test("a cookie that is not valid percent-encoding logs nobody in and answers 403", async () => {
+    const url = await sharedFile();
+
+    const answers = await Promise.all(
+      [
+        "rc_uid=%E0%A4%A; rc_token=x",
+        `rc_uid=${alice.userId}; rc_token=%`,
+        `rc_token=%zz; rc_uid=${alice.userId}`,
+      ].map((Cookie) => download(server, url, { Cookie })),
+    );
+
+    expect(answers.map((res) => res.status)).toEqual([403, 403, 403]);
+  });
+
   test("nobody gets a file without logging in while FileUpload_ProtectFiles is on", async () => {
     const url = await sharedFile();
 
