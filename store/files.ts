@@ -159,6 +159,27 @@ interface Header {
   readonly uploadedAt: string;
 }
 
+/** Bytes read at a time while looking for the end of a blob file's header line. */
+const HEADER_READ = 4096;
+
+/**
+ * The start of blob file `whole` up to its header line's end: `head` holds the bytes read
+ * and `end` the index of the line's newline in them, -1 when the file has none. Reads on
+ * until the newline, so a header of any length is found.
+ */
+async function headerLine(whole: Blob): Promise<{ head: Uint8Array; end: number }> {
+  const parts: Uint8Array[] = [];
+  let read = 0;
+  for (;;) {
+    const part = new Uint8Array(await whole.slice(read, read + HEADER_READ).arrayBuffer());
+    const at = part.indexOf(10);
+    parts.push(part);
+    if (at >= 0) return { head: Buffer.concat(parts), end: read + at };
+    if (part.byteLength === 0) return { head: Buffer.concat(parts), end: -1 };
+    read += part.byteLength;
+  }
+}
+
 /**
  * Blobs as files, one per name: a JSON header line, then the bytes. Names are encoded so
  * that any name is a safe file name, whatever its characters or case.
@@ -235,15 +256,16 @@ class DiskBucket implements FileBucket {
 
   async open(name: string, range?: ByteRange): Promise<OpenedFile | null> {
     let whole: Blob;
-    let head: Uint8Array;
+    let found: { head: Uint8Array; end: number };
     try {
+      // A missing file shows only once the Blob is read, not when it is opened.
       whole = await openAsBlob(this.pathOf(name));
-      head = new Uint8Array(await whole.slice(0, 4096).arrayBuffer());
+      found = await headerLine(whole);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
     }
-    const end = head.indexOf(10);
+    const { head, end } = found;
     if (end < 0) throw new Error(`The stored blob ${JSON.stringify(name)} has no header line`);
     const header = JSON.parse(new TextDecoder().decode(head.subarray(0, end))) as Header;
     const offset = end + 1;

@@ -105,6 +105,20 @@ function contract(open: () => Promise<Store>, close: (store: Store) => Promise<v
     });
   });
 
+  test("a blob with a content type of several kilobytes opens with it", async () => {
+    const bucket = fresh();
+    const type = `text/${"x".repeat(10_000)}`;
+
+    await bucket.write("long", [bytes("hello")], type, when);
+    const opened = await bucket.open("long", { start: 1, end: 3 });
+
+    expect({
+      type: opened?.contentType,
+      size: opened?.size,
+      text: await text(opened?.stream),
+    }).toEqual({ type, size: 5, text: "ell" });
+  });
+
   test("a write past its limit fails and stores nothing", async () => {
     const bucket = fresh();
 
