@@ -53,6 +53,12 @@ export function uploadType(declared: string, filename: string): string {
   return lookup(filename) || "application/octet-stream";
 }
 
+/**
+ * A media type as RFC 6838 names one, lower case and without parameters: a type and a
+ * subtype of at most 127 characters each, starting with a letter or digit.
+ */
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
+
 /** Whether `type` matches an entry of a comma-separated list (`image/*` matches any image). */
 function listed(list: string, type: string): boolean {
   const major = type.split("/")[0];
@@ -111,10 +117,10 @@ function storeName(deps: Deps): string {
 
 /**
  * Stores `file` for `target` and writes its document: checks the room allows uploads and
- * the type is allowed (`error-invalid-file-type`) before reading a byte, stops with
- * `error-file-too-large` past `FileUpload_MaxFileSize` (-1: no limit), and measures a
- * bitmap image, refusing one whose bytes are not such an image. Resolves with the
- * document; on any failure nothing is kept.
+ * the type is a well-formed media type and allowed (`error-invalid-file-type`) before
+ * reading a byte, stops with `error-file-too-large` past `FileUpload_MaxFileSize` (-1: no
+ * limit), and measures a bitmap image, refusing one whose bytes are not such an image.
+ * Resolves with the document; on any failure nothing is kept.
  */
 export async function receiveUpload(
   services: Services,
@@ -125,7 +131,7 @@ export async function receiveUpload(
   assertUploadsAllowed(settings, target.room);
   const encrypted = target.content !== undefined;
   const type = encrypted ? "application/octet-stream" : uploadType(file.mimeType, file.filename);
-  if (!typeAllowed(settings, type)) throw invalidType();
+  if (!MEDIA_TYPE.test(type) || !typeAllowed(settings, type)) throw invalidType();
   await sweepExpired(deps);
 
   const bucket = deps.files.bucket(UPLOAD_BUCKET);

@@ -54,6 +54,32 @@ async function traces() {
   };
 }
 
+/**
+ * Uploads a small file to `rid` as alice with the `Content-Type` line `type` written as
+ * is (FormData would clean it); answers status and body.
+ */
+async function uploadDeclaring(rid: string, type: string) {
+  const boundary = "----parley-declared-type";
+  const body = [
+    `--${boundary}`,
+    'Content-Disposition: form-data; name="file"; filename="t.dat"',
+    `Content-Type: ${type}`,
+    "",
+    "hello",
+    `--${boundary}--`,
+    "",
+  ].join("\r\n");
+  const res = await fetch(`${server.url}/api/v1/rooms.upload/${rid}`, {
+    method: "POST",
+    headers: {
+      ...authHeaders(alice),
+      "Content-Type": `multipart/form-data; boundary=${boundary}`,
+    },
+    body,
+  });
+  return { status: res.status, body: await res.json() };
+}
+
 describe("limits", () => {
   test("a file over FileUpload_MaxFileSize answers error-file-too-large and leaves nothing", async () => {
     const rid = await channel(server, alice);
@@ -97,6 +123,23 @@ describe("limits", () => {
         errorType: "error-invalid-file-type",
       },
     });
+    expect(await traces()).toEqual(before);
+  });
+
+  test("a media type longer than RFC 6838 allows answers error-invalid-file-type and leaves nothing", async () => {
+    const rid = await channel(server, alice);
+    const before = await traces();
+    const types = [
+      `text/${"x".repeat(5000)}`,
+      `${"x".repeat(128)}/plain`,
+      `text/${"y".repeat(128)}`,
+    ];
+
+    const answers = await Promise.all(types.map((type) => uploadDeclaring(rid, type)));
+
+    expect(answers.map((res) => [res.status, res.body.errorType])).toEqual(
+      types.map(() => [400, "error-invalid-file-type"]),
+    );
     expect(await traces()).toEqual(before);
   });
 
