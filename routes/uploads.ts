@@ -11,7 +11,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Room, Upload, User } from "../core/models.ts";
 import { type FileMessageData, sendFileMessage } from "../services/file-messages.ts";
 import type { Services } from "../services/index.ts";
-import { discardUpload, receiveUpload } from "../services/uploads.ts";
+import { discardThumbnails, discardUpload, receiveUpload } from "../services/uploads.ts";
 import { apiBase, ok, pagination } from "./http.ts";
 import { readUpload } from "./multipart.ts";
 import { forbidden, PAGE_QUERY, parseSort } from "./room-params.ts";
@@ -78,8 +78,12 @@ async function claimUpload(services: Services, me: User, room: Room, fileId: str
   return claimed;
 }
 
-/** Puts back a claimed upload whose message could not be sent, so it can be confirmed again. */
+/**
+ * Puts back a claimed upload whose message could not be sent, so it can be confirmed again,
+ * and removes the thumbnail made for that message.
+ */
 async function releaseUpload(services: Services, upload: Upload): Promise<void> {
+  await discardThumbnails(services.deps, upload._id);
   await services.deps.db.uploads.updateOne(
     { _id: upload._id },
     { $set: { expiresAt: upload.expiresAt, _updatedAt: services.deps.clock.now() } },

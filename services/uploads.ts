@@ -212,10 +212,20 @@ export async function removeUploads(deps: Deps, ids: readonly string[]): Promise
   for (const id of ids) await bucket.delete(id);
 }
 
+/** The ids of the thumbnails made of upload `id`. */
+async function thumbnailIds(deps: Deps, id: string): Promise<string[]> {
+  const thumbs = await deps.db.uploads.find({ originalFileId: id }, { projection: { _id: 1 } });
+  return thumbs.map((thumb) => thumb._id);
+}
+
 /** Removes upload `id` and the thumbnails made of it. */
 export async function discardUpload(deps: Deps, id: string): Promise<void> {
-  const thumbs = await deps.db.uploads.find({ originalFileId: id }, { projection: { _id: 1 } });
-  await removeUploads(deps, [id, ...thumbs.map((thumb) => thumb._id)]);
+  await removeUploads(deps, [id, ...(await thumbnailIds(deps, id))]);
+}
+
+/** Removes the thumbnails made of upload `id`, keeping the upload (a message failed to share it). */
+export async function discardThumbnails(deps: Deps, id: string): Promise<void> {
+  await removeUploads(deps, await thumbnailIds(deps, id));
 }
 
 /** The ids of the uploads a message carries (its file and its thumbnail). */

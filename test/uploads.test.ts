@@ -444,6 +444,32 @@ describe("refusals", () => {
     expect(sharing).toHaveLength(1);
   });
 
+  test("a confirm that fails to send leaves no thumbnail behind and the file can be confirmed again", async () => {
+    const rid = await channel(server, alice);
+    const media = await upload(server, `rooms.media/${rid}`, alice, [
+      { name: "photo.png", type: "image/png", data: image },
+    ]);
+    const id = media.body.file._id;
+    const before = { files: storedFiles(server.dataDir), docs: await uploadCount() };
+
+    const failed = await api(server, `rooms.mediaConfirm/${rid}/${id}`, {
+      auth: alice,
+      body: { tmid: "no-such-message" },
+    });
+    const after = { files: storedFiles(server.dataDir), docs: await uploadCount() };
+    const retry = await api(server, `rooms.mediaConfirm/${rid}/${id}`, { auth: alice, body: {} });
+
+    expect({ status: failed.status, success: failed.body.success }).toEqual({
+      status: 400,
+      success: false,
+    });
+    expect(after).toEqual(before);
+    expect({ status: retry.status, files: retry.body.message?.files?.length }).toEqual({
+      status: 200,
+      files: 2,
+    });
+  });
+
   test("a description longer than Message_MaxAllowedSize answers error-message-size-exceeded", async () => {
     const rid = await channel(server, alice);
 
