@@ -110,14 +110,27 @@ function messageData(fields: Record<string, unknown>): FileMessageData {
   return Object.fromEntries(Object.entries(data).filter(([, v]) => v !== undefined));
 }
 
-/** The files of `room`, by name unless `sort` says otherwise, each with its uploader. */
+/** `text` with every regular expression symbol escaped, so that it matches only itself. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * The files of `room`, by name unless `sort` says otherwise, each with its uploader; only
+ * those whose name holds `name` (ignoring case) and of `typeGroup` when they are given.
+ */
 async function listFiles(
   services: Services,
   room: Room,
-  query: { count?: string; offset?: string; sort?: string },
+  query: { count?: string; offset?: string; sort?: string; name?: string; typeGroup?: string },
 ) {
   const { count, offset } = pagination(services, query);
-  const filter = { rid: room._id, typeGroup: { $ne: "thumb" }, expiresAt: { $exists: false } };
+  const filter = {
+    rid: room._id,
+    typeGroup: query.typeGroup ? { $eq: query.typeGroup, $ne: "thumb" } : { $ne: "thumb" },
+    expiresAt: { $exists: false },
+    ...(query.name && { name: { $regex: literal(query.name), $options: "i" } }),
+  };
   const { uploads, users } = services.deps.db;
   const [files, total] = await Promise.all([
     uploads.find(filter, {
@@ -233,6 +246,8 @@ export function uploadRoutes(services: Services, log: Logger) {
           ...ROOM_REF,
           username: t.Optional(t.String()),
           ...PAGE_QUERY,
+          name: t.Optional(t.String()),
+          typeGroup: t.Optional(t.String()),
           query: t.Optional(t.String()),
         }),
         detail: { summary: "A room's uploaded files, with who uploaded each", tags: TAGS },

@@ -206,6 +206,39 @@ describe("uploading", () => {
   });
 });
 
+describe("listing", () => {
+  test("the file lists filter by name, ignoring case and taken literally, and by typeGroup", async () => {
+    const rid = await channel(server, alice);
+    await shareImage(rid, alice);
+    for (const name of ["Report.PDF", "notes(1).pdf"]) {
+      await upload(server, `rooms.upload/${rid}`, alice, [
+        { name, type: "application/pdf", data: PDF },
+      ]);
+    }
+    const names = async (query: Record<string, string>) => {
+      const res = await api(server, "channels.files", {
+        auth: alice,
+        query: { roomId: rid, ...query },
+      });
+      return res.body.files?.map((f: { name: string }) => f.name) ?? res.body;
+    };
+
+    expect({
+      report: await names({ name: "report" }),
+      paren: await names({ name: "(1)" }),
+      image: await names({ typeGroup: "image" }),
+      pdfImage: await names({ name: "report", typeGroup: "image" }),
+      thumb: await names({ typeGroup: "thumb" }),
+    }).toEqual({
+      report: ["Report.PDF"],
+      paren: ["notes(1).pdf"],
+      image: ["photo.png"],
+      pdfImage: [],
+      thumb: [],
+    });
+  });
+});
+
 describe("downloading", () => {
   test("a file downloads whole with its type, length, disposition and bytes", async () => {
     const rid = await channel(server, alice);
