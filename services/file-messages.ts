@@ -139,8 +139,9 @@ export async function fileMessageParts(services: Services, upload: Upload, descr
 
 /**
  * Sends the message sharing `upload` in `room` as `user`, through the room's actor, with
- * `data`. Throws `error-message-size-exceeded` for a description longer than
- * `Message_MaxAllowedSize`, and whatever the room refuses.
+ * `data`, and keeps the description on the upload's document once it is sent. Throws
+ * `error-message-size-exceeded` for a description longer than `Message_MaxAllowedSize`,
+ * and whatever the room refuses.
  */
 export async function sendFileMessage(
   services: Services,
@@ -162,5 +163,12 @@ export async function sendFileMessage(
     ...(data.customFields !== undefined && { customFields: data.customFields }),
     ...parts,
   };
-  return services.deps.rooms.execute(room._id, { kind: "send", user, draft });
+  const message = await services.deps.rooms.execute(room._id, { kind: "send", user, draft });
+  if (data.description !== undefined) {
+    await services.deps.db.uploads.updateOne(
+      { _id: upload._id },
+      { $set: { description: data.description } },
+    );
+  }
+  return message;
 }

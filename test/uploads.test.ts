@@ -207,6 +207,27 @@ describe("uploading", () => {
 });
 
 describe("listing", () => {
+  test("the description sent with a file is kept on its upload, as the file lists show", async () => {
+    const rid = await channel(server, alice);
+    await shareImage(rid, alice, { description: "the view" });
+    await upload(
+      server,
+      `rooms.upload/${rid}`,
+      alice,
+      [{ name: "q.pdf", type: "application/pdf", data: PDF }],
+      { description: "Q4" },
+    );
+
+    const res = await api(server, "channels.files", { auth: alice, query: { roomId: rid } });
+
+    expect(
+      res.body.files.map((f: { name: string; description?: string }) => [f.name, f.description]),
+    ).toEqual([
+      ["photo.png", "the view"],
+      ["q.pdf", "Q4"],
+    ]);
+  });
+
   test("the file lists filter by name, ignoring case and taken literally, and by typeGroup", async () => {
     const rid = await channel(server, alice);
     await shareImage(rid, alice);
