@@ -68,14 +68,16 @@ async function mayDownload(services: Services, upload: Upload, user: User | null
 
 /**
  * The range a `Range` header asks of a file of `size` bytes: undefined for the whole file
- * (no header, another unit, or several ranges, which are answered whole), null when it
- * lies outside the file.
+ * (no header, another unit, several ranges, which are answered whole, or a header that is
+ * not valid, such as `bytes=5-2` or `bytes=-`, which HTTP says to ignore), null when it
+ * lies outside the file. The unit is matched in any case.
  */
 export function requestedRange(header: string | null, size: number): ByteRange | null | undefined {
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? "");
+  const match = /^bytes=(\d*)-(\d*)$/i.exec(header?.trim() ?? "");
   if (!match) return undefined;
   const [, first = "", last = ""] = match;
-  if (first === "" && last === "") return null;
+  if (first === "" && last === "") return undefined;
+  if (first !== "" && last !== "" && Number(last) < Number(first)) return undefined;
   if (first === "") {
     const suffix = Number(last);
     if (suffix === 0 || size === 0) return null;

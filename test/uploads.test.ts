@@ -315,6 +315,21 @@ describe("downloading", () => {
     });
   });
 
+  test("an invalid Range is ignored and answers the whole file; the unit is matched in any case", async () => {
+    const rid = await channel(server, alice);
+    const { media } = await shareImage(rid, alice);
+    const url = media.body.file.url;
+    const get = (range: string) => download(server, url, { ...authHeaders(alice), Range: range });
+
+    const answers = await Promise.all(["bytes=5-2", "bytes=-", "Bytes=0-3"].map(get));
+
+    expect(answers.map((r) => [r.status, r.data.length, r.headers.get("content-range")])).toEqual([
+      [200, image.length, null],
+      [200, image.length, null],
+      [206, 4, `bytes 0-3/${image.length}`],
+    ]);
+  });
+
   test("the older /ufs/ address serves the same file", async () => {
     const rid = await channel(server, alice);
     const { media } = await shareImage(rid, alice);
