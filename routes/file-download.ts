@@ -89,10 +89,21 @@ export function requestedRange(header: string | null, size: number): ByteRange |
   return { start, end };
 }
 
+/**
+ * `name` percent-encoded as RFC 8187 wants a `filename*` value: encodeURIComponent, plus
+ * the `'()*` it leaves alone but the RFC does not allow.
+ */
+function extValue(name: string): string {
+  return encodeURIComponent(name).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
 /** `Content-Disposition` naming the file, safe for any name. */
 function disposition(kind: "inline" | "attachment", name: string): string {
   const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, "_");
-  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${extValue(name)}`;
 }
 
 /** Answers a download of upload `id`. */

@@ -330,6 +330,23 @@ describe("downloading", () => {
     ]);
   });
 
+  test("filename* percent-encodes the quote, parentheses and star", async () => {
+    const rid = await channel(server, alice);
+    const res = await upload(server, `rooms.upload/${rid}`, alice, [
+      { name: "it's (a) *draft*.pdf", type: "application/pdf", data: PDF },
+    ]);
+
+    const got = await download(
+      server,
+      res.body.message.attachments[0].title_link,
+      authHeaders(alice),
+    );
+
+    expect(got.headers.get("content-disposition")).toBe(
+      `inline; filename="it's (a) *draft*.pdf"; filename*=UTF-8''it%27s%20%28a%29%20%2Adraft%2A.pdf`,
+    );
+  });
+
   test("the older /ufs/ address serves the same file", async () => {
     const rid = await channel(server, alice);
     const { media } = await shareImage(rid, alice);
