@@ -15,7 +15,7 @@ import { decodeWire, encodeWire } from "./codec.ts";
 /** The subject, under the deployment's prefix, every process publishes its events on. */
 const EVENTS = "events";
 
-/** First byte of a reply chunk: more chunks follow, or this is the last one. */
+/** First byte of every chunk: more chunks follow, or this is the last one. */
 const MORE = 0x2b; // "+"
 const LAST = 0x2e; // "."
 
@@ -96,7 +96,9 @@ class NatsBus implements Bus {
     this.consume(`${this.inbox}.*`, (msg) => this.onReply(msg));
     void (async () => {
       for await (const status of nc.status()) {
-        log.info({ status: status.type }, "bus connection status changed");
+        // Pings and server updates are routine; losing and regaining the server are not.
+        const routine = status.type === "ping" || status.type === "update";
+        log[routine ? "debug" : "info"]({ status: status.type }, "bus connection status changed");
         if (status.type !== "reconnect") continue;
         for (const subject of new Set([...this.waiting.values()].map((w) => w.subject))) {
           this.abandonSubject(subject, GRACE_MS);
