@@ -7,6 +7,7 @@ import type { Clock } from "../core/clock.ts";
 import { ClientError } from "../core/errors.ts";
 import type { Setting } from "../core/models.ts";
 import type { Collections } from "./collections.ts";
+import { DuplicateKeyError } from "../store/types.ts";
 import { overrideVariable, typedValue } from "./setting-overrides.ts";
 import { settingDefinitions, storedFields } from "./settings-registry.ts";
 
@@ -50,7 +51,7 @@ export class Settings {
         overwrite === undefined
           ? undefined
           : typedValue(overrideVariable(_id, "overwrite"), overwrite, def);
-      const current = stored.get(_id);
+      let current = stored.get(_id);
 
       if (!current) {
         const initial = start.initialValues[_id];
@@ -60,17 +61,24 @@ export class Settings {
             ? def.value
             : typedValue(overrideVariable(_id, "initial"), initial, def));
         const fromEnv = forced !== undefined || initial !== undefined;
-        await this.db.settings.insertOne({
-          _id,
-          value,
-          ...fields,
-          valueSource: fromEnv ? "processEnvValue" : "packageValue",
-          ...(fromEnv && { processEnvValue: value }),
-          ts: now,
-          createdAt: now,
-          _updatedAt: now,
-        });
-        continue;
+        try {
+          await this.db.settings.insertOne({
+            _id,
+            value,
+            ...fields,
+            valueSource: fromEnv ? "processEnvValue" : "packageValue",
+            ...(fromEnv && { processEnvValue: value }),
+            ts: now,
+            createdAt: now,
+            _updatedAt: now,
+          });
+          continue;
+        } catch (error) {
+          if (!(error instanceof DuplicateKeyError)) throw error;
+        }
+        // Another process starting at the same moment stored it first: update that one.
+        current = (await this.db.settings.findOne({ _id })) ?? undefined;
+        if (!current) continue;
       }
 
       const changed = Object.entries(fields).filter(
