@@ -37,21 +37,34 @@ export async function spawnParley(
     stdout: "pipe",
     stderr: "inherit",
   });
+  const port = await portPrinted(child.stdout, / port (\d+) /, "Parley");
+  return { process: child, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * Reads a child's `output` until `pattern` captures the port it listens on; then keeps
+ * draining it, so that the child never blocks on a full pipe. Throws when the output ends
+ * first, quoting it, with `name` as the child's.
+ */
+async function portPrinted(
+  output: ReadableStream<Uint8Array>,
+  pattern: RegExp,
+  name: string,
+): Promise<string> {
   const decoder = new TextDecoder();
-  const reader = child.stdout.getReader();
-  let output = "";
+  const reader = output.getReader();
+  let text = "";
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    output += decoder.decode(chunk.value);
-    const port = / port (\d+) /.exec(output)?.[1];
+    text += decoder.decode(chunk.value);
+    const port = pattern.exec(text)?.[1];
     if (port) {
-      // Keep draining its output so the child never blocks on a full pipe.
       void (async () => {
         while (!(await reader.read()).done);
       })();
-      return { process: child, url: `http://127.0.0.1:${port}` };
+      return port;
     }
   }
-  throw new Error(`Parley exited before listening: ${output}`);
+  throw new Error(`${name} exited before listening: ${text}`);
 }
 
 /**
@@ -96,24 +109,13 @@ export async function spawnNats(port = -1, options: string[] = []): Promise<Nats
     stdout: "ignore",
     stderr: "pipe",
   });
-  const decoder = new TextDecoder();
-  const reader = child.stderr.getReader();
-  let output = "";
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    output += decoder.decode(chunk.value);
-    const port = /client connections on [\d.]+:(\d+)/.exec(output)?.[1];
-    if (port) {
-      void (async () => {
-        while (!(await reader.read()).done);
-      })();
-      return {
-        url: `nats://127.0.0.1:${port}`,
-        async stop() {
-          child.kill();
-          await child.exited;
-        },
-      };
-    }
-  }
-  throw new Error(`nats-server exited before listening: ${output}`);
+  const listening = /client connections on [\d.]+:(\d+)/;
+  const bound = await portPrinted(child.stderr, listening, "nats-server");
+  return {
+    url: `nats://127.0.0.1:${bound}`,
+    async stop() {
+      child.kill();
+      await child.exited;
+    },
+  };
 }
