@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { SessionHandle } from "./actors/session-effects.ts";
-import type { Bus } from "./bus/bus.ts";
+import { type Bus, CONFIRM_MS } from "./bus/bus.ts";
 import { BusHub, followBus } from "./bus/hub.ts";
 import { connectNatsBus } from "./bus/nats.ts";
 import { clientAddress } from "./core/client-address.ts";
@@ -29,6 +29,7 @@ import {
   upgradeDdp,
 } from "./routes/websocket.ts";
 import { openCollections } from "./services/collections.ts";
+import type { RoomCommand } from "./services/room-commands.ts";
 import type { Deps, PresenceGateway, QueueGateway, RoomGateway } from "./services/context.ts";
 import { createServices, initServices, type Services } from "./services/index.ts";
 import { joinAutoJoinRooms } from "./services/team-members.ts";
@@ -93,20 +94,62 @@ export interface ParleyServer {
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
 /**
- * Room effects that tell the other processes about each change a command made, so that
- * their actors of the same room read it again.
+ * The commands whose changes to a room (its last message, counters) decide nothing about
+ * what later commands may do, so the other processes hear of them without confirming.
  */
-function announcedRoomEffects(real: RoomEffects, bus: Bus): RoomEffects {
+const UNCONFIRMED_KINDS: ReadonlySet<RoomCommand["kind"]> = new Set([
+  "send",
+  "update",
+  "delete",
+  "react",
+  "pin",
+  "unpin",
+  "star",
+  "follow",
+  "unfollow",
+]);
+
+/** Room effects that tell the other processes of each change, and when they know it. */
+interface AnnouncedRooms {
+  readonly effects: RoomEffects;
+  /**
+   * Resolves once the other processes have read the latest change to room `rid` that
+   * decides what later commands may do (its members, settings or state).
+   */
+  settled(rid: string): Promise<void>;
+}
+
+/**
+ * Room effects that tell the other processes about each change a command made, so that
+ * their actors of the same room read it again. A change of members, settings or state is
+ * published with confirmation, and the room gateway waits for it before answering: a
+ * client's next call then finds the change on whichever process it reaches. The wait is
+ * outside the room's actor, which goes on with its next command, so two processes changing
+ * one room at once never wait for each other's actors.
+ */
+function announcedRoomEffects(real: RoomEffects, bus: Bus): AnnouncedRooms {
+  const confirming = new Map<string, Promise<void>>();
   return {
-    load: real.load,
-    async execute(state, command) {
-      const result = await real.execute(state, command);
-      if (command.kind !== "reload" && result.state !== state) {
+    effects: {
+      load: real.load,
+      async execute(state, command) {
+        const result = await real.execute(state, command);
+        if (command.kind === "reload" || result.state === state) return result;
+        const rid = state.room._id;
         const members = result.state.members !== state.members;
-        bus.publish({ kind: "room-changed", rid: state.room._id, members });
-      }
-      return result;
+        const event = { kind: "room-changed", rid, members } as const;
+        if (!members && UNCONFIRMED_KINDS.has(command.kind)) {
+          bus.publish(event);
+          return result;
+        }
+        const confirmed = bus.publishConfirmed(event, CONFIRM_MS).finally(() => {
+          if (confirming.get(rid) === confirmed) confirming.delete(rid);
+        });
+        confirming.set(rid, confirmed);
+        return result;
+      },
     },
+    settled: (rid) => confirming.get(rid) ?? Promise.resolve(),
   };
 }
 
@@ -189,9 +232,11 @@ export async function startServer(
     signalRouter(registry, () => sessions as SessionSupervisor),
   );
   const hub: Hub = bus ? new BusHub(localHub, bus) : localHub;
+  let announced: AnnouncedRooms | undefined;
   const gateway: RoomGateway = {
     async execute(rid, command) {
       const reply = await (rooms as RoomSupervisor).execute(rid, command);
+      await announced?.settled(rid);
       await joinAutoJoinRooms(deps, command, reply);
       return reply;
     },
@@ -218,14 +263,14 @@ export async function startServer(
     rooms: gateway,
     files: store.files,
     presence: presenceGateway,
-    bus: bus ?? { publish() {} },
+    bus: bus ?? { publish() {}, publishConfirmed: async () => {} },
     queues: queueGateway,
   };
   const services = createServices(deps);
 
-  const realEffects = bus
-    ? announcedRoomEffects(storeRoomEffects(services.commandDeps), bus)
-    : storeRoomEffects(services.commandDeps);
+  const storeEffects = storeRoomEffects(services.commandDeps);
+  announced = bus && announcedRoomEffects(storeEffects, bus);
+  const realEffects = announced?.effects ?? storeEffects;
   rooms = startRoomSupervisor(services.commandDeps, {
     effects: options.roomEffects ? options.roomEffects(realEffects) : realEffects,
     ...(options.roomIdleMs !== undefined && { idleMs: options.roomIdleMs }),
@@ -269,7 +314,7 @@ export async function startServer(
         hub: localHub,
         reloadSettings: () => services.settings.reload(),
         reloadPermissions: () => services.authz.reload(),
-        refreshRoom: (rid, members) => rooms?.refresh(rid, members),
+        refreshRoom: async (rid, members) => rooms?.refresh(rid, members),
         refreshRooms: () => rooms?.refreshAll(),
       },
       log,

@@ -31,6 +31,13 @@ export type BusEvent =
   | { readonly kind: "room-changed"; readonly rid: string; readonly members: boolean };
 
 /**
+ * How long a change published with confirmation waits for the other processes: longer
+ * than a live process takes to apply it, short enough that a process that stopped
+ * answering delays the change's caller only briefly.
+ */
+export const CONFIRM_MS = 2000;
+
+/**
  * Nobody served the subject when the request was sent (for the store: its owner is gone),
  * so the request was not handled and may be sent again.
  */
@@ -63,8 +70,20 @@ export class RemoteError extends Error {
 export interface Bus {
   /** Sends `event` to every other process; a process never receives its own events. */
   publish(event: BusEvent): void;
-  /** Calls `handler` with every event another process publishes, in publishing order. */
-  subscribe(handler: (event: BusEvent) => void): void;
+  /**
+   * Sends `event` like `publish` and resolves once every other process of the deployment
+   * has applied it (the promise its handler returned settled), so that what this process
+   * answers next holds everywhere. A process that does not confirm within `timeoutMs`
+   * (one that is stopping, paused or cut off) is waited for no longer; it reads its state
+   * again when it comes back to the bus.
+   */
+  publishConfirmed(event: BusEvent, timeoutMs: number): Promise<void>;
+  /**
+   * Calls `handler` with every event another process publishes, in publishing order. For
+   * an event published with `publishConfirmed`, its publisher learns once what `handler`
+   * returned (a promise when applying the event takes time) has settled.
+   */
+  subscribe(handler: (event: BusEvent) => unknown): void;
   /**
    * Answers requests on `subject` with `handler`, whose result (or thrown error) is sent
    * back. Resolves, once the server is registered with the bus, with the function that

@@ -30,12 +30,16 @@ export interface BusFollowers {
   readonly hub: Hub;
   readonly reloadSettings: () => Promise<void>;
   readonly reloadPermissions: () => Promise<void>;
-  readonly refreshRoom: (rid: string, members: boolean) => void;
+  /** Resolves once the room's actor in this process (if any) has read it again. */
+  readonly refreshRoom: (rid: string, members: boolean) => Promise<void>;
   /** Every room this process holds, after events may have been missed. */
   readonly refreshRooms: () => void;
 }
 
-/** Applies every event other processes publish on `bus` to this process. */
+/**
+ * Applies every event other processes publish on `bus` to this process; what a reload
+ * returns tells a publisher waiting for confirmation that it is applied here.
+ */
 export function followBus(bus: Bus, followers: BusFollowers, log: Logger): void {
   const reload = (what: string, run: () => Promise<void>) =>
     run().catch((error: unknown) => log.error({ err: error }, `${what} not reloaded`));
@@ -46,9 +50,9 @@ export function followBus(bus: Bus, followers: BusFollowers, log: Logger): void 
       case "signal":
         return followers.hub.signal(event.uid, event.signal);
       case "settings-changed":
-        return void reload("settings", followers.reloadSettings);
+        return reload("settings", followers.reloadSettings);
       case "permissions-changed":
-        return void reload("permissions", followers.reloadPermissions);
+        return reload("permissions", followers.reloadPermissions);
       case "room-changed":
         return followers.refreshRoom(event.rid, event.members);
     }

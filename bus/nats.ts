@@ -6,14 +6,41 @@
  * long query result, a long message) still fits: each chunk starts with a byte saying
  * whether more follow, and the chunks of one message are told apart from others' by their
  * reply subject (for events, the sender's inbox), since NATS keeps each sender's order.
+ *
+ * Each process also announces itself every second on a subject of its own, so that an
+ * event published with confirmation knows which processes to wait for: those heard from
+ * lately. A confirmed event carries a header asking for it, and a reply subject under its
+ * publisher's inbox, where each process sends its name once it has applied the event.
  */
-import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import {
+  connect,
+  headers,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+} from "@nats-io/transport-node";
 import type { Logger } from "../core/logger.ts";
 import { type Bus, type BusEvent, NoResponderError, RemoteError, UnansweredError } from "./bus.ts";
 import { decodeWire, encodeWire } from "./codec.ts";
 
 /** The subject, under the deployment's prefix, every process publishes its events on. */
 const EVENTS = "events";
+
+/** The subject, under the deployment's prefix, every process announces itself on. */
+const PEERS = "peers";
+
+/** How often a process announces itself. */
+const ANNOUNCE_MS = 1000;
+
+/** A process not heard from for this long is no longer waited for. */
+const PEER_SILENT_MS = 3500;
+
+/** First byte of an announcement: the process is here, or it is leaving. */
+const HERE = 0x2b; // "+"
+const LEAVING = 0x2d; // "-"
+
+/** The header of a confirmed event's chunks. */
+const CONFIRM_HEADER = "Parley-Confirm";
 
 /** First byte of every chunk: more chunks follow, or this is the last one. */
 const MORE = 0x2b; // "+"
@@ -47,6 +74,12 @@ interface Waiting {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** A confirmed event waiting for the processes that have not applied it yet. */
+interface Confirming {
+  readonly pending: Set<string>;
+  readonly done: () => void;
 }
 
 const encoder = new TextEncoder();
@@ -84,6 +117,12 @@ class NatsBus implements Bus {
   private readonly replies = new Map<string, Uint8Array[]>();
   private nextRequest = 0;
 
+  /** The other processes of the deployment, by inbox, with when they were last heard. */
+  private readonly peers = new Map<string, number>();
+  private readonly confirming = new Map<number, Confirming>();
+  /** Set once this process follows events: from then on it announces itself. */
+  private announcing?: ReturnType<typeof setInterval>;
+
   private readonly reconnected: (() => void)[] = [];
 
   /** Subjects are named under `parley.<deployment>.`. */
@@ -94,6 +133,7 @@ class NatsBus implements Bus {
   ) {
     this.inbox = `_INBOX.${crypto.randomUUID()}`;
     this.consume(`${this.inbox}.*`, (msg) => this.onReply(msg));
+    this.consume(prefix + PEERS, (msg) => this.onAnnouncement(msg));
     void (async () => {
       for await (const status of nc.status()) {
         // Pings and server updates are routine; losing and regaining the server are not.
@@ -103,6 +143,7 @@ class NatsBus implements Bus {
         for (const subject of new Set([...this.waiting.values()].map((w) => w.subject))) {
           this.abandonSubject(subject, GRACE_MS);
         }
+        if (this.announcing) this.announce(HERE);
         for (const handler of this.reconnected) handler();
       }
     })();
@@ -141,7 +182,7 @@ class NatsBus implements Bus {
   }
 
   /** Publishes `value` on `subject` in as many chunks as it needs. */
-  private send(subject: string, value: unknown, reply?: string): void {
+  private send(subject: string, value: unknown, reply?: string, hdrs?: MsgHdrs): void {
     const bytes = encoder.encode(encodeWire(value));
     const size = Math.max(4096, this.nc.info?.max_payload ?? 1024 * 1024) - CHUNK_MARGIN;
     for (let at = 0; at < bytes.length; at += size) {
@@ -149,7 +190,7 @@ class NatsBus implements Bus {
       const chunk = new Uint8Array(body.length + 1);
       chunk[0] = at + size >= bytes.length ? LAST : MORE;
       chunk.set(body, 1);
-      this.nc.publish(subject, chunk, reply ? { reply } : undefined);
+      this.nc.publish(subject, chunk, { ...(reply && { reply }), ...(hdrs && { headers: hdrs }) });
     }
   }
 
@@ -177,12 +218,97 @@ class NatsBus implements Bus {
     }
   }
 
-  subscribe(handler: (event: BusEvent) => void): void {
+  publishConfirmed(event: BusEvent, timeoutMs: number): Promise<void> {
+    const now = Date.now();
+    for (const [inbox, heard] of this.peers) {
+      if (now - heard >= PEER_SILENT_MS) this.peers.delete(inbox);
+    }
+    const pending = new Set(this.peers.keys());
+    if (pending.size === 0) {
+      this.publish(event);
+      return Promise.resolve();
+    }
+    const id = this.nextRequest++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ event: event.kind, unconfirmed: pending.size }, "event not confirmed");
+        done();
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.confirming.delete(id);
+        resolve();
+      };
+      this.confirming.set(id, { pending, done });
+      try {
+        const confirm = headers();
+        confirm.set(CONFIRM_HEADER, "1");
+        this.send(this.prefix + EVENTS, event, `${this.inbox}.${id}`, confirm);
+      } catch (error) {
+        this.log.error({ err: error, event: event.kind }, "event not published on the bus");
+        done();
+      }
+    });
+  }
+
+  subscribe(handler: (event: BusEvent) => unknown): void {
     const parts = new Map<string, Uint8Array[]>();
     this.consume(this.prefix + EVENTS, (msg) => {
-      const event = this.assemble(parts, msg.reply ?? "", msg.data);
-      if (event !== INCOMPLETE) handler(event as BusEvent);
+      const reply = msg.reply ?? "";
+      const event = this.assemble(parts, reply, msg.data);
+      if (event === INCOMPLETE) return;
+      if (!msg.headers?.has(CONFIRM_HEADER)) return void handler(event as BusEvent);
+      const confirm = () => {
+        try {
+          this.nc.publish(reply, encoder.encode(this.inbox));
+        } catch (error) {
+          // Closing: the publisher stops waiting for this process when it hears it leave.
+          this.log.debug({ err: error }, "confirmation not published");
+        }
+      };
+      let applied: unknown;
+      try {
+        applied = handler(event as BusEvent);
+      } finally {
+        void Promise.resolve(applied).then(confirm, confirm);
+      }
     });
+    // A process is waited for once it can confirm events, so only once it follows them;
+    // the server registers the subscription above before it relays this announcement.
+    if (!this.announcing) {
+      this.announce(HERE);
+      this.announcing = setInterval(() => this.announce(HERE), ANNOUNCE_MS);
+    }
+  }
+
+  private announce(presence: typeof HERE | typeof LEAVING): void {
+    try {
+      this.nc.publish(
+        this.prefix + PEERS,
+        concat([Uint8Array.of(presence), encoder.encode(this.inbox)]),
+      );
+    } catch (error) {
+      // Closed or closing: the next announcement, if any, says it again.
+      this.log.debug({ err: error }, "announcement not published");
+    }
+  }
+
+  /** Records a process that announced itself (answering a newcomer at once) or left. */
+  private onAnnouncement(msg: Msg): void {
+    const inbox = decoder.decode(msg.data.subarray(1));
+    if (inbox === this.inbox) return;
+    if (msg.data[0] === LEAVING) return this.forget(inbox);
+    if (!this.peers.has(inbox) && this.announcing) this.announce(HERE);
+    this.peers.set(inbox, Date.now());
+  }
+
+  /** Stops waiting for process `inbox`: it left, or confirmed what it was sent. */
+  private forget(inbox: string, only?: Confirming): void {
+    if (!only) this.peers.delete(inbox);
+    for (const confirming of only ? [only] : this.confirming.values()) {
+      confirming.pending.delete(inbox);
+      if (confirming.pending.size === 0) confirming.done();
+    }
   }
 
   async serve(
@@ -245,6 +371,8 @@ class NatsBus implements Bus {
 
   private onReply(msg: Msg): void {
     const id = Number(msg.subject.slice(this.inbox.length + 1));
+    const confirming = this.confirming.get(id);
+    if (confirming) return this.forget(decoder.decode(msg.data), confirming);
     const waiting = this.waiting.get(id);
     if (!waiting) return;
     if (msg.headers?.code === 503) {
@@ -281,6 +409,11 @@ class NatsBus implements Bus {
   }
 
   async close(): Promise<void> {
+    if (this.announcing) {
+      clearInterval(this.announcing);
+      this.announce(LEAVING);
+    }
+    for (const confirming of this.confirming.values()) confirming.done();
     for (const [id, waiting] of this.waiting) {
       this.settle(id, waiting);
       waiting.reject(new NoResponderError("The bus is closed"));

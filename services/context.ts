@@ -59,6 +59,6 @@ export interface Deps {
   readonly files: FileStorage;
   readonly presence: PresenceGateway;
   /** Tells the other processes of the deployment what changed (does nothing alone). */
-  readonly bus: Pick<Bus, "publish">;
+  readonly bus: Pick<Bus, "publish" | "publishConfirmed">;
   readonly queues: QueueGateway;
 }

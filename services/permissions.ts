@@ -3,6 +3,7 @@
  * replacing the roles of permissions (persisted, cached by Authz at once, announced as
  * `permissions-changed` on `stream-notify-logged`), and the DDP method `permissions/get`.
  */
+import { CONFIRM_MS } from "../bus/bus.ts";
 import type { Permission } from "../core/models.ts";
 import type { Services } from "./index.ts";
 import { optionalDate, type MethodDef, signedIn } from "./method-params.ts";
@@ -71,7 +72,7 @@ export async function updatePermissions(
     if (stored) changed.push(stored);
   }
   await services.authz.reload();
-  services.deps.bus.publish({ kind: "permissions-changed" });
+  await services.deps.bus.publishConfirmed({ kind: "permissions-changed" }, CONFIRM_MS);
   for (const p of changed)
     hub.emit("stream-notify-logged", "permissions-changed", ["updated", view(p)]);
   return null;

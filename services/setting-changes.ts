@@ -4,6 +4,7 @@
  * list and what changed since a date (DDP), and a change stored and announced to the
  * clients that may see the setting.
  */
+import { CONFIRM_MS } from "../bus/bus.ts";
 import { parseEJSON } from "../core/ejson.ts";
 import { ClientError } from "../core/errors.ts";
 import type { Setting, User } from "../core/models.ts";
@@ -171,7 +172,7 @@ export async function changeSetting(services: Services, id: string, value: unkno
   if (value === undefined) throw settingFailure();
 
   const updated = await services.settings.set(id, value);
-  services.deps.bus.publish({ kind: "settings-changed" });
+  await services.deps.bus.publishConfirmed({ kind: "settings-changed" }, CONFIRM_MS);
   announce(services, updated);
 }
 

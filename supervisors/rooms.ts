@@ -48,8 +48,9 @@ export interface RoomSupervisor extends RoomGateway {
   /**
    * Makes the actor of room `rid`, when one runs in this process, read the room again
    * after its other commands (another process changed it); starts none otherwise.
+   * Resolves once that actor has read it (or at once when none runs).
    */
-  refresh(rid: string, members: boolean): void;
+  refresh(rid: string, members: boolean): Promise<void>;
   /** Makes every room actor of this process read its room and members again. */
   refreshAll(): void;
   /** Number of live room actors (for tests and metrics). */
@@ -115,21 +116,25 @@ export function startRoomSupervisor(
     },
     refresh(rid, members) {
       const child = supervisor.getSnapshot().context.children.get(rid);
-      if (child?.ref.getSnapshot().status !== "active") return;
-      const ignore = () => {};
-      supervisor.send({
-        type: "deliver",
-        key: rid,
-        event: {
-          type: "command",
-          command: { kind: "reload", members },
-          reply: { resolve: ignore, reject: ignore },
-        } as never,
-        refuse: ignore,
+      if (child?.ref.getSnapshot().status !== "active") return Promise.resolve();
+      return new Promise((resolve) => {
+        // A reload that fails leaves the actor to its supervisor; either way it is over.
+        const done = () => resolve();
+        supervisor.send({
+          type: "deliver",
+          key: rid,
+          event: {
+            type: "command",
+            command: { kind: "reload", members },
+            reply: { resolve: done, reject: done },
+          } as never,
+          refuse: done,
+        });
       });
     },
     refreshAll() {
-      for (const rid of supervisor.getSnapshot().context.children.keys()) this.refresh(rid, true);
+      for (const rid of supervisor.getSnapshot().context.children.keys())
+        void this.refresh(rid, true);
     },
     activeRooms: () =>
       [...supervisor.getSnapshot().context.children.values()].filter(

@@ -148,6 +148,72 @@ describe.skipIf(NATS_SKIP !== "")(`the NATS bus${NATS_SKIP}`, () => {
     ]);
   });
 
+  /** Waits until `from` has heard every one of `others` announce itself. */
+  const meet = async (from: Bus, others: Record<string, Bus>) => {
+    for (const [name, other] of Object.entries(others)) {
+      await other.serve(`ping.${name}`, async () => "pong");
+      // The answer leaves `other` after its announcement, and NATS keeps that order.
+      await from.request(`ping.${name}`, null, 5_000);
+    }
+  };
+
+  test("a confirmed event resolves once every other process has applied it", async () => {
+    const [one, two, three] = [await bus("c-one"), await bus("c-two"), await bus("c-three")];
+    const applied: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let threeApplied!: () => void;
+    const threeDone = new Promise<void>((resolve) => (threeApplied = resolve));
+    one.subscribe(() => {});
+    two.subscribe((event) =>
+      event.kind === "settings-changed" ? held.then(() => applied.push("two")) : undefined,
+    );
+    three.subscribe((event) => {
+      if (event.kind !== "settings-changed") return;
+      applied.push("three");
+      threeApplied();
+    });
+    await meet(one, { "c-two": two, "c-three": three });
+
+    let confirmed = false;
+    const publishing = one
+      .publishConfirmed({ kind: "settings-changed" }, 60_000)
+      .then(() => (confirmed = true));
+    await threeDone;
+    // Three's confirmation reaches one before this answer does.
+    await one.request("ping.c-three", null, 5_000);
+    expect(confirmed).toBe(false);
+
+    release();
+    await publishing;
+    expect(applied).toEqual(["three", "two"]);
+  });
+
+  test("a confirmed event waits no longer for a process that leaves, nor past its timeout", async () => {
+    const [one, leaving] = [await bus("l-one"), await bus("l-leaving")];
+    let reached!: () => void;
+    const heard = new Promise<void>((resolve) => (reached = resolve));
+    one.subscribe(() => {});
+    leaving.subscribe(() => {
+      reached();
+      return new Promise(() => {});
+    });
+    await meet(one, { "l-leaving": leaving });
+
+    // Far beyond the test's own time limit: only the leaving process can end the wait.
+    const publishing = one.publishConfirmed({ kind: "permissions-changed" }, 600_000);
+    await heard;
+    await leaving.close();
+    await publishing;
+
+    const silent = await bus("l-silent");
+    silent.subscribe(() => new Promise(() => {}));
+    await meet(one, { "l-silent": silent });
+    const started = performance.now();
+    await one.publishConfirmed({ kind: "permissions-changed" }, 300);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
   test("a request and an answer larger than the server's max_payload arrive whole", async () => {
     const [server, client] = [await bus("big-server"), await bus("big-client")];
     const rows = Array.from({ length: 3_000 }, (_, i) => ({
