@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { SessionHandle } from "./actors/session-effects.ts";
-import { type Bus, CONFIRM_MS } from "./bus/bus.ts";
+import { type Bus, CONFIRM_MS, claimInstanceName, InstanceNameTaken } from "./bus/bus.ts";
 import { BusHub, followBus } from "./bus/hub.ts";
 import { connectNatsBus } from "./bus/nats.ts";
 import { clientAddress } from "./core/client-address.ts";
@@ -194,8 +194,9 @@ function messageOf(error: unknown): string {
 
 /**
  * Starts Parley with `config`; resolves once it accepts connections. Throws ConfigError,
- * naming the variable, when the store cannot be opened, the port cannot be bound or the
- * first administrator cannot be created.
+ * naming the variable, when the bus or the store cannot be opened, another running process
+ * has this one's INSTANCE_ID, the port cannot be bound or the first administrator cannot
+ * be created.
  */
 export async function startServer(
   config: Config,
@@ -209,6 +210,14 @@ export async function startServer(
         },
       )
     : undefined;
+  if (bus) {
+    await claimInstanceName(bus, config.instanceId).catch(async (error: unknown) => {
+      await bus.close();
+      throw error instanceof InstanceNameTaken
+        ? new ConfigError("INSTANCE_ID", `${error.message} in this deployment`)
+        : error;
+    });
+  }
   const store = await openStore({
     dataDir: config.dataDir,
     logger: log,

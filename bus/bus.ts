@@ -114,3 +114,27 @@ export interface Bus {
   /** Drains what was published and disconnects. */
   close(): Promise<void>;
 }
+
+/** Another running process of the deployment already answers to this process's name. */
+export class InstanceNameTaken extends Error {
+  override readonly name = "InstanceNameTaken";
+}
+
+/**
+ * Makes `name` this process's name on `bus`: throws InstanceNameTaken when a running
+ * process of the deployment already answers to it (or is there but too busy to answer),
+ * else answers to it from now on, so that a process started later under the same name is
+ * refused. Two processes started at the same moment under one name may both get it.
+ */
+export async function claimInstanceName(bus: Bus, name: string): Promise<void> {
+  const subject = `instance.${[...new TextEncoder().encode(name)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const answered = await bus.request(subject, null, CLAIM_MS).then(
+    () => true,
+    (error: unknown) => !(error instanceof NoResponderError),
+  );
+  if (answered) throw new InstanceNameTaken(`another running process is named "${name}"`);
+  await bus.serve(subject, async () => name);
+}
+
+/** How long a process that holds a name may take to say so. */
+const CLAIM_MS = 2000;

@@ -17,6 +17,7 @@ import {
   NATS_SKIP,
   type NatsProcess,
   type ParleyProcess,
+  runParleyToExit,
   spawnNats,
   spawnParley,
 } from "./processes.ts";
@@ -93,6 +94,22 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
     await nats?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
+
+  test("a process started under the name of a running one is refused", async () => {
+    const second = await runParleyToExit({
+      NATS_URL: nats.url,
+      DATA_DIR: dataDir,
+      INSTANCE_ID: "cluster-b",
+    });
+
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(
+      'INSTANCE_ID: another running process is named "cluster-b" in this deployment',
+    );
+    // The running process keeps its name and its work.
+    const info = await api(b.url, "me", { auth: admin });
+    expect(info.status).toBe(200);
+  }, 30_000);
 
   test("both processes serve the same data", async () => {
     const fromA = await api(a.url, "users.info", { auth: admin, query: { userId: user.userId } });
