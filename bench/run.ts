@@ -4,8 +4,8 @@
  * Parley second, prints a table, writes one JSON file per run and the plots under
  * bench/results/ (or DIR), and exits 0 when every scenario ran, valid or not.
  *
- * Scenarios: idle, steady, ladder, persistence, storm, presence, rest (numbers 1, 2, 3,
- * 5, 6, 7, 8 of the benchmark protocol work too). `--quick` shrinks every count and
+ * Scenarios: idle, steady, ladder, bigroom, persistence, storm, presence, rest (numbers
+ * 1 to 8 of the benchmark protocol work too). `--quick` shrinks every count and
  * window to seconds, for development and CI.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./lib/procs.ts";
 import { makeTemplate } from "./lib/seed.ts";
+import { bigRoom } from "./scenarios/big-room.ts";
 import type { Context, Result } from "./scenarios/common.ts";
 import { fanoutLadder } from "./scenarios/fanout-ladder.ts";
 import { idleHold } from "./scenarios/idle-hold.ts";
@@ -27,6 +28,7 @@ const SCENARIOS: Record<string, { number: string; run: (ctx: Context) => Promise
   idle: { number: "1", run: idleHold },
   steady: { number: "2", run: steadyChat },
   ladder: { number: "3", run: fanoutLadder },
+  bigroom: { number: "4", run: bigRoom },
   persistence: { number: "5", run: persistence },
   storm: { number: "6", run: reconnectStorm },
   presence: { number: "7", run: presenceStorm },

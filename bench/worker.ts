@@ -23,8 +23,8 @@ export interface ClientSpec {
   readonly rids?: readonly string[];
 }
 
-/** A kind of timed call the generator makes. */
-export type LoadKind = "chat" | "status" | "typing";
+/** A kind of timed call the generator makes; "mention" is a chat message to `@all`. */
+export type LoadKind = "chat" | "mention" | "status" | "typing";
 
 interface Pending {
   readonly t: number;
@@ -102,7 +102,11 @@ class Client {
       const collection = text.slice(at + 14, text.indexOf('"', at + 14));
       stream(collection).frames += 1;
       const stamp = STAMP.exec(text);
-      if (stamp) recordMs(stream(collection).hist, now() - Number(stamp[1]));
+      if (stamp) {
+        const t = now();
+        recordMs(stream(collection).hist, t - Number(stamp[1]));
+        if (receipts) noteReceipt(stamp[1] as string, t);
+      }
       return;
     }
     const frame = JSON.parse(text) as {
@@ -174,6 +178,22 @@ const failures = new Map<string, number>();
 let lag = newHist();
 let windowStart = now();
 let cpuStart = process.cpuUsage();
+
+/**
+ * While on, when each timed frame (by its send stamp) was first and last received here,
+ * and how many times: the driver merges these into each message's spread from its first
+ * to its last receiver.
+ */
+let receipts: Map<string, [first: number, last: number, count: number]> | null = null;
+
+function noteReceipt(stamp: string, t: number): void {
+  const seen = receipts?.get(stamp);
+  if (!seen) receipts?.set(stamp, [t, t, 1]);
+  else {
+    seen[1] = t;
+    seen[2] += 1;
+  }
+}
 
 function stream(name: string): StreamStats {
   let stats = streams.get(name);
@@ -305,6 +325,7 @@ function fire(kind: LoadKind, client: Client, seq: number): void {
   const rids = client.spec.rids;
   const rid = (rids ? rids[seq % rids.length] : client.spec.rid) as string;
   if (kind === "chat") client.call("sendMessage", [{ rid, msg: stamp }], kind);
+  else if (kind === "mention") client.call("sendMessage", [{ rid, msg: `${stamp} @all` }], kind);
   else if (kind === "status") {
     client.toggle = !client.toggle;
     client.call("setUserStatus", [client.toggle ? "away" : "online", stamp], kind);
@@ -409,6 +430,7 @@ type Request =
       durationMs: number;
     }
   | { op: "stats"; reset: boolean }
+  | { op: "receipts"; on: boolean }
   | { op: "storm"; url: string; jitterMs: number; deadlineMs: number }
   | { op: "stormWait"; timeoutMs: number }
   | { op: "close" };
@@ -423,6 +445,11 @@ async function handle(request: Request): Promise<unknown> {
       return http(request.base, request.requests, request.concurrency, request.durationMs);
     case "stats":
       return snapshot(request.reset);
+    case "receipts": {
+      const seen = [...(receipts ?? [])];
+      receipts = request.on ? new Map() : null;
+      return seen;
+    }
     case "storm":
       for (const c of clients) c.dropped = false;
       storm = {

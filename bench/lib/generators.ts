@@ -188,6 +188,31 @@ export class Generators {
     };
   }
 
+  /**
+   * Starts recording when each timed message is received (`on`), or stops; resolves with
+   * what was recorded since the last call, merged over the generators: for each message
+   * (by its send stamp), its first and last receipt and how many clients received it.
+   */
+  async receipts(
+    on: boolean,
+  ): Promise<Map<string, { first: number; last: number; count: number }>> {
+    const parts = await this.each<[string, [number, number, number]][]>(() => ({
+      op: "receipts",
+      on,
+    }));
+    const merged = new Map<string, { first: number; last: number; count: number }>();
+    for (const [stamp, [first, last, count]] of parts.flat()) {
+      const seen = merged.get(stamp);
+      if (!seen) merged.set(stamp, { first, last, count });
+      else {
+        seen.first = Math.min(seen.first, first);
+        seen.last = Math.max(seen.last, last);
+        seen.count += count;
+      }
+    }
+    return merged;
+  }
+
   /** Closes every client and ends the generator processes. */
   async close(): Promise<void> {
     await this.each(() => ({ op: "close" })).catch(() => {});
