@@ -28,7 +28,7 @@ import {
   type ParsedUpdate,
 } from "./embedded-query.ts";
 import type { SqliteStorage } from "./embedded-sqlite.ts";
-import { encodeKey, newId, normalizeDoc } from "./embedded-values.ts";
+import { copyStored, encodeKey, newId, normalizeDoc } from "./embedded-values.ts";
 
 /** What a query would do: the index candidates come from (null: full scan) and docs examined. */
 export interface Explain {
@@ -189,7 +189,7 @@ export class EmbeddedCollection<T extends Doc = Doc> implements Collection<T> {
   // whatever it shares belongs to the private copy, never to the store.
   private present(docs: Doc[], projection: FindOptions["projection"]): T[] {
     return projectDocs(
-      docs.map((d) => structuredClone(d)),
+      docs.map((d) => copyStored(d)),
       projection,
     ) as T[];
   }

@@ -18,6 +18,7 @@ import type { RangeBounds, TextIndex } from "./embedded-index.ts";
 import { tokenize } from "./embedded-index.ts";
 import {
   compareValues,
+  copyStored,
   encodeKey,
   isPlainObject,
   normalizeDoc,
@@ -365,7 +366,7 @@ export function applyUpdate(
   const mod = resolvePositional(doc, parsed.mod, condition);
   checkTargets(doc, mod);
   if (Object.keys(mod).length === 0) return { doc, modified: false };
-  const work = structuredClone(doc);
+  const work = copyStored(doc);
   const modified =
     applySimpleUpdate(work, mod) ??
     guard(() => mingoUpdate(work, mod, undefined, condition, { cloneMode: "deep" })).length > 0;

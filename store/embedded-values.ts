@@ -77,9 +77,44 @@ export function normalizeValue(value: unknown, path = "", depth = 0): unknown {
         `Field names may not start with '$': '${path ? `${path}.` : ""}${key}'`,
       );
     }
-    out[key] = normalizeValue(v, path ? `${path}.${key}` : key, depth + 1);
+    setField(out, key, normalizeValue(v, path ? `${path}.${key}` : key, depth + 1));
   }
   return out;
+}
+
+/**
+ * Sets `out[key]` as an own field. A field may be named `__proto__` in MongoDB, and an
+ * assignment would set the object's prototype instead of storing it.
+ */
+function setField(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else out[key] = value;
+}
+
+/**
+ * A deep copy of a stored value (as normalizeValue leaves it: null, strings, numbers,
+ * booleans, Dates, arrays and plain objects), for handing documents out of the store and
+ * for working on one. Several times faster than structuredClone on such values.
+ */
+export function copyStored<T>(value: T): T {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copyStored(value[i]);
+    return out as T;
+  }
+  if (value instanceof Date) return new Date(value.getTime()) as T;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    setField(out, key, copyStored((value as Record<string, unknown>)[key]));
+  }
+  return out as T;
 }
 
 /**

@@ -472,6 +472,22 @@ function contract(h: Harness): void {
     });
   });
 
+  test("a field named __proto__ is a field like any other", async () => {
+    const c = fresh();
+    const input = JSON.parse('{"_id":"a","custom":{"__proto__":{"admin":true},"team":"x"}}');
+    await c.insertOne(input);
+    await c.updateOne({ _id: "a" }, { $set: { "custom.team": "y" } });
+
+    const out = (await c.findOne({ _id: "a" }))!;
+    const custom = out.custom as Record<string, unknown>;
+    expect(Object.keys(custom)).toEqual(["__proto__", "team"]);
+    expect(Object.getPrototypeOf(custom)).toBe(Object.prototype);
+    expect(custom.admin).toBeUndefined();
+    expect(JSON.stringify(out)).toBe(
+      '{"_id":"a","custom":{"__proto__":{"admin":true},"team":"y"}}',
+    );
+  });
+
   test("invalid updates and filters are rejected and change nothing", async () => {
     const c = fresh();
     await c.insertOne({ _id: "a", name: "x", list: [1], n: 1 });
