@@ -364,6 +364,7 @@ export async function startServer(
     rooms.stop();
     presence.stop();
     queues.stop();
+    services.livechat.stop();
     await store.close();
     await bus?.close();
     throw new ConfigError(
@@ -392,6 +393,7 @@ export async function startServer(
         .catch((error: unknown) => log.error({ err: error }, "presence not released"));
       presence?.stop();
       queues?.stop();
+      services.livechat.stop();
       await store.close();
       await bus?.close();
     },

@@ -20,6 +20,7 @@ import {
   notAnAgent,
 } from "../services/livechat-agents.ts";
 import { apiBase, ok, pagination } from "./http.ts";
+import { parseSort } from "./room-params.ts";
 
 const TAGS = ["Omnichannel agents"];
 
@@ -175,11 +176,14 @@ export function livechatAgentRoutes(services: Services, log: Logger) {
         let agent = me;
         if (body.userId && body.userId !== me._id) {
           const other = await db.users.findOne({ _id: body.userId });
-          if (!other) throw new ClientError("invalid-user", "Invalid user");
+          if (!other) {
+            throw new ClientError("invalid-user", "The user is invalid", { plain: true });
+          }
           agent = other;
         }
-        const inquiry = await livechat.take(body.inquiryId, agent);
-        return ok({ inquiry });
+        // Rocket.Chat answers a take with success alone, not the inquiry.
+        await livechat.take(body.inquiryId, agent);
+        return ok();
       },
       {
         access: { permissions: ["view-l-room"] },
@@ -213,15 +217,47 @@ export function livechatAgentRoutes(services: Services, log: Logger) {
       },
     )
     .get(
+      "/inquiries.queued",
+      async ({ me, query }) => {
+        const { count, offset } = pagination(services, query);
+        const all = await visibleInquiries(
+          services,
+          me,
+          query.department ? { department: query.department } : {},
+        );
+        const inquiries = all.slice(offset, offset + count);
+        return ok({ inquiries, count: inquiries.length, offset, total: all.length });
+      },
+      {
+        access: { permissions: ["view-l-room"] },
+        query: t.Object({
+          department: t.Optional(t.String()),
+          count: t.Optional(t.String()),
+          offset: t.Optional(t.String()),
+        }),
+        detail: {
+          summary: "The inquiries waiting for the caller (the older name of queuedForUser)",
+          tags: TAGS,
+        },
+      },
+    )
+    .get(
       "/inquiries.list",
       async ({ query }) => {
         const { count, offset } = pagination(services, query);
-        const filter = {
-          status: "queued",
-          ...(query.department && { department: query.department }),
-        };
+        const sort = parseSort(query.sort) ?? { ts: -1 };
+        const department = query.department
+          ? ((await db.livechatDepartments.findOne({ _id: query.department })) ??
+            (await db.livechatDepartments.findOne({ name: query.department })))
+          : null;
+        const filter = { status: "queued", ...(department && { department: department._id }) };
         const [inquiries, total] = await Promise.all([
-          db.livechatInquiries.find(filter, { sort: { queuedAt: 1 }, skip: offset, limit: count }),
+          db.livechatInquiries.find(filter, {
+            sort,
+            skip: offset,
+            limit: count,
+            projection: { rid: 1, name: 1, ts: 1, status: 1, department: 1 },
+          }),
           db.livechatInquiries.countDocuments(filter),
         ]);
         return ok({ inquiries, count: inquiries.length, offset, total });
@@ -232,8 +268,9 @@ export function livechatAgentRoutes(services: Services, log: Logger) {
           department: t.Optional(t.String()),
           count: t.Optional(t.String()),
           offset: t.Optional(t.String()),
+          sort: t.Optional(t.String()),
         }),
-        detail: { summary: "Every waiting inquiry", tags: TAGS },
+        detail: { summary: "Every waiting inquiry (a department's, by id or name)", tags: TAGS },
       },
     )
     .get(
@@ -267,6 +304,7 @@ export function livechatAgentRoutes(services: Services, log: Logger) {
           userId: t.Optional(t.String()),
           departmentId: t.Optional(t.String()),
           comment: t.Optional(t.String()),
+          clientAction: t.Optional(t.Boolean()),
         }),
         detail: { summary: "Forward a conversation to an agent or a department", tags: TAGS },
       },

@@ -18,6 +18,7 @@ import {
   urlsIn,
 } from "./message-commands.ts";
 import { assertMessageSize } from "./message-validation.ts";
+import { announceRoom, updateRoom, updateSubscriptions } from "./room-changes.ts";
 import type { CommandDeps, CommandHandlers, RoomState } from "./room-commands.ts";
 import { newSubscription, roomView } from "./rooms.ts";
 
@@ -64,7 +65,14 @@ export type LivechatCommand =
       readonly comment?: string;
       readonly tags?: readonly string[];
     }
-  | { readonly kind: "livechat.save"; readonly set: Readonly<Record<string, unknown>> };
+  | { readonly kind: "livechat.save"; readonly set: Readonly<Record<string, unknown>> }
+  | {
+      readonly kind: "livechat.saveInfo";
+      readonly set: Readonly<Record<string, unknown>>;
+      readonly unset: readonly string[];
+      /** The visitor's new name, shown as the room's and its subscriptions' name. */
+      readonly name?: string;
+    };
 
 /**
  * What an Omnichannel command answers: the room afterwards, the message it wrote (if
@@ -384,6 +392,31 @@ async function save(
   return { state: { ...state, room }, reply: { room } };
 }
 
+/**
+ * Saves what an agent edits of a conversation (topic, tags, custom fields) and, when the
+ * visitor was renamed, the name the room, its inquiry and its subscriptions show; tells
+ * the members.
+ */
+async function saveInfo(
+  deps: CommandDeps,
+  state: RoomState,
+  c: Extract<LivechatCommand, { kind: "livechat.saveInfo" }>,
+) {
+  omnichannelRoom(state.room);
+  const set = { ...c.set, ...(c.name !== undefined && { fname: c.name }) };
+  const unset = Object.fromEntries(c.unset.map((key) => [key, ""]));
+  const next = await updateRoom(deps, state, {
+    $set: set,
+    ...(c.unset.length > 0 && { $unset: unset }),
+  });
+  if (c.name !== undefined) {
+    await updateSubscriptions(deps, next, { name: c.name, fname: c.name });
+    await deps.db.livechatInquiries.updateOne({ rid: next.room._id }, { $set: { name: c.name } });
+  }
+  await announceRoom(deps, next, c.name !== undefined);
+  return { state: next, reply: { room: next.room as OmnichannelRoom } };
+}
+
 export const livechatHandlers: CommandHandlers<LivechatCommand> = {
   "livechat.visitorSend": visitorSend,
   "livechat.visitorUpdate": visitorUpdate,
@@ -393,4 +426,5 @@ export const livechatHandlers: CommandHandlers<LivechatCommand> = {
   "livechat.transfer": transfer,
   "livechat.close": close,
   "livechat.save": save,
+  "livechat.saveInfo": saveInfo,
 };

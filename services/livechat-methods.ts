@@ -4,11 +4,13 @@
  * the agent's `livechat:takeInquiry` (`[inquiryId]`), `livechat:returnAsInquiry`
  * (`[rid, departmentId?]`), `livechat:closeRoom` (`[rid, comment, {tags}]`),
  * `livechat:transfer` (`[{roomId, userId?, departmentId?, comment?}]`) and
- * `livechat/changeLivechatStatus` (`[{status, agentId}]`, or the status alone).
+ * `livechat/changeLivechatStatus` (`[{status, agentId}]`, or the status alone), and the
+ * older `livechat:saveInfo` (`[guestData, roomData]`, as `livechat/room.saveInfo`).
  */
 import { ClientError } from "../core/errors.ts";
 import type { Services } from "./index.ts";
 import { type AgentAvailability, isAgent, notAnAgent } from "./livechat-agents.ts";
+import { saveLivechatInfo } from "./livechat-rooms.ts";
 import { requireVisitor } from "./livechat-visitors.ts";
 import { type MethodDef, obj, open, optionalStr, signedIn, str } from "./method-params.ts";
 
@@ -36,12 +38,53 @@ export const LIVECHAT_METHODS: Record<string, MethodDef> = {
     return { _id: visitor._id };
   }),
   "livechat:takeInquiry": signedIn(async (services, caller, [inquiryId]) => {
-    return services.livechat.take(str(inquiryId), caller.user);
+    // Rocket.Chat's method answers nothing once the inquiry is taken.
+    await services.livechat.take(str(inquiryId), caller.user);
+    return undefined;
   }, VIEW),
   "livechat:returnAsInquiry": signedIn(async (services, caller, [rid, departmentId]) => {
-    const room = await services.livechat.openRoomById(str(rid));
-    await services.livechat.assertServes(caller.user, room, "view-livechat-rooms");
-    return services.livechat.returnToQueue(room._id, caller.user, optionalStr(departmentId));
+    return services.livechat.returnToQueue(str(rid), caller.user, optionalStr(departmentId));
+  }, VIEW),
+  "livechat:saveInfo": signedIn(async (services, caller, [guestData, roomData]) => {
+    const details = { method: "livechat:saveInfo" };
+    const guest = obj(guestData);
+    const room = obj(roomData);
+    const tags = room.tags;
+    if (tags !== undefined && (!Array.isArray(tags) || !tags.every((t) => typeof t === "string"))) {
+      throw new ClientError(400, "Match failed");
+    }
+    const fields = (value: unknown) => (value === undefined ? undefined : obj(value));
+    const guestFields = fields(guest.livechatData);
+    const roomFields = fields(room.livechatData);
+    const name = optionalStr(guest.name);
+    const email = optionalStr(guest.email);
+    const phone = optionalStr(guest.phone);
+    const topic = optionalStr(room.topic);
+    await saveLivechatInfo(
+      services.commandDeps,
+      caller.user,
+      {
+        _id: str(guest._id),
+        ...(name !== undefined && { name }),
+        ...(email !== undefined && { email }),
+        ...(phone !== undefined && { phone }),
+        ...(guestFields && { livechatData: guestFields as Record<string, string> }),
+      },
+      {
+        _id: str(room._id),
+        ...(topic !== undefined && { topic }),
+        ...(tags !== undefined && { tags: tags as string[] }),
+        ...(roomFields && { livechatData: roomFields }),
+      },
+      () => new ClientError("error-not-allowed", "Not allowed", { details }),
+    ).catch((error: unknown) => {
+      // The method names its refusals with Rocket.Chat's text and the method's name.
+      if (error instanceof ClientError && error.error === "error-invalid-room") {
+        throw new ClientError("error-invalid-room", "Invalid room", { details });
+      }
+      throw error;
+    });
+    return true;
   }, VIEW),
   "livechat:closeRoom": signedIn(
     async (services, caller, [rid, comment, options]) => {

@@ -18,7 +18,10 @@ import type { LivechatInquiry } from "../core/livechat-models.ts";
 import type { User } from "../core/models.ts";
 import {
   agentLimit,
+  isAgent,
+  isRoutable,
   openChatsOf,
+  recountOpenChats,
   releaseAgent,
   reserveAgent,
   routableFilter,
@@ -69,6 +72,26 @@ function departmentFilter(key: string) {
   return key === DEFAULT_QUEUE ? { department: { $exists: false } } : { department: key };
 }
 
+/**
+ * Recounts every agent's open conversations from the rooms, unless a conversation is being
+ * taken somewhere right now: such a conversation is already counted on its agent while its
+ * room does not name them yet, so a recount then would count it one short. A queue actor
+ * runs this when it starts, so that a count left one too high by a crash between counting
+ * a conversation on its agent and serving it does not outlive the actor's restart.
+ */
+async function recountUnlessTaking(deps: CommandDeps): Promise<void> {
+  const taken = await deps.db.livechatInquiries.find(
+    { status: "taken" },
+    { projection: { rid: 1 } },
+  );
+  const midTake = await deps.db.rooms.countDocuments({
+    _id: { $in: taken.map((i) => i.rid) },
+    open: true,
+    servedBy: { $exists: false },
+  });
+  if (midTake === 0) await recountOpenChats(deps);
+}
+
 /** Reads a queue's waiting inquiries from the store, first come first. */
 export async function loadQueueState(deps: CommandDeps, key: string): Promise<QueueState> {
   const { db } = deps;
@@ -84,6 +107,7 @@ export async function loadQueueState(deps: CommandDeps, key: string): Promise<Qu
       );
     }
   }
+  await recountUnlessTaking(deps);
   const queued = await db.livechatInquiries.find(
     { status: "queued", ...departmentFilter(key) },
     { sort: { queuedAt: 1 }, projection: { _id: 1, rid: 1, queuedAt: 1 } },
@@ -250,6 +274,17 @@ function pick(
   return [...free].sort(order)[0];
 }
 
+/**
+ * The agent the routing method would give queue `key`'s next conversation to now, without
+ * giving it; undefined under Manual_Selection or when no agent has room for one more.
+ */
+export async function nextAgent(deps: CommandDeps, key: string): Promise<User | undefined> {
+  const method = deps.settings.get<string>("Livechat_Routing_Method") ?? "Auto_Selection";
+  if (method === "Manual_Selection") return undefined;
+  const { list, departmentLimit } = await candidatesOf(deps, key);
+  return pick(method, list, departmentLimit)?.agent;
+}
+
 /** Routes what waits, first come first, while agents have room. Resolves how many were served. */
 async function route(
   deps: CommandDeps,
@@ -300,33 +335,31 @@ async function enqueue(deps: CommandDeps, state: QueueState, inquiryId: string) 
   };
 }
 
+/** Rocket.Chat's refusals of `livechat:takeInquiry`, carrying the method's name. */
+function takeRefusal(error: string, reason?: string): ClientError {
+  return new ClientError(error, reason, { details: { method: "livechat:takeInquiry" } });
+}
+
+/** Rocket.Chat's refusal of an inquiry someone took first. */
+export function inquiryTaken(): ClientError {
+  return takeRefusal("error-inquiry-taken", "Inquiry already taken");
+}
+
 async function take(deps: CommandDeps, state: QueueState, inquiryId: string, agent: User) {
   const inquiry = await deps.db.livechatInquiries.findOne({ _id: inquiryId });
-  if (!inquiry || inquiry.status !== "queued") {
-    throw new ClientError("error-not-allowed", "Inquiry already taken", {
-      details: { method: "livechat:takeInquiry" },
-    });
-  }
-  if (agent.statusLivechat !== "available") {
-    throw new ClientError(
+  if (!inquiry) throw takeRefusal("error-not-found", "Inquiry not found");
+  if (inquiry.status !== "queued") throw inquiryTaken();
+  const acceptsAnyone = deps.settings.get<boolean>("Livechat_accept_chats_with_no_agents") === true;
+  if (!isRoutable(deps.settings, agent) && !(acceptsAnyone && isAgent(agent))) {
+    throw takeRefusal(
       "error-agent-status-service-offline",
       "Agent status is offline or Omnichannel service is not active",
-      {
-        details: { method: "livechat:takeInquiry" },
-      },
     );
   }
   const outcome = await serve(deps, inquiry, agent, agentLimit(deps.settings, agent));
-  if (outcome === "full") {
-    throw new ClientError("error-max-number-simultaneous-chats-reached", "Not allowed", {
-      details: { method: "livechat:takeInquiry" },
-    });
-  }
-  if (outcome === "gone") {
-    throw new ClientError("error-not-allowed", "Inquiry already taken", {
-      details: { method: "livechat:takeInquiry" },
-    });
-  }
+  // Rocket.Chat rethrows what stops a take as a Meteor.Error of that code alone.
+  if (outcome === "full") throw new ClientError("error-max-number-simultaneous-chats-reached");
+  if (outcome === "gone") throw inquiryTaken();
   return { state: without(state, inquiryId), reply: outcome };
 }
 

@@ -124,6 +124,23 @@ export const LIVECHAT_SETTINGS: Readonly<Record<string, SettingDefinition>> = {
   Livechat_maximum_chats_per_agent: routing(0, "int", {
     i18nLabel: "Max_number_of_chats_per_agent",
   }),
+  Livechat_agent_leave_action: omni("none", "select", {
+    section: "Sessions",
+    i18nLabel: "How_to_handle_open_sessions_when_agent_goes_offline",
+    values: [
+      { key: "none", i18nLabel: "None" },
+      { key: "forward", i18nLabel: "Forward" },
+      { key: "close", i18nLabel: "Close" },
+    ],
+  }),
+  Livechat_agent_leave_action_timeout: omni(60, "int", {
+    section: "Sessions",
+    i18nLabel: "How_long_to_wait_after_agent_goes_offline",
+  }),
+  Livechat_agent_leave_comment: omni("", "string", {
+    section: "Sessions",
+    i18nLabel: "Comment_to_leave_on_closing_session",
+  }),
   Omnichannel_allow_visitors_to_close_conversation: omni(true, "boolean", {
     section: "Sessions",
     public: true,

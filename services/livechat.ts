@@ -26,8 +26,9 @@ import {
   reserveAgent,
   routableFilter,
 } from "./livechat-agents.ts";
+import { AgentLeaveWatcher, type LeaveTimers } from "./livechat-agent-leave.ts";
 import { DEFAULT_QUEUE } from "./livechat-queue.ts";
-import { departmentIdOf } from "./livechat-visitors.ts";
+import { plainRefusal } from "./livechat-rooms.ts";
 
 /** The queue of a department id (or of none). */
 export function queueKeyOf(department: string | undefined): string {
@@ -40,7 +41,36 @@ function disabled(): ClientError {
 }
 
 export class Livechat {
-  constructor(private readonly deps: CommandDeps) {}
+  /** What becomes of an agent's conversations when they leave service. */
+  private readonly leave: AgentLeaveWatcher;
+
+  constructor(
+    private readonly deps: CommandDeps,
+    timers?: LeaveTimers,
+  ) {
+    this.leave = new AgentLeaveWatcher(
+      deps,
+      {
+        close: async (room, agent, comment) => {
+          await this.close(
+            room._id,
+            "user",
+            { _id: agent._id, username: agent.username },
+            {
+              comment,
+            },
+          );
+        },
+        forward: (room, agent, departmentId) => this.forward(room._id, agent, { departmentId }),
+      },
+      timers,
+    );
+  }
+
+  /** Forgets the agents waiting for their leave action (the process is stopping). */
+  stop(): void {
+    this.leave.stop();
+  }
 
   /** Throws unless Livechat_enabled is on. */
   assertEnabled(): void {
@@ -172,22 +202,20 @@ export class Livechat {
     return agent ? agentData(this.deps, agent) : null;
   }
 
-  /** The inquiry of `inquiryId`; `error-not-found`-like refusal when there is none. */
-  async inquiry(inquiryId: string): Promise<LivechatInquiry> {
+  /**
+   * Agent `agent` takes inquiry `inquiryId` by hand (atomically: once, by one agent). Refuses
+   * as Rocket.Chat does: `error-not-found`, `error-inquiry-taken`,
+   * `error-agent-status-service-offline` (not an agent, or not available and present) and
+   * `error-max-number-simultaneous-chats-reached`.
+   */
+  async take(inquiryId: string, agent: User): Promise<LivechatInquiry> {
+    this.assertEnabled();
     const inquiry = await this.deps.db.livechatInquiries.findOne({ _id: inquiryId });
     if (!inquiry) {
-      throw new ClientError("error-not-allowed", "Inquiry already taken", {
+      throw new ClientError("error-not-found", "Inquiry not found", {
         details: { method: "livechat:takeInquiry" },
       });
     }
-    return inquiry;
-  }
-
-  /** Agent `agent` takes inquiry `inquiryId` by hand (atomically: once, by one agent). */
-  async take(inquiryId: string, agent: User): Promise<LivechatInquiry> {
-    this.assertEnabled();
-    if (!isAgent(agent)) throw notAnAgent();
-    const inquiry = await this.inquiry(inquiryId);
     return this.deps.queues.execute(queueKeyOf(inquiry.department), {
       kind: "take",
       inquiryId,
@@ -247,9 +275,18 @@ export class Livechat {
     throw new ClientError("error-not-authorized", "Not authorized");
   }
 
-  /** Sends room `rid` back to its queue (or department `departmentId`'s) to wait for an agent. */
+  /**
+   * Sends room `rid` back to its queue (or department `departmentId`'s) to wait for an
+   * agent, as `livechat:returnAsInquiry` does. Resolves false when nobody serves it.
+   */
   async returnToQueue(rid: string, by: User, departmentId?: string): Promise<boolean> {
-    const room = await this.openRoomById(rid);
+    const details = { method: "livechat:returnAsInquiry" };
+    const found = await this.deps.db.rooms.findOne({ _id: rid });
+    if (!found || found.t !== "l") {
+      throw new ClientError("error-invalid-room", "Invalid room", { details });
+    }
+    const room = found as OmnichannelRoom;
+    if (!room.open) throw new ClientError("room-closed", "Room closed", { details });
     if (!room.servedBy) return false;
     const department = departmentId ?? room.departmentId;
     const result = await this.deps.rooms.execute(rid, {
@@ -263,8 +300,15 @@ export class Livechat {
     return true;
   }
 
-  /** Puts the inquiry of `room` back in `department`'s queue and routes it. */
-  private async requeue(room: OmnichannelRoom, department: string | undefined): Promise<void> {
+  /**
+   * Puts the inquiry of `room` back in `department`'s queue and routes it, to `preferred`
+   * first when given.
+   */
+  private async requeue(
+    room: OmnichannelRoom,
+    department: string | undefined,
+    preferred?: User,
+  ): Promise<void> {
     const { db, clock } = this.deps;
     const now = clock.now();
     const set = {
@@ -272,10 +316,11 @@ export class Livechat {
       queuedAt: now,
       _updatedAt: now,
       ...(department !== undefined && { department }),
+      ...(preferred && { defaultAgent: { agentId: preferred._id, username: preferred.username } }),
     };
     const unset = {
       takenAt: "",
-      defaultAgent: "",
+      ...(!preferred && { defaultAgent: "" }),
       ...(department === undefined && { department: "" }),
     };
     await db.livechatInquiries.updateOne({ rid: room._id }, { $set: set, $unset: unset });
@@ -288,8 +333,15 @@ export class Livechat {
   }
 
   /**
-   * Forwards room `rid` to agent `userId` (who must be routable and have room for it) or
-   * to department `departmentId` (whose queue then routes it), as `by`.
+   * Forwards room `rid` to department `departmentId` (whose queue then routes it, to agent
+   * `userId` first when given) or else to agent `userId` (who must be routable and have
+   * room for it), as `by`. Refuses with Rocket.Chat's plain codes: `error-invalid-room`,
+   * `This_conversation_is_already_closed`, `error-invalid-visitor`,
+   * `error-invalid-department`, `error-forwarding-chat-same-department`,
+   * `error-user-is-offline`, `error-user-not-belong-to-department`,
+   * `error-selected-agent-room-agent-are-same`,
+   * `error-max-number-simultaneous-chats-reached`, and `error-forwarding-chat` when there
+   * is no target.
    */
   async forward(
     rid: string,
@@ -297,53 +349,77 @@ export class Livechat {
     target: { userId?: string; departmentId?: string; comment?: string },
   ): Promise<void> {
     this.assertEnabled();
-    const room = await this.openRoomById(rid);
+    const { db } = this.deps;
+    const found = await db.rooms.findOne({ _id: rid });
+    if (!found || found.t !== "l") throw plainRefusal("error-invalid-room");
+    const room = found as OmnichannelRoom;
+    if (!room.open) throw plainRefusal("This_conversation_is_already_closed");
+    if (!(await db.livechatVisitors.findOne({ _id: room.v._id }, { projection: { _id: 1 } }))) {
+      throw plainRefusal("error-invalid-visitor");
+    }
     const actor = { _id: by._id, username: by.username };
-    if (target.userId) {
-      const agent = await this.deps.db.users.findOne({ _id: target.userId });
-      if (!agent || !isAgent(agent)) throw notAnAgent();
-      if (room.servedBy?._id === agent._id) {
-        throw new ClientError(
-          "error-selected-agent-room-agent-are-same",
-          "The selected agent and the room agent are the same",
-        );
-      }
-      if (!isRoutable(this.deps.settings, agent)) {
-        throw new ClientError("error-user-is-offline", "User is offline or not available");
-      }
-      if (!(await reserveAgent(this.deps, agent._id, agentLimit(this.deps.settings, agent)))) {
-        throw new ClientError("error-max-number-simultaneous-chats-reached", "Not allowed");
-      }
-      const result = await this.deps.rooms
-        .execute(rid, {
-          kind: "livechat.transfer",
-          to: agent,
-          by: actor,
-          ...(target.comment && { comment: target.comment }),
-        })
-        .catch(async (error: unknown) => {
-          await releaseAgent(this.deps, agent._id);
-          throw error;
-        });
-      await this.freed(result.previousAgent);
+    if (target.departmentId) {
+      await this.forwardToDepartment(room, actor, { ...target, departmentId: target.departmentId });
       return;
     }
-    if (!target.departmentId) {
-      throw new ClientError("error-invalid-params", "A userId or a departmentId is required");
+    if (!target.userId) throw plainRefusal("error-forwarding-chat");
+    const agent = await this.onlineAgent(target.userId);
+    if (room.servedBy?._id === agent._id) {
+      throw plainRefusal("error-selected-agent-room-agent-are-same");
     }
-    const departmentId = await departmentIdOf(this.deps, target.departmentId);
-    const department = await this.deps.db.livechatDepartments.findOne({ _id: departmentId });
-    if (!department?.enabled) {
-      throw new ClientError("error-invalid-department", "Invalid department");
+    if (!(await reserveAgent(this.deps, agent._id, agentLimit(this.deps.settings, agent)))) {
+      throw plainRefusal("error-max-number-simultaneous-chats-reached");
     }
-    const result = await this.deps.rooms.execute(rid, {
+    const result = await this.deps.rooms
+      .execute(rid, {
+        kind: "livechat.transfer",
+        to: agent,
+        by: actor,
+        ...(target.comment && { comment: target.comment }),
+      })
+      .catch(async (error: unknown) => {
+        await releaseAgent(this.deps, agent._id);
+        throw error;
+      });
+    await this.freed(result.previousAgent);
+  }
+
+  /** Agent `userId` if they could be given a conversation now; `error-user-is-offline` otherwise. */
+  private async onlineAgent(userId: string): Promise<User> {
+    const agent = await this.deps.db.users.findOne({ _id: userId });
+    if (!agent || !isRoutable(this.deps.settings, agent))
+      throw plainRefusal("error-user-is-offline");
+    return agent;
+  }
+
+  private async forwardToDepartment(
+    room: OmnichannelRoom,
+    actor: UserRef,
+    target: { userId?: string; departmentId: string; comment?: string },
+  ): Promise<void> {
+    const { db } = this.deps;
+    const department = await db.livechatDepartments.findOne({ _id: target.departmentId });
+    if (!department?.enabled) throw plainRefusal("error-invalid-department");
+    if (room.departmentId === department._id) {
+      throw plainRefusal("error-forwarding-chat-same-department");
+    }
+    let preferred: User | undefined;
+    if (target.userId) {
+      preferred = await this.onlineAgent(target.userId);
+      const member = await db.livechatDepartmentAgents.findOne(
+        { departmentId: department._id, agentId: preferred._id },
+        { projection: { _id: 1 } },
+      );
+      if (!member) throw plainRefusal("error-user-not-belong-to-department");
+    }
+    const result = await this.deps.rooms.execute(room._id, {
       kind: "livechat.unserve",
       by: actor,
       scope: "department",
-      departmentId,
+      departmentId: department._id,
       ...(target.comment && { comment: target.comment }),
     });
-    await this.requeue(result.room, departmentId);
+    await this.requeue(result.room, department._id, preferred);
     await this.freed(result.previousAgent);
   }
 
@@ -355,12 +431,14 @@ export class Livechat {
       { $set: { statusLivechat: status, _updatedAt: this.deps.clock.now() } },
     );
     await this.routeFor(agent._id, status === "available" ? "route" : "agentGone");
+    await this.leave.changed(agent._id);
   }
 
   /**
    * Told by presence that `user`'s status changed: an agent who became present may take
    * what waits; one who went offline (or idle, when idle agents take none) is not routed
-   * to, and the inquiries waiting for them go to others.
+   * to, and the inquiries waiting for them go to others. An agent who left service starts
+   * the wait of the leave action (see livechat-agent-leave.ts).
    */
   presenceChanged(user: User): void {
     if (!user.roles?.includes("livechat-agent")) return;
@@ -372,5 +450,10 @@ export class Livechat {
     this.routeFor(user._id, routable ? "route" : "agentGone").catch((error: unknown) =>
       this.deps.log.error({ err: error, userId: user._id }, "rerouting after presence failed"),
     );
+    this.leave
+      .changed(user._id)
+      .catch((error: unknown) =>
+        this.deps.log.error({ err: error, userId: user._id }, "watching the agent's leave failed"),
+      );
   }
 }
