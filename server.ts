@@ -32,6 +32,7 @@ import { openCollections } from "./services/collections.ts";
 import type { RoomCommand } from "./services/room-commands.ts";
 import type { Deps, PresenceGateway, QueueGateway, RoomGateway } from "./services/context.ts";
 import { createServices, initServices, type Services } from "./services/index.ts";
+import type { LeaveTimers } from "./services/livechat-agent-leave.ts";
 import { joinAutoJoinRooms } from "./services/team-members.ts";
 import { openStore } from "./store/index.ts";
 import type { Store } from "./store/types.ts";
@@ -69,6 +70,8 @@ export interface ServerOptions {
   readonly clock?: Clock;
   /** How often this process records its presence heartbeat (default: the configuration's). */
   readonly presenceHeartbeatMs?: number;
+  /** Timers of the Omnichannel agent leave action (tests fire them by hand). */
+  readonly leaveTimers?: LeaveTimers;
 }
 
 export interface ParleyServer {
@@ -275,7 +278,9 @@ export async function startServer(
     bus: bus ?? { publish() {}, publishConfirmed: async () => {} },
     queues: queueGateway,
   };
-  const services = createServices(deps);
+  const services = createServices(deps, {
+    ...(options.leaveTimers && { leaveTimers: options.leaveTimers }),
+  });
 
   const storeEffects = storeRoomEffects(services.commandDeps);
   announced = bus && announcedRoomEffects(storeEffects, bus);

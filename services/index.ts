@@ -11,6 +11,7 @@ import { Accounts } from "./accounts.ts";
 import { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
 import { DdpRateLimiter } from "./ddp-rate-limit.ts";
+import type { LeaveTimers } from "./livechat-agent-leave.ts";
 import { recountOpenChats } from "./livechat-agents.ts";
 import { Livechat } from "./livechat.ts";
 import { LoginGuard } from "./login-guard.ts";
@@ -41,8 +42,11 @@ export interface Services {
   readonly commandDeps: CommandDeps;
 }
 
-/** Builds the services over `deps` (nothing is read or written yet). */
-export function createServices(deps: Deps): Services {
+/**
+ * Builds the services over `deps` (nothing is read or written yet). `leaveTimers` are the
+ * timers the Omnichannel agent leave action waits with (the platform's by default).
+ */
+export function createServices(deps: Deps, options: { leaveTimers?: LeaveTimers } = {}): Services {
   const settings = new Settings(deps.db, deps.clock);
   const authz = new Authz(deps.db, deps.clock);
   const commandDeps = { ...deps, authz, settings };
@@ -57,7 +61,7 @@ export function createServices(deps: Deps): Services {
     loginGuard: new LoginGuard(deps, settings),
     restRateLimiter: new RestRateLimiter(deps, settings, authz),
     ddpRateLimiter: new DdpRateLimiter(deps, settings),
-    livechat: new Livechat(commandDeps),
+    livechat: new Livechat(commandDeps, options.leaveTimers),
     commandDeps,
   };
 }
