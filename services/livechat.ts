@@ -52,14 +52,8 @@ export class Livechat {
       deps,
       {
         close: async (room, agent, comment) => {
-          await this.close(
-            room._id,
-            "user",
-            { _id: agent._id, username: agent.username },
-            {
-              comment,
-            },
-          );
+          const by = { _id: agent._id, username: agent.username };
+          await this.close(room._id, "user", by, { comment });
         },
         forward: (room, agent, departmentId) => this.forward(room._id, agent, { departmentId }),
       },
