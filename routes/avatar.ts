@@ -22,6 +22,7 @@ import {
   setAvatar,
   uploadedAvatar,
 } from "../services/avatars.ts";
+import { AVATAR_BITMAPS, renderSvg } from "../services/images.ts";
 import type { Services } from "../services/index.ts";
 import { apiBase, json, ok } from "./http.ts";
 import { userFromParams } from "./room-params.ts";
@@ -173,14 +174,18 @@ export function avatarRoutes(services: Services, log: Logger) {
         if (!requested) return new Response(null, { status: 404 });
         const headers = cacheHeaders(services, query.cacheTime);
         const size = Number(query.size) || undefined;
-        const svg = (name: string, all = false) =>
-          new Response(initialsSvg(name, size, all), {
+        // Rocket.Chat renders the letters as a bitmap when asked for one by `format`.
+        const bitmap = AVATAR_BITMAPS.find((f) => f === query.format);
+        const svg = async (name: string, all = false) => {
+          const image = initialsSvg(name, size, all);
+          return new Response(bitmap ? await renderSvg(image, bitmap) : image, {
             headers: {
               ...headers,
-              "Content-Type": "image/svg+xml",
+              "Content-Type": bitmap ? `image/${bitmap}` : "image/svg+xml",
               "Last-Modified": FALLBACK_LAST_MODIFIED,
             },
           });
+        };
         if (requested.startsWith("@")) {
           return svg(
             requested.slice(1),

@@ -2,6 +2,7 @@
  * What Parley reads from uploaded images, with sharp (libvips, the library Rocket.Chat
  * uses): a picture's format and dimensions, a thumbnail that fits a box, and the tiny
  * blurred preview clients show while the image loads. Each reads the image as a stream.
+ * Also renders the generated avatars (SVG) as bitmaps for clients that ask for one.
  */
 import { Readable } from "node:stream";
 import sharp, { type Sharp } from "sharp";
@@ -78,4 +79,16 @@ export async function makeThumbnail(
 export async function makePreview(stream: ReadableStream<Uint8Array>): Promise<string> {
   const image = sharp().resize({ width: 32, height: 32, fit: "inside" }).jpeg().blur();
   return (await pipeInto(stream, image).toBuffer()).toString("base64");
+}
+
+/** The bitmap formats a generated avatar can be asked for, as Rocket.Chat names them. */
+export const AVATAR_BITMAPS = ["png", "jpg", "jpeg"] as const;
+
+/** `svg` rendered as a PNG or JPEG image. */
+export async function renderSvg(
+  svg: string,
+  format: (typeof AVATAR_BITMAPS)[number],
+): Promise<Uint8Array<ArrayBuffer>> {
+  const image = sharp(Buffer.from(svg));
+  return new Uint8Array(await (format === "png" ? image.png() : image.jpeg()).toBuffer());
 }

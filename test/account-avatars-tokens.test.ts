@@ -116,6 +116,24 @@ describe("avatars", () => {
     expect(svg).toContain("\nZ\n");
   });
 
+  test("the generated avatar is rendered as PNG or JPEG when asked for by format", async () => {
+    const png = await fetch(`${server.url}/avatar/zed?format=png&size=64`);
+    const pngBytes = new Uint8Array(await png.arrayBuffer());
+    const jpg = await fetch(`${server.url}/avatar/@zed?format=jpg`);
+    const jpgBytes = new Uint8Array(await jpg.arrayBuffer());
+    const other = await fetch(`${server.url}/avatar/zed?format=gif`);
+
+    expect(png.headers.get("content-type")).toBe("image/png");
+    expect(png.headers.get("last-modified")).toBe("Thu, 01 Jan 2015 00:00:00 GMT");
+    expect([...pngBytes.subarray(1, 4)]).toEqual([0x50, 0x4e, 0x47]);
+    // The PNG header's width and height (big-endian, bytes 16 to 23): the size asked for.
+    const header = new DataView(pngBytes.buffer, 16, 8);
+    expect([header.getUint32(0), header.getUint32(4)]).toEqual([64, 64]);
+    expect(jpg.headers.get("content-type")).toBe("image/jpg");
+    expect([...jpgBytes.subarray(0, 2)]).toEqual([0xff, 0xd8]);
+    expect(other.headers.get("content-type")).toBe("image/svg+xml");
+  });
+
   test("resetting the avatar brings the generated one back", async () => {
     const user = await seedUser(server, "reset");
     await upload(user.credentials, new Blob([PNG], { type: "image/png" }));
