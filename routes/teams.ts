@@ -19,6 +19,7 @@ import {
   endTeam,
   findTeam,
   listAllTeams,
+  listTeamChildren,
   listTeamRooms,
   listTeamRoomsOfUser,
   listTeamsOf,
@@ -403,6 +404,50 @@ function teamRoomRoutes(services: Services, log: Logger) {
         body: t.Object({ roomId: t.String(), isDefault: t.Boolean() }),
         detail: {
           summary: "Make a team room auto-join for the team's members, or not",
+          tags: TAGS,
+        },
+      },
+    )
+    .get(
+      "/teams.listChildren",
+      async ({ me, query }) => {
+        // Exactly one way to name the team, and a known kind, or ajv's refusal.
+        const refs = [query.teamId, query.teamName, query.roomId].filter((r) => r !== undefined);
+        const kind = query.type;
+        if (
+          refs.length !== 1 ||
+          (kind !== undefined && kind !== "channels" && kind !== "discussions")
+        )
+          throw invalidParams("must match exactly one schema in oneOf");
+        const team = query.roomId
+          ? await teamOfRoom(services, query.roomId)
+          : query.teamId || query.teamName
+            ? await findTeam(services, query)
+            : null;
+        if (!team)
+          throw new ClientError("not-found", "Resource not found", { status: 404, plain: true });
+        const { count, offset } = pagination(services, query);
+        const sort = parseSort(query.sort);
+        const { data, total } = await listTeamChildren(
+          services,
+          me,
+          team,
+          { ...(query.filter && { name: query.filter }), ...(kind && { kind }) },
+          { offset, count, ...(sort && { sort }) },
+        );
+        return ok({ total, data, offset, count });
+      },
+      {
+        access: true,
+        query: t.Object({
+          ...TEAM_REF,
+          roomId: t.Optional(t.String()),
+          ...PAGE_QUERY,
+          filter: t.Optional(t.String()),
+          type: t.Optional(t.String()),
+        }),
+        detail: {
+          summary: "A page of the rooms and main-room discussions of a team the caller can open",
           tags: TAGS,
         },
       },

@@ -492,6 +492,53 @@ export async function listTeamRooms(
   return { rooms: rooms.map(roomView), total };
 }
 
+/** Which children teams.listChildren lists: rooms of the team, discussions of its main room, or both. */
+export type ChildrenKind = "channels" | "discussions";
+
+/**
+ * One page of what `user`, a member of `team`, can open inside it: the team's rooms (its
+ * main room included) and the discussions of its main room, each public or with the user
+ * among its members, filtered by `name` (part of name or display name, any case) and
+ * `kind`. Sorted by `page.sort`, creation time by default. Refuses a user who is not a
+ * member of the team with `error-invalid-team-not-a-member`.
+ */
+export async function listTeamChildren(
+  services: Services,
+  user: User,
+  team: Team,
+  filter: { readonly name?: string; readonly kind?: ChildrenKind },
+  page: PageRequest,
+): Promise<{ data: Record<string, unknown>[]; total: number }> {
+  const { db } = services.deps;
+  const main = await db.rooms.findOne({ _id: team.roomId }, { projection: { _id: 1 } });
+  if (!main) throw teamFailure("error-invalid-team-no-main-room");
+  if (!(await services.authz.isTeamMember(team._id, user._id))) {
+    throw teamFailure("error-invalid-team-not-a-member");
+  }
+  const mine = await db.subscriptions.find(
+    { "u._id": user._id, t: { $ne: "c" } },
+    { projection: { rid: 1 } },
+  );
+  const like = filter.name && { $regex: escapeRegex(filter.name), $options: "i" };
+  const query: Filter = {
+    $and: [
+      {
+        $or: [
+          ...(filter.kind !== "discussions" ? [{ teamId: team._id }] : []),
+          ...(filter.kind !== "channels" ? [{ prid: team.roomId }] : []),
+        ],
+      },
+      ...(like ? [{ $or: [{ fname: like }, { name: like }] }] : []),
+      { $or: [{ t: "c" }, { _id: { $in: mine.map((s) => s.rid) } }] },
+    ],
+  };
+  const [rooms, total] = await Promise.all([
+    db.rooms.find(query, { sort: page.sort ?? { ts: 1 }, skip: page.offset, limit: page.count }),
+    db.rooms.countDocuments(query),
+  ]);
+  return { data: rooms.map(roomView), total };
+}
+
 /**
  * One page of `team`'s rooms that user `userId` is in, each with `isLastOwner`; with
  * `canUserDelete`, only those the user may delete. Refused as listTeamRooms is.
