@@ -114,7 +114,15 @@ export const LIVECHAT_METHODS: Record<string, MethodDef> = {
       const userId = optionalStr(d.userId);
       const departmentId = optionalStr(d.departmentId);
       const comment = optionalStr(d.comment);
-      await services.livechat.forward(str(d.roomId), caller.user, {
+      const details = { method: "livechat:transfer" };
+      const room = await services.deps.db.rooms.findOne({ _id: str(d.roomId) });
+      if (!room || room.t !== "l") {
+        throw new ClientError("error-invalid-room", "Invalid room", { details });
+      }
+      if (!room.open) throw new ClientError("room-closed", "Room closed", { details });
+      // Rocket.Chat's method answers false, where its REST route refuses, when there is no target.
+      if (!userId && !departmentId) return false;
+      await services.livechat.forward(room._id, caller.user, {
         ...(userId && { userId }),
         ...(departmentId && { departmentId }),
         ...(comment && { comment }),

@@ -84,6 +84,14 @@ test("livechat/rooms filters a department's conversations by agent, state, name,
   const first = await conversation(dora, sales._id);
   const second = await conversation(eve, sales._id);
   const waiting = await conversation(undefined, sales._id);
+  // A minute apart, so that sorting by start time has one answer however fast they started.
+  const { db } = server.parley.services.deps;
+  for (const [i, { room }] of [first, second, waiting].entries()) {
+    await db.rooms.updateOne(
+      { _id: room._id },
+      { $set: { ts: new Date(Date.now() - (3 - i) * 60_000) } },
+    );
+  }
   await api(server, "livechat/room.saveInfo", {
     auth: dora.credentials,
     body: {
@@ -261,6 +269,12 @@ test("inquiries.list shows the waiting inquiries newest first, by department id 
   const billing = await department(`billing-${Date.now()}`, [ivy]);
   const older = await conversation(undefined, billing._id);
   const newer = await conversation(undefined, billing._id);
+  // Both may start within one millisecond: the older is made a minute older.
+  const { db } = server.parley.services.deps;
+  await db.livechatInquiries.updateOne(
+    { _id: older.inquiry._id },
+    { $set: { ts: new Date(Date.now() - 60_000) } },
+  );
 
   const byId = await api(server, "livechat/inquiries.list", {
     auth: server.admin,

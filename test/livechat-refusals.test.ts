@@ -224,3 +224,41 @@ test("livechat:returnAsInquiry puts a conversation back in its queue and refuses
   expect(stored?.status).toBe("queued");
   ddp.close();
 });
+
+test("livechat:transfer over DDP names itself in its refusals and answers false without a target", async () => {
+  const served = await conversation(jo);
+  const closed = await conversation(jo);
+  await api(server, "livechat/room.closeByUser", {
+    auth: jo.credentials,
+    body: { rid: closed.room._id, comment: "done" },
+  });
+  const ddp = await RawDdp.connect(server.wsUrl);
+  await ddp.resume(server.admin.authToken);
+  const details = { method: "livechat:transfer" };
+
+  const unknown = await ddp.call("livechat:transfer", {
+    roomId: "no-such-room",
+    userId: kim.user._id,
+  });
+  const ended = await ddp.call("livechat:transfer", {
+    roomId: closed.room._id,
+    userId: kim.user._id,
+  });
+  const noTarget = await ddp.call("livechat:transfer", { roomId: served.room._id });
+  const moved = await ddp.call("livechat:transfer", {
+    roomId: served.room._id,
+    userId: kim.user._id,
+  });
+
+  expect(unknown.error).toMatchObject({
+    error: "error-invalid-room",
+    reason: "Invalid room",
+    details,
+  });
+  expect(ended.error).toMatchObject({ error: "room-closed", reason: "Room closed", details });
+  expect(noTarget.result).toBe(false);
+  expect(moved.result).toBe(true);
+  const stored = await server.parley.services.deps.db.rooms.findOne({ _id: served.room._id });
+  expect(stored).toMatchObject({ servedBy: { _id: kim.user._id } });
+  ddp.close();
+});
