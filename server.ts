@@ -132,6 +132,7 @@ interface AnnouncedRooms {
  */
 function announcedRoomEffects(real: RoomEffects, bus: Bus): AnnouncedRooms {
   const confirming = new Map<string, Promise<void>>();
+  const { sendBatch } = real;
   return {
     effects: {
       load: real.load,
@@ -151,6 +152,16 @@ function announcedRoomEffects(real: RoomEffects, bus: Bus): AnnouncedRooms {
         confirming.set(rid, confirmed);
         return result;
       },
+      // A batch holds plain messages only, which change no members, settings or state.
+      ...(sendBatch && {
+        async sendBatch(state, commands) {
+          const result = await sendBatch(state, commands);
+          if (result.state !== state) {
+            bus.publish({ kind: "room-changed", rid: state.room._id, members: false });
+          }
+          return result;
+        },
+      }),
     },
     settled: (rid) => confirming.get(rid) ?? Promise.resolve(),
   };

@@ -6,10 +6,23 @@
  * a client error is answered and the actor carries on (reloading its state first when
  * the store refused a write); any other failure is answered and then crashes the actor,
  * so that its supervisor restarts it from the store with the commands still waiting.
+ *
+ * Plain messages that queued up while the actor worked run together, as one batch (up to
+ * `maxBatch`): they are checked one after another as if sent one by one, then stored with
+ * one wait for durability and one update of the room and of its members' subscriptions.
+ * Each caller still gets its own answer, in order; a message refused with a client error
+ * is answered so and leaves the others of its batch alone. A failure of the batch as a
+ * whole answers every command of the batch with it, as above.
  */
 import { assign, fromPromise, setup } from "xstate";
 import { ClientError, ServerFault } from "../core/errors.ts";
-import { type RoomCommand, type RoomState, StoreRefusal } from "../services/room-commands.ts";
+import {
+  type BatchResult,
+  isBatchableSend,
+  type RoomCommand,
+  type RoomState,
+  StoreRefusal,
+} from "../services/room-commands.ts";
 
 /** How a caller is answered. */
 export interface Reply {
@@ -35,6 +48,8 @@ export interface RoomInput {
   readonly backlog?: readonly Pending[];
   /** Quiet time after which the actor stops itself (ms). */
   readonly idleMs: number;
+  /** Most plain messages run as one batch (default 1: every command alone). */
+  readonly maxBatch?: number;
 }
 
 export interface RoomContext {
@@ -42,6 +57,16 @@ export interface RoomContext {
   readonly state: RoomState | null;
   readonly queue: readonly Pending[];
   readonly idleMs: number;
+  readonly maxBatch: number;
+  /** How many commands at the head of the queue the running execution covers. */
+  readonly running: number;
+}
+
+/** How many commands at the head of `queue` run next: a run of plain messages, else one. */
+function batchLength(queue: readonly Pending[], maxBatch: number): number {
+  let n = 0;
+  while (n < queue.length && n < maxBatch && isBatchableSend((queue[n] as Pending).command)) n++;
+  return Math.max(1, n);
 }
 
 /**
@@ -80,13 +105,15 @@ export const roomMachine = setup({
     load: fromPromise<RoomState | null, { rid: string }>(async () => {
       throw new ServerFault("not-provided", "Room actor effect 'load' was not provided");
     }),
-    /** Runs one command; resolves to the new state and the caller's reply. */
-    execute: fromPromise<
-      { state: RoomState; reply: unknown },
-      { state: RoomState; command: RoomCommand }
-    >(async () => {
-      throw new ServerFault("not-provided", "Room actor effect 'execute' was not provided");
-    }),
+    /**
+     * Runs the commands (several only when all are plain messages); resolves to the new
+     * state and one outcome per command.
+     */
+    execute: fromPromise<BatchResult, { state: RoomState; commands: readonly RoomCommand[] }>(
+      async () => {
+        throw new ServerFault("not-provided", "Room actor effect 'execute' was not provided");
+      },
+    ),
   },
   actions: {
     enqueue: assign({
@@ -104,9 +131,22 @@ export const roomMachine = setup({
     },
     crashWorking: ({ context, event }) => {
       const error = (event as unknown as { error: unknown }).error;
-      (context.queue[0] as Pending).reply.reject(error);
-      throw new RoomCrash(error, context.queue.slice(1));
+      for (const pending of context.queue.slice(0, context.running)) pending.reply.reject(error);
+      throw new RoomCrash(error, context.queue.slice(context.running));
     },
+    answerRunning: ({ context, event }) => {
+      const { outcomes } = (event as unknown as { output: BatchResult }).output;
+      outcomes.forEach((outcome, i) => {
+        const { reply } = context.queue[i] as Pending;
+        if (outcome.ok) reply.resolve(outcome.reply);
+        else reply.reject(outcome.error);
+      });
+    },
+    rejectRunning: ({ context, event }) => {
+      const error = (event as unknown as { error: unknown }).error;
+      for (const pending of context.queue.slice(0, context.running)) pending.reply.reject(error);
+    },
+    dropRunning: assign({ queue: ({ context }) => context.queue.slice(context.running) }),
   },
   guards: {
     hasWork: ({ context }) => context.queue.length > 0,
@@ -121,6 +161,8 @@ export const roomMachine = setup({
     state: null,
     queue: [...(input.backlog ?? [])],
     idleMs: input.idleMs,
+    maxBatch: input.maxBatch ?? 1,
+    running: 0,
   }),
   on: { command: { actions: "enqueue" } },
   initial: "loading",
@@ -145,11 +187,12 @@ export const roomMachine = setup({
       after: { idle: { target: "passivated" } },
     },
     working: {
+      entry: assign({ running: ({ context }) => batchLength(context.queue, context.maxBatch) }),
       invoke: {
         src: "execute",
         input: ({ context }) => ({
           state: context.state as RoomState,
-          command: (context.queue[0] as Pending).command,
+          commands: context.queue.slice(0, context.running).map((p) => p.command),
         }),
         onDone: [
           {
@@ -157,21 +200,14 @@ export const roomMachine = setup({
             // not exist, refusing what waits behind it.
             guard: ({ event }) => event.output.state.deleted === true,
             target: "missing",
-            actions: [
-              ({ context, event }) =>
-                (context.queue[0] as Pending).reply.resolve(event.output.reply),
-              assign({ queue: ({ context }) => context.queue.slice(1) }),
-            ],
+            actions: ["answerRunning", "dropRunning"],
           },
           {
             target: "idle",
             actions: [
-              ({ context, event }) =>
-                (context.queue[0] as Pending).reply.resolve(event.output.reply),
-              assign({
-                state: ({ event }) => event.output.state,
-                queue: ({ context }) => context.queue.slice(1),
-              }),
+              "answerRunning",
+              "dropRunning",
+              assign({ state: ({ event }) => event.output.state }),
             ],
           },
         ],
@@ -181,18 +217,12 @@ export const roomMachine = setup({
             // which a command refused halfway may have left behind the store's.
             guard: ({ event }) => event.error instanceof StoreRefusal,
             target: "loading",
-            actions: [
-              ({ context, event }) => (context.queue[0] as Pending).reply.reject(event.error),
-              assign({ queue: ({ context }) => context.queue.slice(1) }),
-            ],
+            actions: ["rejectRunning", "dropRunning"],
           },
           {
             guard: ({ event }) => event.error instanceof ClientError,
             target: "idle",
-            actions: [
-              ({ context, event }) => (context.queue[0] as Pending).reply.reject(event.error),
-              assign({ queue: ({ context }) => context.queue.slice(1) }),
-            ],
+            actions: ["rejectRunning", "dropRunning"],
           },
           { actions: "crashWorking" },
         ],

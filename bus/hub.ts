@@ -18,6 +18,13 @@ export class BusHub implements Hub {
     this.bus.publish({ kind: "emit", stream, eventName, args });
   }
 
+  emitEach(stream: string, eventNames: readonly string[], args: readonly unknown[]): void {
+    this.local.emitEach(stream, eventNames, args);
+    for (const eventName of eventNames) {
+      this.bus.publish({ kind: "emit", stream, eventName, args });
+    }
+  }
+
   signal(uid: string, signal: SessionSignal): void {
     this.local.signal(uid, signal);
     this.bus.publish({ kind: "signal", uid, signal });

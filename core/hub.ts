@@ -18,6 +18,11 @@ export type SessionSignal =
 export interface Hub {
   /** Sends `args` as event `eventName` of `stream` to every connection listening to it. */
   emit(stream: string, eventName: string, args: readonly unknown[]): void;
+  /**
+   * Sends the same `args` as each of `eventNames` of `stream`, as `emit` would one by one,
+   * serializing `args` once (a room's update told to each of its members).
+   */
+  emitEach(stream: string, eventNames: readonly string[], args: readonly unknown[]): void;
   /** Delivers a signal to every connection of user `uid` in this process. */
   signal(uid: string, signal: SessionSignal): void;
 }
@@ -41,12 +46,13 @@ export function myMessagesTopic(rid: string): string {
 
 /** The DDP frame of a stream event, as Rocket.Chat's streamer writes it. */
 export function streamFrame(stream: string, eventName: string, args: readonly unknown[]): string {
-  return stringifyEJSON({
-    msg: "changed",
-    collection: stream,
-    id: "id",
-    fields: { eventName, args },
-  });
+  return frameOf(stream, eventName, stringifyEJSON(args));
+}
+
+/** The frame of `streamFrame` around arguments already serialized as EJSON. */
+function frameOf(stream: string, eventName: string, argsJson: string): string {
+  const names = `${JSON.stringify(stream)},"id":"id","fields":{"eventName":${JSON.stringify(eventName)}`;
+  return `{"msg":"changed","collection":${names},"args":${argsJson}}}`;
 }
 
 /** The stream that carries one user's presence to the connections watching that user. */
@@ -83,6 +89,18 @@ export class LocalHub implements Hub {
       this.publish(myMessagesTopic(eventName), streamFrame(stream, MY_MESSAGES, args));
     } else if (stream === "stream-notify-user") {
       this.grantOnNewSubscription(eventName, args);
+    }
+  }
+
+  emitEach(stream: string, eventNames: readonly string[], args: readonly unknown[]): void {
+    if (stream === USER_PRESENCE || stream === "stream-room-messages") {
+      for (const eventName of eventNames) this.emit(stream, eventName, args);
+      return;
+    }
+    const argsJson = stringifyEJSON(args);
+    for (const eventName of eventNames) {
+      this.publish(topicOf(stream, eventName), frameOf(stream, eventName, argsJson));
+      if (stream === "stream-notify-user") this.grantOnNewSubscription(eventName, args);
     }
   }
 

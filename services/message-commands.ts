@@ -56,53 +56,84 @@ async function assertMayPost(deps: CommandDeps, state: RoomState, user: User, me
   }
 }
 
+/**
+ * Stores `message` in the room of `state`, then records it there (see recordStored).
+ * Throws `error-duplicated-message` when a message with its `_id` exists.
+ */
 export async function persistMessage(
   deps: CommandDeps,
   state: RoomState,
   message: Message,
   countsUnread: boolean,
 ): Promise<RoomState> {
-  const { db, hub } = deps;
   try {
-    await db.messages.insertOne(message);
+    await deps.db.messages.insertOne(message);
   } catch (error) {
-    if (error instanceof DuplicateKeyError) {
-      throw new ClientError("error-duplicated-message", "The message is a duplicate", {
-        cause: error,
-      });
-    }
-    throw error;
+    throw duplicateAsClientError(error);
   }
+  return recordStored(deps, state, [message], countsUnread);
+}
+
+/** A DuplicateKeyError of a message insert as Rocket.Chat's `error-duplicated-message`; anything else as is. */
+export function duplicateAsClientError(error: unknown): unknown {
+  if (!(error instanceof DuplicateKeyError)) return error;
+  return new ClientError("error-duplicated-message", "The message is a duplicate", {
+    cause: error,
+  });
+}
+
+/**
+ * What the room does with `messages`, just stored in this order: counts them and makes the
+ * last one its last message, streams each to the room, and when they `countsUnread`,
+ * records them in the members' subscriptions and tells each member once that the room
+ * changed. Resolves to the room's new state.
+ */
+export async function recordStored(
+  deps: CommandDeps,
+  state: RoomState,
+  messages: readonly Message[],
+  countsUnread: boolean,
+): Promise<RoomState> {
+  const { db, hub } = deps;
+  const last = messages.at(-1) as Message;
   const room = await db.rooms.findOneAndUpdate(
     { _id: state.room._id },
     {
-      $inc: { msgs: 1 },
+      $inc: { msgs: messages.length },
       $set: {
-        lm: message.ts,
-        _updatedAt: message.ts,
-        ...(countsUnread && { lastMessage: message }),
+        lm: last.ts,
+        _updatedAt: last.ts,
+        ...(countsUnread && { lastMessage: last }),
       },
     },
   );
   if (!room) throw new ClientError("error-room-not-found", "Room not found");
-  hub.emit("stream-room-messages", room._id, [message]);
+  for (const message of messages) hub.emit("stream-room-messages", room._id, [message]);
 
   if (countsUnread) {
-    await recordUnread(deps, room, message);
-    await notifyMembers(deps, room, message);
+    await recordUnread(deps, room, state.members, messages);
+    notifyMembers(deps, room, state.members, messages);
   }
   return { ...state, room };
 }
 
-/** Tells each member that the room changed, and notifies DMs and mentions. */
-async function notifyMembers(deps: CommandDeps, room: Room, message: Message): Promise<void> {
-  const { db, hub } = deps;
-  const subs = await db.subscriptions.find({ rid: room._id });
-  const mentioned = new Set((message.mentions ?? []).map((m) => m._id));
-  for (const sub of subs) {
-    const uid = sub.u._id;
-    hub.emit("stream-notify-user", `${uid}/rooms-changed`, ["updated", roomView(room)]);
-    if (uid !== message.u._id && (room.t === "d" || mentioned.has(uid) || mentioned.has("all"))) {
+/** Tells each member once that the room changed, and notifies DMs and mentions per message. */
+function notifyMembers(
+  deps: CommandDeps,
+  room: Room,
+  members: ReadonlySet<string>,
+  messages: readonly Message[],
+): void {
+  const { hub } = deps;
+  const uids = [...members];
+  const changed = uids.map((uid) => `${uid}/rooms-changed`);
+  hub.emitEach("stream-notify-user", changed, ["updated", roomView(room)]);
+  for (const message of messages) {
+    const mentioned = new Set((message.mentions ?? []).map((m) => m._id));
+    if (room.t !== "d" && mentioned.size === 0) continue;
+    for (const uid of uids) {
+      if (uid === message.u._id) continue;
+      if (room.t !== "d" && !mentioned.has(uid) && !mentioned.has("all")) continue;
       hub.emit("stream-notify-user", `${uid}/notification`, [
         {
           title: room.t === "d" ? `@${message.u.username}` : `#${room.name}`,
@@ -127,6 +158,24 @@ export async function sendMessage(
   user: User,
   draft: MessageDraft,
 ) {
+  const message = await draftMessage(deps, state, user, draft);
+  // A reply shown only in its thread leaves the room's last message and counters alone.
+  const inRoom = message.tmid === undefined || message.tshow === true;
+  const next = await persistMessage(deps, state, message, inRoom);
+  return { state: await onReply(deps, next, message), reply: message };
+}
+
+/**
+ * The message `user` sends from `draft` to the room of `state`, checked (may post, size,
+ * content, thread, mentions) and stamped after the room's last message, not yet stored.
+ * Throws the ClientError of the first check that fails.
+ */
+export async function draftMessage(
+  deps: CommandDeps,
+  state: RoomState,
+  user: User,
+  draft: MessageDraft,
+): Promise<Message> {
   const { room } = state;
   await assertMayPost(deps, state, user, "sendMessage");
   const text = draft.msg ?? "";
@@ -160,10 +209,7 @@ export async function sendMessage(
     ...(tmid !== undefined && draft.tshow === true && { tshow: true }),
     ...(draft.customFields !== undefined && { customFields: draft.customFields }),
   };
-  // A reply shown only in its thread leaves the room's last message and counters alone.
-  const inRoom = tmid === undefined || message.tshow === true;
-  const next = await persistMessage(deps, state, message, inRoom);
-  return { state: await onReply(deps, next, message), reply: message };
+  return message;
 }
 
 /**

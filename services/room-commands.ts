@@ -28,6 +28,7 @@ import {
   type RoomAdminReply,
   roomAdminHandlers,
 } from "./room-admin-commands.ts";
+import { sendBatch } from "./send-batch.ts";
 import type { Settings } from "./settings.ts";
 import { type SubscriptionCommand, subscriptionHandlers } from "./subscription-commands.ts";
 import { type TeamCommand, teamHandlers } from "./team-commands.ts";
@@ -76,6 +77,25 @@ export type RoomCommand =
 export interface ReloadCommand {
   readonly kind: "reload";
   readonly members: boolean;
+}
+
+/** A plain message: a send that is not a thread reply, which may run in a batch (send-batch.ts). */
+export type PlainSend = Extract<MessageCommand, { readonly kind: "send" }>;
+
+/** Whether `command` is a plain message, which the room actor may run with others beside it. */
+export function isBatchableSend(command: RoomCommand): command is PlainSend {
+  return command.kind === "send" && !command.draft.tmid;
+}
+
+/** How one command of a batch ended: its caller's answer, or the client error it was refused with. */
+export type Outcome =
+  | { readonly ok: true; readonly reply: unknown }
+  | { readonly ok: false; readonly error: ClientError };
+
+/** What a batch of commands resolves to: the room's new state and each command's outcome, in order. */
+export interface BatchResult {
+  readonly state: RoomState;
+  readonly outcomes: readonly Outcome[];
 }
 
 /** What a command's handler resolves to: the room's new state and the caller's answer. */
@@ -181,13 +201,36 @@ export async function executeRoomCommand(
   command: RoomCommand,
 ): Promise<CommandResult> {
   if (command.kind === "reload") return reloadRoom(deps, state, command);
+  return withRefusals(deps, state, command.kind, () => runCommand(deps, state, command));
+}
+
+/**
+ * Runs plain messages sent to one room together (see send-batch.ts); resolves to the new
+ * state and each one's outcome. A store refusal refuses the batch as executeRoomCommand
+ * refuses a command.
+ */
+export function executeSendBatch(
+  deps: CommandDeps,
+  state: RoomState,
+  commands: readonly PlainSend[],
+): Promise<BatchResult> {
+  return withRefusals(deps, state, "send", () => sendBatch(deps, state, commands));
+}
+
+/** Runs `work` for the room of `state`, syncing discussion counters after it and turning a store refusal into a StoreRefusal. */
+async function withRefusals<R extends { readonly state: RoomState }>(
+  deps: CommandDeps,
+  state: RoomState,
+  kind: string,
+  work: () => Promise<R>,
+): Promise<R> {
   try {
-    const result = await runCommand(deps, state, command);
+    const result = await work();
     await syncDiscussionCounters(deps, state.room, result.state.room);
     return result;
   } catch (error) {
     if (!(error instanceof InvalidQueryError)) throw error;
-    const fields = { err: error, rid: state.room._id, command: command.kind };
+    const fields = { err: error, rid: state.room._id, command: kind };
     deps.log.error(fields, "store refused a room command");
     throw new StoreRefusal(error);
   }

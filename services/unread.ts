@@ -63,62 +63,145 @@ export function seenUpTo(now: Date, room: Room): Date {
   return new Date(room.lm && room.lm.getTime() > justBefore ? room.lm.getTime() : justBefore);
 }
 
+/** What messages did to one member's subscription, folded in their order. */
+interface MemberFold {
+  /** When the member's own latest message marked the room read for them, if they sent one. */
+  seen: Date | null;
+  /** Counter increments since then (or since the batch began). */
+  readonly inc: Record<"unread" | "userMentions" | "groupMentions", number>;
+  /** Touched by a message from someone else since then. */
+  alerted: boolean;
+  /** Counted by a message (steps with increments), so the subscription changes even when already alerted. */
+  counted: boolean;
+}
+
 /**
- * Records `message`, just stored in `room`, in the subscriptions of the room's members and
- * announces each changed subscription on `<uid>/subscriptions-changed`. Every thread
- * reply is left to the thread bookkeeping, one also shown in the room (`tshow`) included:
- * Rocket.Chat counts neither in the room's unread or mention counters.
+ * Records `messages`, just stored in `room` in this order, in the subscriptions of the
+ * room's `members` and announces each changed subscription on
+ * `<uid>/subscriptions-changed`, once per subscription however many messages changed it.
+ * Every thread reply is left to the thread bookkeeping, one also shown in the room
+ * (`tshow`) included: Rocket.Chat counts neither in the room's unread or mention counters.
  *
  * Rocket.Chat's rules, with the defaults: a user mention grows the mentioned members'
  * `userMentions` and (by default) `unread`; otherwise `@all`/`@here` grows every other
  * member's `groupMentions` and (by default) `unread`; a message without mentions grows
- * `unread` only where the setting says `all_messages` (direct messages by default).
+ * `unread` only where the setting says `all_messages` (direct messages by default). Every
+ * other member is alerted and the room reopens for them; the sender's own subscription is
+ * marked read. Several messages give what they would one after another: a member who
+ * sent one is read up to it, then counts what the others sent after it.
  *
  * Limitation: a member's highlight words (Rocket.Chat's `userHighlights` preference) do
  * not count as mentions, because Parley does not store that preference yet; a message
  * containing them alerts that member like any other message, without a mention count.
  */
-export async function recordUnread(deps: CommandDeps, room: Room, message: Message): Promise<void> {
-  if (message.tmid !== undefined) return;
+export async function recordUnread(
+  deps: CommandDeps,
+  room: Room,
+  members: Iterable<string>,
+  messages: readonly Message[],
+): Promise<void> {
+  const counted = messages.filter((m) => m.tmid === undefined);
+  const last = counted.at(-1);
+  if (!last) return;
+  const folds = foldUnread(deps, room, members, counted);
   const { subscriptions } = deps.db;
   const rid = room._id;
-  const sender = message.u._id;
-  const stamp = message.ts;
-  const { userIds, group } = mentionSummary(message);
-  const setting = unreadCountFor(deps.settings, room.t);
-  const inc = increments(room.t, setting);
+  const stamp = last.ts;
   const alerted = { alert: true, open: true, _updatedAt: stamp };
 
-  if (userIds.length > 0) {
-    await subscriptions.updateMany(
-      { rid, "u._id": { $in: [...userIds] } },
-      { $set: alerted, $inc: { unread: inc.user, userMentions: 1 } },
-    );
-  } else if (group) {
-    await subscriptions.updateMany(
-      { rid, "u._id": { $ne: sender } },
-      { $set: alerted, $inc: { unread: inc.group, groupMentions: 1 } },
+  const writes: Promise<unknown>[] = [];
+  const byIncrement = new Map<string, { inc: MemberFold["inc"]; uids: string[] }>();
+  // Members no message counted need only be alerted, if they are not yet; they are found
+  // by excluding the others, a short list, rather than by naming them all.
+  const others: string[] = [];
+  let untouched = false;
+  for (const [uid, fold] of folds) {
+    if (fold.seen) {
+      const read = readState(fold.seen, fold.alerted);
+      const fields = { ...read, ...fold.inc, _updatedAt: stamp };
+      writes.push(subscriptions.updateOne({ rid, "u._id": uid }, { $set: fields }));
+      others.push(uid);
+    } else if (fold.counted) {
+      const key = JSON.stringify(fold.inc);
+      const group = byIncrement.get(key) ?? { inc: fold.inc, uids: [] };
+      group.uids.push(uid);
+      byIncrement.set(key, group);
+      others.push(uid);
+    } else untouched = true;
+  }
+  for (const { inc, uids } of byIncrement.values()) {
+    const grown = Object.fromEntries(Object.entries(inc).filter(([, n]) => n !== 0));
+    const update = { $set: alerted, $inc: grown };
+    writes.push(subscriptions.updateMany({ rid, "u._id": { $in: uids } }, update));
+  }
+  if (untouched) {
+    writes.push(
+      subscriptions.updateMany(
+        {
+          rid,
+          "u._id": { $nin: others },
+          $or: [{ alert: { $ne: true } }, { open: { $ne: true } }],
+        },
+        { $set: alerted },
+      ),
     );
   }
-  if (!group && setting === "all_messages") {
-    await subscriptions.updateMany(
-      { rid, "u._id": { $nin: [...userIds, sender] } },
-      { $set: alerted, $inc: { unread: 1 } },
-    );
-  }
-  await subscriptions.updateMany(
-    { rid, "u._id": { $ne: sender }, $or: [{ alert: { $ne: true } }, { open: { $ne: true } }] },
-    { $set: alerted },
-  );
-  await subscriptions.updateOne(
-    { rid, "u._id": sender },
-    { $set: { ...readState(seenUpTo(deps.clock.now(), room)), _updatedAt: stamp } },
-  );
+  // The writes touch distinct subscriptions, so they may run together (one group commit).
+  await Promise.all(writes);
 
-  // Every write above stamped `_updatedAt` with the message's time, which no other
+  // Every write above stamped `_updatedAt` with the last message's time, which no other
   // message of this room shares (the room actor gives each a distinct, increasing ts).
   const changed = await subscriptions.find({ rid, _updatedAt: stamp });
   for (const sub of changed) announce(deps, sub);
+}
+
+/** Each member's counters after `messages`, one after another; a member no message touched is left out. */
+function foldUnread(
+  deps: CommandDeps,
+  room: Room,
+  members: Iterable<string>,
+  messages: readonly Message[],
+): Map<string, MemberFold> {
+  const setting = unreadCountFor(deps.settings, room.t);
+  const inc = increments(room.t, setting);
+  const now = deps.clock.now();
+  const folds = new Map<string, MemberFold>();
+  for (const uid of members) {
+    folds.set(uid, {
+      seen: null,
+      inc: { unread: 0, userMentions: 0, groupMentions: 0 },
+      alerted: false,
+      counted: false,
+    });
+  }
+  for (const [i, message] of messages.entries()) {
+    const { userIds, group } = mentionSummary(message);
+    const named = new Set(userIds);
+    // Read up to the sender's own message: the next one of the batch is stamped after it,
+    // and messages stamped later still after the clock, as seenUpTo requires.
+    const seen =
+      i === messages.length - 1 ? seenUpTo(now, { ...room, lm: message.ts }) : message.ts;
+    for (const [uid, fold] of folds) {
+      if (uid === message.u._id) {
+        fold.seen = seen;
+        Object.assign(fold.inc, { unread: 0, userMentions: 0, groupMentions: 0 });
+        fold.alerted = false;
+        continue;
+      }
+      fold.alerted = true;
+      if (named.has(uid)) {
+        fold.inc.unread += inc.user;
+        fold.inc.userMentions += 1;
+      } else if (named.size === 0 && group) {
+        fold.inc.unread += inc.group;
+        fold.inc.groupMentions += 1;
+      } else if (!group && setting === "all_messages") {
+        fold.inc.unread += 1;
+      } else continue;
+      fold.counted = true;
+    }
+  }
+  return folds;
 }
 
 /** The fields that mark a subscription read up to `ls`, with the alert left as given. */

@@ -8,9 +8,12 @@ import { type Pending, RoomCrash, roomMachine } from "../actors/room.ts";
 import { ServerFault } from "../core/errors.ts";
 import type { RoomGateway } from "../services/context.ts";
 import {
+  type BatchResult,
   type CommandDeps,
   executeRoomCommand,
+  executeSendBatch,
   loadRoomState,
+  type PlainSend,
   type RoomCommand,
   type RoomReply,
   type RoomState,
@@ -21,13 +24,22 @@ import { type SchedulerClock, startSupervisor } from "./supervisor.ts";
 export interface RoomEffects {
   load(rid: string): Promise<RoomState | null>;
   execute(state: RoomState, command: RoomCommand): Promise<{ state: RoomState; reply: unknown }>;
+  /**
+   * Runs several plain messages at once (see services/send-batch.ts). Without it, every
+   * command runs alone.
+   */
+  sendBatch?(state: RoomState, commands: readonly PlainSend[]): Promise<BatchResult>;
 }
+
+/** Most plain messages a room actor runs as one batch. */
+export const MAX_SEND_BATCH = 64;
 
 /** The effects that read and write the real store. */
 export function storeRoomEffects(deps: CommandDeps): RoomEffects {
   return {
     load: (rid) => loadRoomState(deps, rid),
     execute: (state, command) => executeRoomCommand(deps, state, command),
+    sendBatch: (state, commands) => executeSendBatch(deps, state, commands),
   };
 }
 
@@ -67,8 +79,15 @@ export function startRoomSupervisor(
   const logic = roomMachine.provide({
     actors: {
       load: fromPromise(({ input }: { input: { rid: string } }) => effects.load(input.rid)),
-      execute: fromPromise(({ input }: { input: { state: RoomState; command: RoomCommand } }) =>
-        effects.execute(input.state, input.command),
+      execute: fromPromise(
+        async ({ input }: { input: { state: RoomState; commands: readonly RoomCommand[] } }) => {
+          const [first] = input.commands;
+          if (input.commands.length > 1 && effects.sendBatch) {
+            return effects.sendBatch(input.state, input.commands as readonly PlainSend[]);
+          }
+          const { state, reply } = await effects.execute(input.state, first as RoomCommand);
+          return { state, outcomes: [{ ok: true, reply }] } as BatchResult;
+        },
       ),
     },
   });
@@ -80,6 +99,7 @@ export function startRoomSupervisor(
       inputFor: (rid, failure) => ({
         rid,
         idleMs: options.idleMs ?? 5 * 60_000,
+        maxBatch: effects.sendBatch ? MAX_SEND_BATCH : 1,
         backlog: waitingOf(failure?.error),
       }),
       maxRestarts: 5,
