@@ -410,6 +410,7 @@ export async function startServer(
       presence?.stop();
       queues?.stop();
       services.livechat.stop();
+      services.mailer.close();
       await store.close();
       await bus?.close();
     },

@@ -260,7 +260,7 @@ export interface Setting {
   _id: string;
   value: unknown;
   packageValue: unknown;
-  type: "boolean" | "string" | "int" | "select" | "language" | "color";
+  type: "boolean" | "string" | "int" | "select" | "language" | "color" | "password";
   public: boolean;
   group: string;
   _updatedAt: Date;

@@ -19,6 +19,7 @@ import { imSettingsRoutes } from "./im-settings.ts";
 import { infoRoutes } from "./info.ts";
 import { livechatAgentRoutes } from "./livechat-agents.ts";
 import { livechatDepartmentRoutes } from "./livechat-departments.ts";
+import { livechatMailRoutes } from "./livechat-mail.ts";
 import { livechatRoomRoutes } from "./livechat-rooms.ts";
 import { livechatVisitorRoutes } from "./livechat-visitors.ts";
 import { livechatWidgetRoutes } from "./livechat-widget.ts";
@@ -80,6 +81,7 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(livechatAgentRoutes(services, log))
     .use(livechatRoomRoutes(services, log))
     .use(livechatDepartmentRoutes(services, log))
+    .use(livechatMailRoutes(services, log))
     .use(livechatWidgetRoutes(services, log))
     .use(methodRoutes(services, log));
 }

@@ -4,14 +4,15 @@
  * `livechat/visitor` (register or update; read or forget by token), `livechat/room` (the
  * open conversation, started and queued when there is none), `livechat/message` (send,
  * edit, delete their own), `livechat/messages.history/:rid`, `livechat/room.close`,
- * `livechat/room.survey`, `livechat/agent.info/:rid/:token`, custom fields and
- * `livechat/page.visited`.
+ * `livechat/room.survey`, `livechat/agent.info/:rid/:token`, custom fields,
+ * `livechat/page.visited` and `livechat/visitor.status`.
  */
 import { Elysia, t } from "elysia";
 import { ClientError } from "../core/errors.ts";
 import type { LivechatVisitor, OmnichannelRoom } from "../core/livechat-models.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
+import { savePageHistory, setVisitorStatus } from "../services/livechat-pages.ts";
 import {
   registerVisitor,
   requireVisitor,
@@ -436,20 +437,38 @@ export function livechatVisitorRoutes(services: Services, log: Logger) {
     .post(
       "/page.visited",
       async ({ body }) => {
-        // Limitation: the page is acknowledged but not recorded; agents do not see the
-        // visitor's navigation (Livechat_Visitor_navigation_as_a_message has no effect).
-        const visitor = await visitorByToken(services.deps, body.token);
-        if (visitor && typeof body.rid === "string") await livechat.visitorRoom(visitor, body.rid);
-        return ok();
+        const page = await savePageHistory(
+          services.commandDeps,
+          body.token,
+          body.rid,
+          body.pageInfo,
+        );
+        return page ? ok({ page }) : ok();
       },
       {
         open: true,
         body: t.Object({
           token: t.String(),
           rid: t.Optional(t.Union([t.String(), t.Null()])),
-          pageInfo: t.Optional(t.Unknown()),
+          pageInfo: t.Object({
+            change: t.String(),
+            title: t.String(),
+            location: t.Object({ href: t.String() }),
+          }),
         }),
         detail: { summary: "A page the visitor opened", tags: TAGS },
+      },
+    )
+    .post(
+      "/visitor.status",
+      async ({ body }) => {
+        await setVisitorStatus(services.commandDeps, body.token, body.status);
+        return ok({ token: body.token, status: body.status });
+      },
+      {
+        open: true,
+        body: t.Object({ token: t.String(), status: t.String() }),
+        detail: { summary: "The visitor's presence, on their rooms and inquiries", tags: TAGS },
       },
     );
 }

@@ -14,6 +14,7 @@ import { DdpRateLimiter } from "./ddp-rate-limit.ts";
 import type { LeaveTimers } from "./livechat-agent-leave.ts";
 import { recountOpenChats } from "./livechat-agents.ts";
 import { Livechat } from "./livechat.ts";
+import { Mailer } from "./mailer.ts";
 import { LoginGuard } from "./login-guard.ts";
 import { Messages } from "./messages.ts";
 import type { CommandDeps } from "./room-commands.ts";
@@ -38,6 +39,8 @@ export interface Services {
   readonly ddpRateLimiter: DdpRateLimiter;
   /** Omnichannel conversations, queues and agents. */
   readonly livechat: Livechat;
+  /** Outgoing e-mail through the SMTP server of the e-mail settings. */
+  readonly mailer: Mailer;
   /** What room actors need to run commands. */
   readonly commandDeps: CommandDeps;
 }
@@ -50,6 +53,7 @@ export function createServices(deps: Deps, options: { leaveTimers?: LeaveTimers 
   const settings = new Settings(deps.db, deps.clock);
   const authz = new Authz(deps.db, deps.clock);
   const commandDeps = { ...deps, authz, settings };
+  const mailer = new Mailer(settings, deps.log);
   return {
     deps,
     settings,
@@ -61,7 +65,8 @@ export function createServices(deps: Deps, options: { leaveTimers?: LeaveTimers 
     loginGuard: new LoginGuard(deps, settings),
     restRateLimiter: new RestRateLimiter(deps, settings, authz),
     ddpRateLimiter: new DdpRateLimiter(deps, settings),
-    livechat: new Livechat(commandDeps, options.leaveTimers),
+    livechat: new Livechat(commandDeps, mailer, options.leaveTimers),
+    mailer,
     commandDeps,
   };
 }

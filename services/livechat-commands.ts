@@ -246,6 +246,8 @@ async function release(
   let next = state;
   if (previousAgent) {
     next = await unsubscribe(deps, state, previousAgent as unknown as User);
+    // As Rocket.Chat: agentData without data tells the visitor's widget nobody serves them.
+    deps.hub.emit("stream-livechat-room", room._id, [{ type: "agentData" }]);
   }
   const updated = (await deps.db.rooms.findOneAndUpdate(
     { _id: room._id },

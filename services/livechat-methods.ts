@@ -4,13 +4,17 @@
  * the agent's `livechat:takeInquiry` (`[inquiryId]`), `livechat:returnAsInquiry`
  * (`[rid, departmentId?]`), `livechat:closeRoom` (`[rid, comment, {tags}]`),
  * `livechat:transfer` (`[{roomId, userId?, departmentId?, comment?}]`) and
- * `livechat/changeLivechatStatus` (`[{status, agentId}]`, or the status alone), and the
- * older `livechat:saveInfo` (`[guestData, roomData]`, as `livechat/room.saveInfo`).
+ * `livechat/changeLivechatStatus` (`[{status, agentId}]`, or the status alone), the
+ * older `livechat:saveInfo` (`[guestData, roomData]`, as `livechat/room.saveInfo`), the older
+ * widget's `livechat:getInitialData` (`[visitorToken, departmentId?]`), and an agent's
+ * `livechat:sendTranscript` (`[token, rid, email, subject?]`).
  */
 import { ClientError } from "../core/errors.ts";
+import type { OmnichannelRoom } from "../core/livechat-models.ts";
 import type { Services } from "./index.ts";
 import { type AgentAvailability, isAgent, notAnAgent } from "./livechat-agents.ts";
 import { saveLivechatInfo } from "./livechat-rooms.ts";
+import { requesterOf, sendTranscript } from "./livechat-transcripts.ts";
 import { requireVisitor } from "./livechat-visitors.ts";
 import { type MethodDef, obj, open, optionalStr, signedIn, str } from "./method-params.ts";
 
@@ -24,7 +28,75 @@ function availability(value: unknown): AgentAvailability | undefined {
   });
 }
 
+/**
+ * What the older widget loads first (`livechat:getInitialData`), as Rocket.Chat's method
+ * answered it: the widget's settings, the visitor's open room (in department
+ * `departmentId` when given), the visitor, the agent serving them and the departments.
+ */
+async function initialData(services: Services, token: string, departmentId?: string) {
+  const { db } = services.deps;
+  const s = <T>(id: string) => services.settings.get<T>(id);
+  const room = await db.rooms.findOne(
+    { t: "l", "v.token": token, open: true, ...(departmentId && { departmentId }) },
+    {
+      projection: { name: 1, t: 1, cl: 1, u: 1, usernames: 1, v: 1, servedBy: 1, departmentId: 1 },
+    },
+  );
+  const visitor = await db.livechatVisitors.findOne(
+    { token },
+    { projection: { name: 1, username: 1, visitorEmails: 1, department: 1 } },
+  );
+  const agent = room?.servedBy ? await services.livechat.agentOf(room as OmnichannelRoom) : null;
+  const departments = await db.livechatDepartments.find({ enabled: true, numAgents: { $gt: 0 } });
+  return {
+    enabled: s<boolean>("Livechat_enabled") !== false,
+    title: s<string>("Livechat_title"),
+    color: s<string>("Livechat_title_color"),
+    registrationForm: s<boolean>("Livechat_registration_form"),
+    room,
+    visitor,
+    triggers: [],
+    departments,
+    allowSwitchingDepartments: s<boolean>("Livechat_allow_switching_departments"),
+    online: await services.livechat.online(),
+    offlineTitle: s<string>("Livechat_offline_title"),
+    offlineColor: s<string>("Livechat_offline_title_color"),
+    offlineMessage: s<string>("Livechat_offline_message"),
+    offlineSuccessMessage: s<string>("Livechat_offline_success_message"),
+    offlineUnavailableMessage: s<string>("Livechat_offline_form_unavailable"),
+    displayOfflineForm: s<boolean>("Livechat_display_offline_form"),
+    language: s<string>("Language") ?? "",
+    videoCall: false,
+    fileUpload: false,
+    transcript: s<boolean>("Livechat_enable_transcript"),
+    transcriptMessage: s<string>("Livechat_transcript_message"),
+    conversationFinishedMessage: s<string>("Livechat_conversation_finished_message"),
+    conversationFinishedText: s<string>("Livechat_conversation_finished_text"),
+    nameFieldRegistrationForm: s<boolean>("Livechat_name_field_registration_form"),
+    emailFieldRegistrationForm: s<boolean>("Livechat_email_field_registration_form"),
+    registrationFormMessage: s<string>("Livechat_registration_form_message"),
+    showConnecting: false,
+    ...(agent && { agentData: agent }),
+  };
+}
+
 export const LIVECHAT_METHODS: Record<string, MethodDef> = {
+  "livechat:getInitialData": open(async (services, _caller, [token, departmentId]) =>
+    initialData(services, str(token), optionalStr(departmentId)),
+  ),
+  "livechat:sendTranscript": signedIn(
+    async (services, caller, [token, rid, email, subject]) => {
+      await sendTranscript(services.commandDeps, services.mailer, {
+        token: str(token),
+        rid: str(rid),
+        email: str(email),
+        ...(optionalStr(subject) && { subject: optionalStr(subject) }),
+        requester: requesterOf(caller.user),
+      });
+      return true;
+    },
+    { permissions: ["send-omnichannel-chat-transcript"] },
+  ),
   "livechat:setUpConnection": open(async (services: Services, _caller, [data]) => {
     // The widget calls this before its visitor registers; a known visitor is online now.
     await services.deps.db.livechatVisitors.updateOne(

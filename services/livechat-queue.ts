@@ -119,8 +119,8 @@ export async function loadQueueState(deps: CommandDeps, key: string): Promise<Qu
   };
 }
 
-/** Tells observing agents about a change of `inquiry`. */
-function observe(
+/** Tells observing agents about a change of `inquiry` (on the queue observer stream). */
+export function observe(
   deps: CommandDeps,
   inquiry: LivechatInquiry,
   type: "added" | "removed" | "changed",

@@ -141,6 +141,14 @@ export const LIVECHAT_SETTINGS: Readonly<Record<string, SettingDefinition>> = {
     section: "Sessions",
     i18nLabel: "Comment_to_leave_on_closing_session",
   }),
+  Livechat_offline_email: omni("", "string", {
+    section: "Livechat",
+    i18nLabel: "Email_address_to_send_offline_messages",
+  }),
+  Livechat_OfflineMessageToChannel_enabled: widget(false, "boolean"),
+  Livechat_OfflineMessageToChannel_channel_name: widget("", "string", "Channel_name"),
+  Livechat_transcript_email_subject: omni("", "string", { public: true }),
+  Livechat_transcript_show_system_messages: omni(false, "boolean", { public: true }),
   Omnichannel_allow_visitors_to_close_conversation: omni(true, "boolean", {
     section: "Sessions",
     public: true,

@@ -29,6 +29,9 @@ import {
 import { AgentLeaveWatcher, type LeaveTimers } from "./livechat-agent-leave.ts";
 import { DEFAULT_QUEUE } from "./livechat-queue.ts";
 import { plainRefusal } from "./livechat-rooms.ts";
+import { sendRequestedTranscript } from "./livechat-transcripts.ts";
+import type { Mailer } from "./mailer.ts";
+import { withStoreLock } from "./store-locks.ts";
 
 /** The queue of a department id (or of none). */
 export function queueKeyOf(department: string | undefined): string {
@@ -46,6 +49,7 @@ export class Livechat {
 
   constructor(
     private readonly deps: CommandDeps,
+    private readonly mailer: Mailer,
     timers?: LeaveTimers,
   ) {
     this.leave = new AgentLeaveWatcher(
@@ -121,6 +125,17 @@ export class Livechat {
     options: { rid?: string; agentId?: string; source: "widget" | "api" },
   ): Promise<{ room: OmnichannelRoom; newRoom: boolean }> {
     this.assertEnabled();
+    // One visitor, one open room: the check and the creation hold the visitor's lock, in
+    // every process sharing the store, so calls racing each other find the room made first.
+    return withStoreLock(this.deps, `livechat-room:${visitor.token}`, () =>
+      this.openRoomLocked(visitor, options),
+    );
+  }
+
+  private async openRoomLocked(
+    visitor: LivechatVisitor,
+    options: { rid?: string; agentId?: string; source: "widget" | "api" },
+  ): Promise<{ room: OmnichannelRoom; newRoom: boolean }> {
     const existing = await this.openRoomOf(visitor);
     if (existing) return { room: existing, newRoom: false };
     const department = visitor.department;
@@ -241,7 +256,7 @@ export class Livechat {
 
   /**
    * Closes room `rid`: by an agent (`closer: "user"`) or by its visitor. Takes its
-   * inquiry out of its queue and frees its agent.
+   * inquiry out of its queue, frees its agent, and mails the transcript an agent asked for.
    */
   async close(
     rid: string,
@@ -259,6 +274,7 @@ export class Livechat {
     });
     await this.deps.queues.execute(queueKeyOf(room.departmentId), { kind: "remove", rid });
     await this.freed(result.previousAgent);
+    await sendRequestedTranscript(this.deps, this.mailer, rid);
     return result.room;
   }
 

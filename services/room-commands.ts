@@ -20,6 +20,7 @@ import {
   type LivechatResult,
   livechatHandlers,
 } from "./livechat-commands.ts";
+import { type LivechatRecordCommand, livechatRecordHandlers } from "./livechat-record-commands.ts";
 import { type MarkCommand, type MarkReply, markHandlers } from "./mark-commands.ts";
 import { type MembershipCommand, membershipHandlers } from "./membership-commands.ts";
 import { type MessageCommand, messageHandlers } from "./message-commands.ts";
@@ -63,6 +64,7 @@ export type RoomCommand =
   | MarkCommand
   | DiscussionCommand
   | LivechatCommand
+  | LivechatRecordCommand
   | MessageCommand
   | MembershipCommand
   | SubscriptionCommand
@@ -118,6 +120,7 @@ const HANDLERS: CommandHandlers<Exclude<RoomCommand, ReloadCommand>> = {
   ...markHandlers,
   ...discussionHandlers,
   ...livechatHandlers,
+  ...livechatRecordHandlers,
   ...roomAdminHandlers,
   ...messageHandlers,
   ...membershipHandlers,
@@ -135,7 +138,7 @@ export type RoomReply<C extends RoomCommand> = C extends ReloadCommand
       ? MarkReply<C>
       : C extends DiscussionCommand
         ? Message | null
-        : C extends MessageCommand | ThreadCommand
+        : C extends MessageCommand | ThreadCommand | LivechatRecordCommand
           ? Message
           : C extends MembershipCommand | AccountCommand | TeamCommand
             ? Room

@@ -10,6 +10,7 @@
  */
 import type { Setting } from "../core/models.ts";
 import { ACCOUNT_SETTINGS } from "./account-settings.ts";
+import { EMAIL_SETTINGS } from "./email-settings.ts";
 import { LIVECHAT_SETTINGS } from "./livechat-settings.ts";
 import { SECURITY_SETTINGS } from "./security-settings.ts";
 import { UPLOAD_SETTINGS } from "./upload-settings.ts";
@@ -224,6 +225,7 @@ export function settingDefinitions(
     ...SECURITY_SETTINGS,
     ...UPLOAD_SETTINGS,
     ...LIVECHAT_SETTINGS,
+    ...EMAIL_SETTINGS,
   };
 }
 

@@ -1,0 +1,35 @@
+/**
+ * The settings of outgoing e-mail, with Rocket.Chat's ids, types and defaults (group
+ * Email, section SMTP): the server to hand mail to and how to reach it, and the sender.
+ * With SMTP_Host empty no mail leaves the server (see services/mailer.ts).
+ */
+import type { SettingDefinition } from "./settings-registry.ts";
+
+const SMTP = { group: "Email", section: "SMTP" };
+
+/** A setting of the SMTP section. */
+function smtp(
+  value: SettingDefinition["value"],
+  type: SettingDefinition["type"],
+  extra: Partial<SettingDefinition> = {},
+): SettingDefinition {
+  return { value, type, ...SMTP, ...extra };
+}
+
+/** Every e-mail setting by id. */
+export const EMAIL_SETTINGS: Readonly<Record<string, SettingDefinition>> = {
+  SMTP_Protocol: smtp("smtp", "select", {
+    i18nLabel: "Protocol",
+    values: [
+      { key: "smtp", i18nLabel: "smtp" },
+      { key: "smtps", i18nLabel: "smtps" },
+    ],
+  }),
+  SMTP_Host: smtp("", "string", { i18nLabel: "Host" }),
+  SMTP_Port: smtp("", "string", { i18nLabel: "Port" }),
+  SMTP_IgnoreTLS: smtp(true, "boolean", { i18nLabel: "IgnoreTLS" }),
+  SMTP_Pool: smtp(true, "boolean", { i18nLabel: "Pool" }),
+  SMTP_Username: smtp("", "string", { i18nLabel: "Username", secret: true }),
+  SMTP_Password: smtp("", "password", { i18nLabel: "Password", secret: true }),
+  From_Email: smtp("", "string"),
+};
