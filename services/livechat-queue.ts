@@ -145,8 +145,13 @@ function tellPositions(deps: CommandDeps, state: QueueState): QueueState {
     const position = index + 1;
     told.set(w._id, position);
     if (state.told.get(w._id) === position) return;
+    // Rocket.Chat's shape, which the widget shows: its place (`spot`, from 1) and the
+    // queue's message, whose text (an enterprise setting) it leaves out.
     deps.hub.emit("stream-livechat-room", w.rid, [
-      { type: "queueData", data: { _id: w._id, rid: w.rid, position } },
+      {
+        type: "queueData",
+        data: { spot: position, message: { user: { _id: "rocket.cat", username: "rocket.cat" } } },
+      },
     ]);
   });
   return { ...state, told };

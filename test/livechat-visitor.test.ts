@@ -243,9 +243,9 @@ describe("stream-livechat-room", () => {
     await first.sdk.call("livechat:returnAsInquiry", room._id);
 
     expect((await left)[0]).toEqual({ type: "agentData" });
-    expect((await queued)[0]).toMatchObject({
+    expect((await queued)[0]).toEqual({
       type: "queueData",
-      data: { rid: room._id, position: 1 },
+      data: { spot: 1, message: { user: { _id: "rocket.cat", username: "rocket.cat" } } },
     });
     const second = await startAgent(server, "stream.second");
     agents.push(second);

@@ -3,7 +3,9 @@
  * headless Chromium, embedded in a page of a website the test serves on loopback, as a
  * site includes Rocket.Chat's: the visitor writes, an agent on @rocket.chat/ddp-client
  * sees the inquiry in the queue, takes it and replies, the visitor sees the reply, then
- * the agent forwards the conversation to another department whose agent closes it.
+ * the agent forwards the conversation to another department whose agent closes it. The
+ * widget's header follows the agent: the first one, nobody while the chat waits again, then
+ * the second one.
  *
  * Needs Debian's `chromium` at /usr/bin/chromium (.ci/run installs it); where it is
  * absent the test is skipped with that reason.
@@ -12,7 +14,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { api, startTestServer, type TestServer } from "./helpers.ts";
 import { type Agent, startAgent } from "./livechat-helpers.ts";
 
@@ -59,6 +61,40 @@ function inquirySeen(
         }
       },
     );
+  });
+}
+
+/**
+ * Resolves once the widget in `page` has its `stream-livechat-room` subscription ready (the
+ * DDP `ready` frame for it arrives on the page's socket): from then on it hears which agent
+ * serves it.
+ */
+function agentChangesHeard(page: Page): Promise<void> {
+  const parse = (payload: string | Buffer) => {
+    try {
+      return JSON.parse(String(payload)) as {
+        msg?: string;
+        name?: string;
+        id?: string;
+        subs?: string[];
+      };
+    } catch {
+      return {};
+    }
+  };
+  return new Promise((resolve) => {
+    const ids = new Set<string>();
+    page.on("websocket", (socket) => {
+      socket.on("framesent", ({ payload }) => {
+        const frame = parse(payload);
+        if (frame.msg === "sub" && frame.name === "stream-livechat-room" && frame.id)
+          ids.add(frame.id);
+      });
+      socket.on("framereceived", ({ payload }) => {
+        const frame = parse(payload);
+        if (frame.msg === "ready" && frame.subs?.some((id) => ids.has(id))) resolve();
+      });
+    });
   });
 }
 
@@ -148,6 +184,7 @@ test.if(hasChromium)(
     const billing = department.body.department._id as string;
 
     const page = await browser.newPage();
+    const listening = agentChangesHeard(page);
     await page.goto(`http://127.0.0.1:${site.port}/`);
     const widget = page.frameLocator("#rocketchat-iframe");
     await widget.locator("body").click();
@@ -160,8 +197,12 @@ test.if(hasChromium)(
     const inquiry = await queued;
     expect(inquiry).toMatchObject({ status: "queued", t: "l" });
 
+    await listening;
     await first.sdk.call("livechat:takeInquiry", inquiry._id);
     const rid = inquiry.rid as string;
+    // The widget's header names the agent serving the visitor, as it hears of them.
+    const title = widget.locator('[class*="header__title"]');
+    await title.filter({ hasText: first.user.username }).waitFor();
     // The widget listens to the room before it sends: once the message is in, so is it.
     await messageSeen(first, rid, "Hello, I need help with my order");
     await first.sdk.call("sendMessage", { rid, msg: "Hi! I'm looking at your order now" });
@@ -175,7 +216,10 @@ test.if(hasChromium)(
     });
     expect(forward.body).toEqual({ success: true });
     const again = await forwarded;
+    // Forwarded to a department the chat waits again: the first agent leaves the header.
+    await title.filter({ hasText: first.user.username }).waitFor({ state: "detached" });
     await second.sdk.call("livechat:takeInquiry", again._id);
+    await title.filter({ hasText: second.user.username }).waitFor();
     await second.sdk.call("sendMessage", { rid, msg: "Billing here, refund is on its way" });
     await widget.getByText("Billing here, refund is on its way").waitFor();
 
