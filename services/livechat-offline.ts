@@ -79,8 +79,8 @@ export async function sendOfflineMessage(
   const excerpt = data.message.replace(/(\r\n|\n\r|\r|\n)/g, "<br>$1").substring(0, 20);
   mailer.send({
     to,
-    from: `${data.name} - ${data.email} <${from}>`,
-    replyTo: `${data.name} <${data.email}>`,
+    from: { name: `${data.name} - ${data.email}`, address: from },
+    replyTo: { name: data.name, address: data.email },
     subject: `Livechat offline message from ${data.name}: ${excerpt}`,
     html: offlineHtml(data),
   });

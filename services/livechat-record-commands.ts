@@ -25,6 +25,7 @@ export interface RecordDraft {
   readonly countsUnread?: boolean;
 }
 
+/** The command that writes a record in a room. */
 export type LivechatRecordCommand = {
   readonly kind: "livechat.record";
   readonly draft: RecordDraft;
@@ -59,6 +60,7 @@ async function record(
   return { state: next, reply: message };
 }
 
+/** The handler of the record command. */
 export const livechatRecordHandlers: CommandHandlers<LivechatRecordCommand> = {
   "livechat.record": record,
 };

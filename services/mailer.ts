@@ -12,11 +12,17 @@ import type { Logger } from "../core/logger.ts";
 import { isEmailAddress } from "../core/models.ts";
 import type { Settings } from "./settings.ts";
 
+/** An address with a display name, kept apart so that no name can change the address. */
+export interface NamedAddress {
+  readonly name: string;
+  readonly address: string;
+}
+
 /** One mail to send. `html` gets a plain-text alternative made from it unless `text` is given. */
 export interface Mail {
   readonly to: string;
-  readonly from: string;
-  readonly replyTo?: string;
+  readonly from: string | NamedAddress;
+  readonly replyTo?: string | NamedAddress;
   readonly subject: string;
   readonly html: string;
   readonly text?: string;
@@ -71,6 +77,7 @@ function transportKey(settings: Settings): string | null {
   ]);
 }
 
+/** Sends mail through the SMTP server the settings name; one per process. */
 export class Mailer {
   private transport: { key: string; transporter: Transporter } | undefined;
   private readonly log: Logger;
