@@ -96,6 +96,11 @@ export async function bigRoom(ctx: Context): Promise<Result> {
       ),
       row(`${rate} msg/s: loss (%)`, raw?.lossPct ?? null, parley?.lossPct ?? null),
       row(
+        `${rate} msg/s: unanswered after the drain (%)`,
+        raw ? unanswered(raw) : null,
+        parley ? unanswered(parley) : null,
+      ),
+      row(
         `${rate} msg/s: server CPU (cores)`,
         raw?.serverCores ?? null,
         parley?.serverCores ?? null,
@@ -112,6 +117,11 @@ export async function bigRoom(ctx: Context): Promise<Result> {
     ),
     row("@all: ack p99 (ms)", rawAll?.ackP99 ?? null, parleyAll?.ackP99 ?? null),
     row("@all: loss (%)", rawAll?.lossPct ?? null, parleyAll?.lossPct ?? null),
+    row(
+      "@all: unanswered after the drain (%)",
+      rawAll ? unanswered(rawAll) : null,
+      parleyAll ? unanswered(parleyAll) : null,
+    ),
     row("@all: errors", rawAll?.errors ?? null, parleyAll?.errors ?? null),
   );
   const plot = chartPng({
@@ -142,6 +152,14 @@ export async function bigRoom(ctx: Context): Promise<Result> {
     ],
     plot: Buffer.from(plot).toString("base64"),
   };
+}
+
+/**
+ * The share of a phase's messages still unanswered once it drained: those are neither
+ * timed nor counted as lost, so a high share means the figures cover only the rest.
+ */
+function unanswered(phase: Phase): number {
+  return phase.sent ? Math.round((1 - phase.acked / phase.sent) * 1000) / 10 : 0;
 }
 
 /** One phase: the sender at `rate` for `durationS`, then the deliveries settle. */
