@@ -12,7 +12,13 @@ import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
 import { hashLoginToken } from "../core/password.ts";
 import type { Services } from "../services/index.ts";
-import { callMethod, login, loginAnswer, meteorError } from "../services/methods.ts";
+import {
+  callMethod,
+  LOGIN_METHODS,
+  loginAnswer,
+  meteorError,
+  runLoginMethod,
+} from "../services/methods.ts";
 import { authorizeEmit } from "../services/streams.ts";
 import type { DdpMessage, HandleInput, SessionData, SessionOutcome } from "./session.ts";
 import { badRequest, closeSub, openSub, withoutPrivateSubs } from "./session-subs.ts";
@@ -59,15 +65,16 @@ export function sessionEffects(options: SessionEffectsOptions): SessionHandle {
     return user?.active ? user : null;
   }
 
-  /** Runs `login`, `logout`, a client emit on a stream, or a registered method. */
+  /** Runs a login method (`login`, `resetPassword`), `logout`, a stream emit, or a method. */
   async function run(
     input: HandleInput,
     name: string,
     params: unknown[],
   ): Promise<{ data: SessionData; result: unknown }> {
     const { transport, connId, data } = input;
-    if (name === "login") {
-      const { result, type } = await login(services, params[0], transport.remoteAddress);
+    if (LOGIN_METHODS.has(name)) {
+      const address = transport.remoteAddress;
+      const { result, type } = await runLoginMethod(services, name, params, address);
       const next = {
         ...data,
         userId: result.user._id,

@@ -30,6 +30,11 @@ export function randomSecret(): string {
   return randomString(SECRET_ALPHABET, 43);
 }
 
+/** `length` random decimal digits, as Meteor's `Random._randomString(n, "0123456789")`. */
+export function randomDigits(length: number): string {
+  return randomString("0123456789", length);
+}
+
 /** Source of ids for actors and services; tests pass a deterministic one. */
 export interface IdSource {
   id(): string;

@@ -47,6 +47,34 @@ export interface TotpEnrolment {
   hashedBackup?: string[];
 }
 
+/** Whether a user has e-mail two-factor authentication on, and since when, as Rocket.Chat stores it. */
+export interface Email2fa {
+  enabled: boolean;
+  changedAt: Date;
+}
+
+/**
+ * The e-mail code a user was last sent, as Rocket.Chat stores it: its bcrypt hash (the code
+ * itself is never stored), when it expires, and how many wrong codes were given since.
+ */
+export interface EmailCode {
+  code: string;
+  expire: Date;
+  attempts: number;
+}
+
+/**
+ * A pending password reset, as Meteor stores it: the token mailed (Meteor keeps it as it
+ * is, so a store moved from Rocket.Chat keeps its links working), the address it went to,
+ * when, and why (`reset`).
+ */
+export interface PasswordReset {
+  token: string;
+  email: string;
+  when: Date;
+  reason: string;
+}
+
 export type UserStatus = "online" | "away" | "busy" | "offline";
 
 /** The statuses a user may choose; `offline` is shown to others as offline ("invisible"). */
@@ -74,9 +102,11 @@ export interface User {
   requirePasswordChange?: boolean;
   settings?: { preferences?: Record<string, unknown> };
   services?: {
-    password?: { bcrypt?: string };
+    password?: { bcrypt?: string; reset?: PasswordReset };
     resume?: { loginTokens?: LoginToken[] };
     totp?: TotpEnrolment;
+    email2fa?: Email2fa;
+    emailCode?: EmailCode;
   };
   [key: string]: unknown;
 }
@@ -260,7 +290,7 @@ export interface Setting {
   _id: string;
   value: unknown;
   packageValue: unknown;
-  type: "boolean" | "string" | "int" | "select" | "language" | "color" | "password";
+  type: "boolean" | "string" | "int" | "select" | "language" | "color" | "password" | "code";
   public: boolean;
   group: string;
   _updatedAt: Date;

@@ -56,6 +56,7 @@ const TOLD_LOGIN_ERRORS = new Set([
   "error-login-blocked-for-user",
   "totp-required",
   "totp-invalid",
+  "totp-max-attempts",
 ]);
 
 /** The fields of a login body that may carry a second factor along. */

@@ -39,6 +39,8 @@ import { settingsRoutes } from "./settings.ts";
 import { subscriptionRoutes } from "./subscriptions.ts";
 import { teamsRoutes } from "./teams.ts";
 import { tokenRoutes } from "./tokens.ts";
+import { passwordResetRoutes } from "./password-reset.ts";
+import { twoFactorRoutes } from "./two-factor.ts";
 import { uploadRoutes } from "./uploads.ts";
 import { usersRoutes } from "./users.ts";
 
@@ -51,6 +53,8 @@ export function apiRoutes(services: Services, log: Logger) {
     .use(accountRoutes(services, log))
     .use(avatarRoutes(services, log))
     .use(tokenRoutes(services, log))
+    .use(passwordResetRoutes(services, log))
+    .use(twoFactorRoutes(services, log))
     .use(presenceRoutes(services, log))
     .use(customUserStatusRoutes(services, log))
     .use(channelsRoutes(services, log))

@@ -1,7 +1,8 @@
 /**
  * Personal access tokens and the password policy: `users.generatePersonalAccessToken`,
  * `users.regeneratePersonalAccessToken`, `users.getPersonalAccessTokens`,
- * `users.removePersonalAccessToken`, `pw.getPolicy` and `pw.getPolicyReset`.
+ * `users.removePersonalAccessToken` and `pw.getPolicy` (`pw.getPolicyReset` is in
+ * routes/password-reset.ts).
  *
  * A token made here is sent as `X-Auth-Token` with the owner's id as `X-User-Id`, or as a
  * DDP `resume` token. Making, replacing and removing one asks for a second factor
@@ -86,13 +87,5 @@ export function tokenRoutes(services: Services, log: Logger) {
     .get("/pw.getPolicy", () => ok({ ...policyView(services.settings) }), {
       access: true,
       detail: { summary: "The password policy in force", tags: ["Misc"] },
-    })
-    .get("/pw.getPolicyReset", () => json(401, { success: false, error: "unauthorized" }), {
-      open: true,
-      query: t.Object({ token: t.String() }),
-      detail: {
-        summary: "The password policy, for a password reset token (none exist in Parley)",
-        tags: ["Misc"],
-      },
     });
 }

@@ -38,6 +38,7 @@ export const ACCOUNT_SETTINGS: Readonly<Record<string, SettingDefinition>> = {
   Accounts_AllowRealNameChange: setting(true, "boolean", PROFILE),
   Accounts_AllowEmailChange: setting(true, "boolean", PROFILE),
   Accounts_AllowPasswordChange: setting(true, "boolean", PROFILE),
+  Accounts_AllowPasswordChangeForOAuthUsers: setting(true, "boolean", PROFILE),
   Accounts_AllowUserStatusMessageChange: setting(true, "boolean", PROFILE),
   Accounts_AvatarCacheTime: setting(3600, "int", AVATAR, false),
   Accounts_Password_Policy_Enabled: setting(false, "boolean", PASSWORD_POLICY),

@@ -56,6 +56,12 @@ export interface NewUser {
   readonly _id?: string;
   /** Subscribe to every default room; true unless said otherwise. */
   readonly joinDefaultChannels?: boolean;
+  /**
+   * Follow Accounts_TwoFactorAuthentication_By_Email_Auto_Opt_In; true unless said
+   * otherwise. Accounts the server seeds itself say false: Rocket.Chat writes those
+   * directly, so the opt-in never reaches them.
+   */
+  readonly autoOptIn?: boolean;
 }
 
 export interface LoginResult {
@@ -89,6 +95,8 @@ export class Accounts {
 
   /**
    * Creates a user after Rocket.Chat's validation and joins them to the default rooms.
+   * With `Accounts_TwoFactorAuthentication_By_Email_Auto_Opt_In` on, e-mail two-factor
+   * authentication starts on (it takes effect once the user has a verified address).
    * Throws ClientError for an invalid username, e-mail or password, and `conflicts`' error
    * (Rocket.Chat's `insertOrUpdateUser` wording by default) for a username or e-mail that
    * another account holds, ignoring case; nothing is written then.
@@ -134,6 +142,10 @@ export class Accounts {
         ...(input.password !== undefined && {
           password: { bcrypt: await hashDigest(await passwordDigest(input.password)) },
         }),
+        ...(input.autoOptIn !== false &&
+          this.settings.get<boolean>("Accounts_TwoFactorAuthentication_By_Email_Auto_Opt_In") && {
+            email2fa: { enabled: true, changedAt: now },
+          }),
       },
       ...(email && { emails: [{ address: email, verified: input.verified ?? false }] }),
     };

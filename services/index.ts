@@ -11,6 +11,7 @@ import { Accounts } from "./accounts.ts";
 import { Authz } from "./authz.ts";
 import type { Deps } from "./context.ts";
 import { DdpRateLimiter } from "./ddp-rate-limit.ts";
+import { EmailCode } from "./email-code.ts";
 import type { LeaveTimers } from "./livechat-agent-leave.ts";
 import { recountOpenChats } from "./livechat-agents.ts";
 import { Livechat } from "./livechat.ts";
@@ -61,7 +62,7 @@ export function createServices(deps: Deps, options: { leaveTimers?: LeaveTimers 
     accounts: new Accounts(deps, settings),
     rooms: new Rooms(deps, authz, settings),
     messages: new Messages(deps, authz),
-    twoFactor: new TwoFactor(deps, settings),
+    twoFactor: new TwoFactor(deps, settings, new EmailCode(deps, settings, mailer)),
     loginGuard: new LoginGuard(deps, settings),
     restRateLimiter: new RestRateLimiter(deps, settings, authz),
     ddpRateLimiter: new DdpRateLimiter(deps, settings),
@@ -126,6 +127,7 @@ export async function initServices(services: Services, config: Config): Promise<
           type: "bot",
           roles: ["bot"],
           joinDefaultChannels: false,
+          autoOptIn: false,
         }),
       () => userExists("rocket.cat"),
     );
@@ -163,6 +165,7 @@ export async function initServices(services: Services, config: Config): Promise<
         name: "Administrator",
         roles: ["admin"],
         verified: true,
+        autoOptIn: false,
       })
       .catch((error: unknown) => {
         if (!(error instanceof ClientError)) throw error;
@@ -214,6 +217,7 @@ async function seedTestAdmin(deps: Deps, accounts: Accounts, exists: () => Promi
         name: "RocketChat Internal Admin Test",
         roles: ["admin"],
         verified: true,
+        autoOptIn: false,
       });
     await createdOnce(create, exists);
     return;

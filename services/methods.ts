@@ -23,6 +23,7 @@ import {
   signedIn,
 } from "./method-params.ts";
 import { notifyEphemeral } from "./mentions.ts";
+import { resetPassword, sendForgotPasswordEmail } from "./password-reset.ts";
 import { MESSAGE_METHODS } from "./message-methods.ts";
 import type { MessageDraft } from "./room-commands.ts";
 import { DISCOVER_METHODS } from "./discover-methods.ts";
@@ -114,6 +115,25 @@ export async function login(
 }
 
 /**
+ * The methods that log their caller in, as Meteor's login methods do: `login`, and
+ * `resetPassword` (the new password logs the caller in).
+ */
+export const LOGIN_METHODS: ReadonlySet<string> = new Set(["login", "resetPassword"]);
+
+/** Runs login method `name` (one of LOGIN_METHODS) for a client at `address`. */
+export async function runLoginMethod(
+  services: Services,
+  name: string,
+  params: readonly unknown[],
+  address: string,
+): Promise<{ result: LoginResult; type: "resume" | "password" }> {
+  if (name === "resetPassword") {
+    return { result: await resetPassword(services, params[0], params[1]), type: "password" };
+  }
+  return login(services, params[0], address);
+}
+
+/**
  * Documents as `view` shows them: all of them, or, when a date is given, Rocket.Chat's
  * `{update, remove}` answer with those changed since. Deletions are not tracked, so
  * `remove` is always empty (Limitation: a client syncing from a date does not learn of
@@ -159,10 +179,18 @@ const METHODS: Record<string, MethodDef> = {
   ...PRESENCE_METHODS,
   ...CUSTOM_STATUS_METHODS,
   ...LIVECHAT_METHODS,
-  login: open(async (services, caller, [params]) => {
-    const { result, type } = await login(services, params, caller.address ?? "");
+  login: open(async (services, caller, params) => {
+    const { result, type } = await runLoginMethod(services, "login", params, caller.address ?? "");
     return loginAnswer(result, type);
   }),
+  resetPassword: open(async (services, caller, params) => {
+    const address = caller.address ?? "";
+    const { result, type } = await runLoginMethod(services, "resetPassword", params, address);
+    return loginAnswer(result, type);
+  }),
+  sendForgotPasswordEmail: open((services, _caller, [to]) =>
+    sendForgotPasswordEmail(services, str(to)),
+  ),
   sendMessage: signedIn(async (services, caller, [message]) => {
     const user = caller.user;
     const m = obj(message);

@@ -149,6 +149,12 @@ export function settingDefinitions(
       { ...REQUIREMENTS, sorter: 1007 },
       { public: true },
     ),
+    Accounts_PasswordReset: account(
+      true,
+      "boolean",
+      { ...REQUIREMENTS, sorter: 1009 },
+      { public: true },
+    ),
     Accounts_Registration_Users_Default_Roles: account(
       "user",
       "string",

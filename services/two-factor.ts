@@ -1,8 +1,9 @@
 /**
  * Two-factor authentication as Rocket.Chat does it: TOTP enrolment with backup codes, and
  * the one check every second factor goes through (at login, and on REST routes marked
- * `twoFactor`). A user with TOTP gives a code or a backup code; a user without it gives
- * the SHA-256 digest of their password (method `password`) when
+ * `twoFactor`). A user with TOTP gives a code or a backup code; else a user with e-mail
+ * two-factor authentication gives the code the check mails them (services/email-code.ts);
+ * else they give the SHA-256 digest of their password (method `password`) when
  * `Accounts_TwoFactorAuthentication_Enforce_Password_Fallback` is on. A factor given with
  * a login token is remembered on that token for `Accounts_TwoFactorAuthentication_RememberFor`
  * seconds, for the same user agent and address. Test mode lets every check pass.
@@ -11,6 +12,7 @@ import { ClientError } from "../core/errors.ts";
 import type { User } from "../core/models.ts";
 import { verifyDigest } from "../core/password.ts";
 import type { Deps } from "./context.ts";
+import type { EmailCode, EmailCodeState } from "./email-code.ts";
 import type { Settings } from "./settings.ts";
 import {
   hashBackupCode,
@@ -41,7 +43,7 @@ export interface TwoFactorCall {
 export interface TwoFactorCheck {
   readonly user: User;
   readonly code?: string | undefined;
-  /** `totp` or `password`; the user's first available method when absent. */
+  /** `totp` or `email`; the user's first available method when absent. */
   readonly method?: string | undefined;
   readonly options?: TwoFactorOptions;
   readonly call?: TwoFactorCall;
@@ -49,8 +51,12 @@ export interface TwoFactorCheck {
 
 /** A method of giving a second factor. */
 interface FactorMethod {
-  readonly name: "totp" | "password";
+  readonly name: "totp" | "email" | "password";
   verify(user: User, code: string): Promise<boolean>;
+  /** Runs before a check (mails a code); resolves what the check's error tells the client. */
+  prepare?(user: User): Promise<EmailCodeState>;
+  /** Whether too many wrong codes were given to try again with the same one. */
+  tooManyAttempts?(user: User): Promise<boolean>;
 }
 
 /** SHA-256 hex of the user agent and address a factor was given from. */
@@ -82,6 +88,8 @@ export class TwoFactor {
   constructor(
     private readonly deps: Deps,
     private readonly settings: Settings,
+    /** The e-mail method, which the `users.2fa.*` routes also turn on and off. */
+    readonly email: EmailCode,
   ) {}
 
   /** Whether `user` has TOTP turned on (and TOTP is allowed as a second factor). */
@@ -92,11 +100,21 @@ export class TwoFactor {
     );
   }
 
+  /** The methods `user` has turned on, by name, in Rocket.Chat's order. */
+  availableMethods(user: User): string[] {
+    return [
+      ...(this.hasTotp(user) ? ["totp"] : []),
+      ...(this.email.isEnabled(user) ? ["email"] : []),
+    ];
+  }
+
   /**
    * Checks the second factor of `check.user`. Resolves when no factor is needed (2FA off,
    * test mode, no method available, remembered on the token) or the code is right.
-   * Throws Rocket.Chat's `totp-required` without a code and `totp-invalid` for a wrong
-   * one, both with `details: {method, codeGenerated, availableMethods}`.
+   * Throws Rocket.Chat's `totp-required` without a code, `totp-invalid` for a wrong one
+   * and `totp-max-attempts` for a wrong e-mail code that used up the attempts, all with
+   * `details: {method, codeGenerated, availableMethods}` and, for e-mail,
+   * `emailOrUsername` and (when no new code was mailed) `codeExpires`.
    */
   async check(check: TwoFactorCheck): Promise<void> {
     if (this.deps.config.testMode) return;
@@ -106,25 +124,37 @@ export class TwoFactor {
 
     const method = this.methodFor(user, check.method, options);
     if (!method) return;
+    const state = method.prepare ? await method.prepare(user) : { codeGenerated: false };
     const details = {
       method: method.name,
-      codeGenerated: false,
-      availableMethods: this.hasTotp(user) ? ["totp"] : [],
+      ...state,
+      availableMethods: this.availableMethods(user),
     };
     if (!code) throw new ClientError("totp-required", "TOTP Required", { details });
     if (!(await method.verify(user, code))) {
+      if (await method.tooManyAttempts?.(user)) {
+        // Rocket.Chat's reason, misspelling included, which clients may compare.
+        const reason = "TOTP Maximun Failed Attempts Reached";
+        throw new ClientError("totp-max-attempts", reason, { details });
+      }
       throw new ClientError("totp-invalid", "TOTP Invalid", { details });
     }
     if (check.call && options.disableRememberMe !== true) await this.remember(user, check.call);
   }
 
-  /** The method a check uses: the one named if it exists, else TOTP, else the password. */
+  /**
+   * The method a check uses: the one named if it exists, else TOTP or e-mail, whichever
+   * the user has on first, else the password.
+   */
   private methodFor(
     user: User,
     name: string | undefined,
     options: TwoFactorOptions,
   ): FactorMethod | undefined {
-    if (name === "totp" || this.hasTotp(user)) return this.totp;
+    if (name === "totp") return this.totp;
+    if (name === "email") return this.email;
+    if (this.hasTotp(user)) return this.totp;
+    if (this.email.isEnabled(user)) return this.email;
     if (options.disablePasswordFallback) return undefined;
     const fallback = this.settings.get<boolean>(
       "Accounts_TwoFactorAuthentication_Enforce_Password_Fallback",

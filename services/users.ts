@@ -42,8 +42,9 @@ const DEFAULT_PREFERENCES = {
 };
 
 /**
- * The caller's own record, as `/me` and `login` return it: whether a password and TOTP
- * are set, never a password hash, token, TOTP secret or backup code.
+ * The caller's own record, as `/me` and `login` return it: whether a password, TOTP and
+ * e-mail two-factor authentication are set, never a password hash, token, reset token,
+ * TOTP secret, backup code or e-mail code.
  */
 export function ownView(user: User): Record<string, unknown> {
   const { services, settings, ...rest } = user;
@@ -52,6 +53,7 @@ export function ownView(user: User): Record<string, unknown> {
     email: user.emails?.[0]?.address,
     settings: { preferences: { ...DEFAULT_PREFERENCES, ...settings?.preferences } },
     services: {
+      ...(services?.email2fa?.enabled && { email2fa: { enabled: true } }),
       ...(services?.totp?.enabled && { totp: { enabled: true } }),
       password: { exists: Boolean(services?.password?.bcrypt) },
     },

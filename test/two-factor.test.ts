@@ -115,7 +115,7 @@ describe("enrolment over DDP", () => {
     const stored = await server.parley.store.collection("users").findOne({ _id: who._id });
     expect(stored?.services).toMatchObject({ totp: { enabled: false, tempSecret: secret } });
     const me = await api(server, "me", { auth: who.credentials });
-    expect(me.body.services).toEqual({ password: { exists: true } });
+    expect(me.body.services).toEqual({ email2fa: { enabled: true }, password: { exists: true } });
   });
 
   test("a wrong code does not confirm the enrolment", async () => {
@@ -133,7 +133,7 @@ describe("enrolment over DDP", () => {
       errorType: "Meteor.Error",
     });
     const me = await api(server, "me", { auth: who.credentials });
-    expect(me.body.services).toEqual({ password: { exists: true } });
+    expect(me.body.services).toEqual({ email2fa: { enabled: true }, password: { exists: true } });
   });
 
   test("confirming answers twelve backup codes, stored only as SHA-256 digests", async () => {
@@ -149,7 +149,11 @@ describe("enrolment over DDP", () => {
     });
     expect(JSON.stringify(stored)).not.toContain(codes[0] as string);
     const me = await api(server, "me", { auth: who.credentials });
-    expect(me.body.services).toEqual({ totp: { enabled: true }, password: { exists: true } });
+    expect(me.body.services).toEqual({
+      email2fa: { enabled: true },
+      totp: { enabled: true },
+      password: { exists: true },
+    });
   });
 
   test("enabling again while TOTP is on is refused", async () => {
@@ -234,6 +238,7 @@ describe("login with TOTP", () => {
     expect(current.status).toBe(200);
     expect(previous.status).toBe(200);
     expect(current.body.data.me.services).toEqual({
+      email2fa: { enabled: true },
       totp: { enabled: true },
       password: { exists: true },
     });
