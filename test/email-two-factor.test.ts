@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ParsedMail } from "mailparser";
 import type { User } from "../core/models.ts";
+import { totpCode } from "../services/totp.ts";
 import { Clients, sha256 } from "./ddp-helpers.ts";
 import {
   api,
@@ -375,6 +376,36 @@ describe("users.2fa.enableEmail and users.2fa.disableEmail", () => {
     });
     const stored = await storedUser(who._id);
     expect(stored?.services?.email2fa?.enabled).toBe(false);
+  });
+
+  test("a user with TOTP too is asked for TOTP, and may choose e-mail with x-2fa-method", async () => {
+    const who = await person();
+    const client = await clients.connect(server);
+    await client.resume(who.credentials.authToken);
+    const { secret } = (await client.call("2fa:enable")).result as { secret: string };
+    await client.call("2fa:validateTempToken", await totpCode(secret, new Date(now)));
+    const mailsTo = () => inbox.mails.filter((m) => addresses(m.to) === who.email).length;
+    const mailsBefore = mailsTo();
+
+    const totp = await post("users.2fa.disableEmail", who.credentials);
+    const chosen = await post("users.2fa.disableEmail", who.credentials, {
+      "x-2fa-method": "email",
+    });
+    const { code } = await nextCode(who.email);
+    const done = await post("users.2fa.disableEmail", who.credentials, {
+      "x-2fa-code": code,
+      "x-2fa-method": "email",
+    });
+
+    expect(totp.body.details).toEqual({
+      method: "totp",
+      codeGenerated: false,
+      availableMethods: ["totp", "email"],
+    });
+    // Only the request that chose e-mail mailed a code.
+    expect(mailsTo()).toBe(mailsBefore + 1);
+    expect(chosen.body.details).toMatchObject({ method: "email", codeGenerated: true });
+    expect(done.body).toEqual({ success: true });
   });
 
   test("both need a login", async () => {
