@@ -47,12 +47,15 @@ export class EmailCode {
 
   /**
    * Whether `user` gives a second factor by e-mail: the method is allowed, they turned it
-   * on, and they have a verified address.
+   * on, they have a verified address, and mail can leave. Rocket.Chat also asks for a code
+   * when no SMTP server is configured (its server prints unsent mail in its log); Parley
+   * does not send or print it, so asking would lock every such user out.
    */
   isEnabled(user: User): boolean {
     if (!this.settings.get<boolean>("Accounts_TwoFactorAuthentication_By_Email_Enabled")) {
       return false;
     }
+    if (!this.mailer.configured()) return false;
     return user.services?.email2fa?.enabled === true && verifiedEmails(user).length > 0;
   }
 

@@ -89,6 +89,11 @@ export class Mailer {
     this.log = log.child({ component: "mailer" });
   }
 
+  /** Whether mail can leave at all: an SMTP server is configured (SMTP_Host). */
+  configured(): boolean {
+    return transportKey(this.settings) !== null;
+  }
+
   /**
    * Hands `mail` over; it leaves in the background and a failure to deliver it is logged.
    * Throws ClientError `invalid email` when `to` is not an e-mail address.

@@ -47,7 +47,7 @@ afterAll(async () => {
  * Sets workspace settings as the first administrator, who gives their password as the
  * second factor the settings route asks for.
  */
-async function setSettings(values: Record<string, number | boolean>) {
+async function setSettings(values: Record<string, string | number | boolean>) {
   const headers = { "x-2fa-code": sha256(PRODUCTION_ADMIN.password), "x-2fa-method": "password" };
   for (const [id, value] of Object.entries(values)) {
     const res = await fetch(`${server.url}/api/v1/settings/${id}`, {
@@ -127,6 +127,20 @@ async function person(verified = true) {
 }
 
 describe("login with an e-mail code", () => {
+  test("while no SMTP server is configured no code is asked for, since none could arrive", async () => {
+    const who = await person();
+
+    await setSettings({ SMTP_Host: "" });
+    const res = await restLogin({ user: who.username, password: who.password });
+    await useInbox(server, inbox);
+    const again = await restLogin({ user: who.username, password: who.password });
+    await nextCode(who.email);
+
+    expect(res.status).toBe(200);
+    expect(res.body.data.userId).toBe(who._id);
+    expect(again.body.error).toBe("totp-required");
+  });
+
   test("a password login without a code mails one and is refused as Rocket.Chat refuses it", async () => {
     const who = await person();
 
