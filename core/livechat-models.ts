@@ -55,7 +55,8 @@ export interface OmnichannelRoom extends Room {
   tags?: string[];
   /** A closing comment, and the survey answers of the visitor. */
   livechatData?: Record<string, unknown>;
-  surveyFeedback?: { name: string; value: string }[];
+  /** The visitor's survey answers by question (and `additionalFeedback`, their own words). */
+  surveyFeedback?: Record<string, string>;
   transferHistory?: Record<string, unknown>[];
   responseBy?: UserRef & { firstResponseTs: Date; lastMessageTs: Date };
 }

@@ -19,6 +19,7 @@ import {
   type LivechatUserType,
   notAnAgent,
 } from "../services/livechat-agents.ts";
+import { plainRefusal } from "../services/livechat-rooms.ts";
 import { apiBase, ok, pagination } from "./http.ts";
 import { parseSort } from "./room-params.ts";
 
@@ -312,16 +313,14 @@ export function livechatAgentRoutes(services: Services, log: Logger) {
     .post(
       "/room.closeByUser",
       async ({ me, body }) => {
-        const room = await livechat.openRoomById(body.rid);
-        await livechat.assertServes(me, room, "close-others-livechat-room");
-        await livechat.close(
-          room._id,
-          "user",
-          { _id: me._id, username: me.username },
+        await livechat.closeByAgent(
+          body.rid,
+          me,
           {
             ...(body.comment !== undefined && { comment: body.comment }),
             ...(body.tags && { tags: body.tags }),
           },
+          plainRefusal,
         );
         return ok();
       },

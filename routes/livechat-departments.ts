@@ -10,6 +10,7 @@ import type { LivechatDepartment } from "../core/livechat-models.ts";
 import type { Logger } from "../core/logger.ts";
 import { escapeRegex } from "../services/discovery.ts";
 import type { Services } from "../services/index.ts";
+import type { User } from "../core/models.ts";
 import { isAgent } from "../services/livechat-agents.ts";
 import { apiBase, ok, pagination } from "./http.ts";
 
@@ -52,14 +53,33 @@ export function livechatDepartmentRoutes(services: Services, log: Logger) {
     return found;
   }
 
-  /** Adds and removes agents of department `id`, keeps its count, and lets its queue route. */
-  async function changeAgents(id: string, upsert: readonly Link[], remove: readonly Link[]) {
-    const dept = await department(id);
-    const now = clock.now();
-    for (const link of upsert) {
+  /**
+   * The agents `links` name, each checked to be an agent: refused with
+   * `error-user-is-not-agent` before anything is written.
+   */
+  async function agentsOf(links: readonly Link[]): Promise<{ link: Link; agent: User }[]> {
+    const found = [];
+    for (const link of links) {
       const agent = await db.users.findOne({ _id: link.agentId });
       if (!agent || !isAgent(agent))
         throw new ClientError("error-user-is-not-agent", "User is not a livechat agent");
+      found.push({ link, agent });
+    }
+    return found;
+  }
+
+  /**
+   * Adds (checked beforehand by agentsOf) and removes agents of department `dept`, keeps
+   * its count, and lets its queue route.
+   */
+  async function changeAgents(
+    dept: LivechatDepartment,
+    upsert: readonly { link: Link; agent: User }[],
+    remove: readonly Link[],
+  ) {
+    const id = dept._id;
+    const now = clock.now();
+    for (const { link, agent } of upsert) {
       await db.livechatDepartmentAgents.updateOne(
         { departmentId: id, agentId: agent._id },
         {
@@ -80,7 +100,6 @@ export function livechatDepartmentRoutes(services: Services, log: Logger) {
     }
     const numAgents = await db.livechatDepartmentAgents.countDocuments({ departmentId: id });
     await db.livechatDepartments.updateOne({ _id: id }, { $set: { numAgents, _updatedAt: now } });
-    queues.tell(id, { kind: "route" });
   }
 
   async function withAgents(id: string) {
@@ -123,6 +142,7 @@ export function livechatDepartmentRoutes(services: Services, log: Logger) {
     .post(
       "/department",
       async ({ body }) => {
+        const agents = await agentsOf(body.agents ?? []);
         const now = clock.now();
         const created: LivechatDepartment = {
           _id: ids.id(),
@@ -131,7 +151,8 @@ export function livechatDepartmentRoutes(services: Services, log: Logger) {
           _updatedAt: now,
         };
         await db.livechatDepartments.insertOne(created);
-        await changeAgents(created._id, body.agents ?? [], []);
+        await changeAgents(created, agents, []);
+        queues.tell(created._id, { kind: "route" });
         return ok(await withAgents(created._id));
       },
       {
@@ -148,22 +169,25 @@ export function livechatDepartmentRoutes(services: Services, log: Logger) {
       "/department/:_id",
       async ({ params, body }) => {
         await department(params._id);
-        await db.livechatDepartments.updateOne(
+        const agents = body.agents && (await agentsOf(body.agents));
+        const updated = (await db.livechatDepartments.findOneAndUpdate(
           { _id: params._id },
           { $set: { ...body.department, _updatedAt: clock.now() } },
-        );
+        )) as LivechatDepartment;
         await db.livechatDepartmentAgents.updateMany(
           { departmentId: params._id },
           { $set: { departmentEnabled: body.department.enabled } },
         );
-        if (body.agents) {
+        if (agents) {
           const current = await db.livechatDepartmentAgents.find({ departmentId: params._id });
-          const keep = new Set(body.agents.map((a) => a.agentId));
+          const keep = new Set(agents.map((a) => a.agent._id));
           const remove = current
             .filter((c) => !keep.has(c.agentId))
             .map((c) => ({ agentId: c.agentId }));
-          await changeAgents(params._id, body.agents, remove);
+          await changeAgents(updated, agents, remove);
         }
+        // A raised limit, or new agents, may let the department's queue give out what waits.
+        queues.tell(params._id, { kind: "route" });
         return ok(await withAgents(params._id));
       },
       {
@@ -221,7 +245,10 @@ export function livechatDepartmentRoutes(services: Services, log: Logger) {
     .post(
       "/department/:_id/agents",
       async ({ params, body }) => {
-        await changeAgents(params._id, body.upsert ?? [], body.remove ?? []);
+        const dept = await department(params._id);
+        const agents = await agentsOf(body.upsert ?? []);
+        await changeAgents(dept, agents, body.remove ?? []);
+        queues.tell(params._id, { kind: "route" });
         return ok();
       },
       {

@@ -13,6 +13,7 @@ import type { LivechatVisitor, OmnichannelRoom } from "../core/livechat-models.t
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
 import { savePageHistory, setVisitorStatus } from "../services/livechat-pages.ts";
+import { plainRefusal } from "../services/livechat-rooms.ts";
 import {
   registerVisitor,
   requireVisitor,
@@ -199,16 +200,17 @@ export function livechatVisitorRoutes(services: Services, log: Logger) {
       async ({ query, request }) => {
         const visitor = await requireVisitor(services.deps, query.token);
         if (query.rid) {
+          // As Rocket.Chat: a room asked for by id is the visitor's open room or nothing.
           const room = await db.rooms.findOne({
             _id: query.rid,
             t: "l",
             "v.token": visitor.token,
             open: true,
           });
-          if (room) return ok({ room, newRoom: false });
+          if (!room) throw plainRefusal("invalid-room");
+          return ok({ room, newRoom: false });
         }
         const { room, newRoom } = await livechat.openRoom(visitor, {
-          ...(query.rid && { rid: query.rid }),
           ...(query.agentId && { agentId: query.agentId }),
           source: sourceOf(request),
         });
@@ -355,19 +357,19 @@ export function livechatVisitorRoutes(services: Services, log: Logger) {
       async ({ body }) => {
         const visitor = await requireVisitor(services.deps, body.token);
         const room = await livechat.visitorRoom(visitor, body.rid);
-        const answers = body.data.filter(
-          (d) => SURVEY.items.includes(d.name) || FIELD_KEY.test(d.name),
-        );
-        if (answers.length === 0) throw new ClientError("invalid-data", "Invalid data");
-        const surveyFeedback = answers.map(({ name, value }) => ({ name, value }));
+        // As Rocket.Chat: only the survey's questions with one of its answers, and the
+        // visitor's free text, are kept; the later answer to a question wins.
+        const surveyFeedback: Record<string, string> = {};
+        for (const { name, value } of body.data) {
+          const answer = SURVEY.items.includes(name) && SURVEY.values.includes(value);
+          if (answer || name === "additionalFeedback") surveyFeedback[name] = value;
+        }
+        if (Object.keys(surveyFeedback).length === 0) throw plainRefusal("invalid-data");
         await services.deps.rooms.execute(room._id, {
           kind: "livechat.save",
           set: { surveyFeedback },
         });
-        return ok({
-          rid: room._id,
-          data: Object.fromEntries(answers.map((a) => [a.name, a.value])),
-        });
+        return ok({ rid: room._id, data: surveyFeedback });
       },
       {
         open: true,
@@ -413,10 +415,12 @@ export function livechatVisitorRoutes(services: Services, log: Logger) {
     .post(
       "/custom.fields",
       async ({ body }) => {
+        // Every key is checked, and the visitor found, before any field is written.
+        if (body.customFields.some((field) => !FIELD_KEY.test(field.key)))
+          throw new ClientError("invalid-custom-field", "Invalid custom field");
+        await requireVisitor(services.deps, body.token);
         const fields = [];
         for (const field of body.customFields) {
-          if (!FIELD_KEY.test(field.key))
-            throw new ClientError("invalid-custom-field", "Invalid custom field");
           const overwrite = field.overwrite ?? true;
           await setVisitorField(services.deps, body.token, field.key, field.value, overwrite);
           fields.push({ Key: field.key, value: field.value, overwrite });

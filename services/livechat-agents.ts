@@ -3,8 +3,9 @@
  * `livechat-manager` role. An agent takes conversations while their `statusLivechat` is
  * `available` and their presence is not offline (and not away either, unless
  * Livechat_enabled_when_agent_idle is on). Each agent counts their open conversations
- * (`openLivechats`), and taking one more is one atomic store update that refuses to go
- * past the agent's limit, so two queues routing at once never overload an agent.
+ * (`openLivechats`, and per department `openLivechatsIn`), and taking one more is one
+ * atomic store update that refuses to go past the agent's limit or their department's, so
+ * two queues (or processes) routing at once never overload an agent.
  */
 import { ClientError } from "../core/errors.ts";
 import type { User } from "../core/models.ts";
@@ -78,50 +79,91 @@ export function openChatsOf(agent: User): number {
   return typeof agent.openLivechats === "number" ? agent.openLivechats : 0;
 }
 
+/** Where a conversation an agent takes counts: its department, and that department's limit. */
+export interface DepartmentPlace {
+  readonly id: string;
+  /** The department's `maxNumberSimultaneousChat` (0: no limit). */
+  readonly limit: number;
+}
+
+/** The field of an agent's account counting their open conversations of department `id`. */
+function departmentCount(id: string): string {
+  return `openLivechatsIn.${id}`;
+}
+
+/** Whether `count` is under `limit` (0: no limit), as a store filter on field `count`. */
+function under(count: string, limit: number): Filter {
+  if (limit <= 0) return {};
+  return { $or: [{ [count]: { $exists: false } }, { [count]: { $lt: limit } }] };
+}
+
 /**
  * Counts one more open conversation for agent `agentId` unless that would pass `limit`
- * (0: no limit), in one atomic update. Resolves whether the agent took it.
+ * (0: no limit) or, for a conversation of a department, the department's own limit, in
+ * one atomic update. Resolves whether the agent took it.
  */
 export async function reserveAgent(
   deps: Pick<Deps, "db">,
   agentId: string,
   limit: number,
+  department?: DepartmentPlace,
 ): Promise<boolean> {
-  const filter: Filter =
-    limit > 0
-      ? {
-          _id: agentId,
-          $or: [{ openLivechats: { $exists: false } }, { openLivechats: { $lt: limit } }],
-        }
-      : { _id: agentId };
-  const updated = await deps.db.users.findOneAndUpdate(filter, { $inc: { openLivechats: 1 } });
+  const checks = [under("openLivechats", limit)];
+  if (department) checks.push(under(departmentCount(department.id), department.limit));
+  const filter: Filter = { _id: agentId, $and: checks };
+  const updated = await deps.db.users.findOneAndUpdate(filter, {
+    $inc: { openLivechats: 1, ...(department && { [departmentCount(department.id)]: 1 }) },
+  });
   return updated !== null;
 }
 
-/** Counts one open conversation fewer for agent `agentId` (never below zero). */
-export async function releaseAgent(deps: Pick<Deps, "db">, agentId: string): Promise<void> {
+/**
+ * Counts one open conversation fewer for agent `agentId`, and for its department
+ * `departmentId` when given (never below zero).
+ */
+export async function releaseAgent(
+  deps: Pick<Deps, "db">,
+  agentId: string,
+  departmentId?: string,
+): Promise<void> {
   await deps.db.users.updateOne(
     { _id: agentId, openLivechats: { $gt: 0 } },
     { $inc: { openLivechats: -1 } },
   );
+  if (!departmentId) return;
+  const count = departmentCount(departmentId);
+  await deps.db.users.updateOne({ _id: agentId, [count]: { $gt: 0 } }, { $inc: { [count]: -1 } });
 }
 
 /**
- * Recounts every agent's open conversations from the rooms they serve: run at start-up,
- * so that a count left wrong by a crash between a room's change and its agent's count
- * does not outlive a restart.
+ * Recounts every agent's open conversations, in all and per department, from the rooms
+ * they serve: run at start-up, so that a count left wrong by a crash between a room's
+ * change and its agent's count does not outlive a restart.
  */
 export async function recountOpenChats(deps: Pick<Deps, "db">): Promise<void> {
   const { db } = deps;
   const agents = await db.users.find(
     { roles: LIVECHAT_ROLES.agent },
-    { projection: { _id: 1, openLivechats: 1 } },
+    { projection: { _id: 1, openLivechats: 1, openLivechatsIn: 1 } },
   );
   for (const agent of agents) {
-    const open = await db.rooms.countDocuments({ t: "l", open: true, "servedBy._id": agent._id });
-    if (open !== agent.openLivechats) {
-      await db.users.updateOne({ _id: agent._id }, { $set: { openLivechats: open } });
+    const rooms = await db.rooms.find(
+      { t: "l", open: true, "servedBy._id": agent._id },
+      { projection: { departmentId: 1 } },
+    );
+    const perDepartment: Record<string, number> = {};
+    for (const room of rooms) {
+      if (typeof room.departmentId !== "string") continue;
+      perDepartment[room.departmentId] = (perDepartment[room.departmentId] ?? 0) + 1;
     }
+    const same =
+      rooms.length === agent.openLivechats &&
+      JSON.stringify(perDepartment) === JSON.stringify(agent.openLivechatsIn ?? {});
+    if (same) continue;
+    await db.users.updateOne(
+      { _id: agent._id },
+      { $set: { openLivechats: rooms.length, openLivechatsIn: perDepartment } },
+    );
   }
 }
 

@@ -20,6 +20,14 @@ import { type MethodDef, obj, open, optionalStr, signedIn, str } from "./method-
 
 const VIEW = { permissions: ["view-l-room"] };
 
+/** The reasons `livechat:closeRoom` gives with its refusals, as Rocket.Chat's method. */
+const CLOSE_REFUSALS: Record<string, string> = {
+  "error-invalid-room": "Invalid room",
+  "error-room-already-closed": "Room is already closed",
+  "error-not-authorized": "Not authorized",
+  "error-comment-is-required": "Comment is required",
+};
+
 function availability(value: unknown): AgentAvailability | undefined {
   if (value === undefined || value === null) return undefined;
   if (value === "available" || value === "not-available") return value;
@@ -160,8 +168,6 @@ export const LIVECHAT_METHODS: Record<string, MethodDef> = {
   }, VIEW),
   "livechat:closeRoom": signedIn(
     async (services, caller, [rid, comment, options]) => {
-      const room = await services.livechat.openRoomById(str(rid));
-      await services.livechat.assertServes(caller.user, room, "close-others-livechat-room");
       const tags = options === undefined || options === null ? undefined : obj(options).tags;
       if (
         tags !== undefined &&
@@ -170,39 +176,47 @@ export const LIVECHAT_METHODS: Record<string, MethodDef> = {
         throw new ClientError(400, "Match failed");
       }
       const text = optionalStr(comment);
-      await services.livechat.close(
-        room._id,
-        "user",
-        { _id: caller.user._id, username: caller.user.username },
+      await services.livechat.closeByAgent(
+        str(rid),
+        caller.user,
         { ...(text !== undefined && { comment: text }), ...(tags && { tags: tags as string[] }) },
+        (code) =>
+          new ClientError(code, CLOSE_REFUSALS[code], {
+            details: { method: "livechat:closeRoom" },
+          }),
       );
       return true;
     },
     { permissions: ["close-livechat-room"] },
   ),
-  "livechat:transfer": signedIn(
-    async (services, caller, [data]) => {
-      const d = obj(data);
-      const userId = optionalStr(d.userId);
-      const departmentId = optionalStr(d.departmentId);
-      const comment = optionalStr(d.comment);
-      const details = { method: "livechat:transfer" };
-      const room = await services.deps.db.rooms.findOne({ _id: str(d.roomId) });
-      if (!room || room.t !== "l") {
-        throw new ClientError("error-invalid-room", "Invalid room", { details });
-      }
-      if (!room.open) throw new ClientError("room-closed", "Room closed", { details });
-      // Rocket.Chat's method answers false, where its REST route refuses, when there is no target.
-      if (!userId && !departmentId) return false;
-      await services.livechat.forward(room._id, caller.user, {
-        ...(userId && { userId }),
-        ...(departmentId && { departmentId }),
-        ...(comment && { comment }),
-      });
-      return true;
-    },
-    { permissions: ["view-l-room", "transfer-livechat-guest"] },
-  ),
+  "livechat:transfer": signedIn(async (services, caller, [data]) => {
+    const d = obj(data);
+    const userId = optionalStr(d.userId);
+    const departmentId = optionalStr(d.departmentId);
+    const comment = optionalStr(d.comment);
+    const details = { method: "livechat:transfer" };
+    const room = await services.deps.db.rooms.findOne({ _id: str(d.roomId) });
+    if (!room || room.t !== "l") {
+      throw new ClientError("error-invalid-room", "Invalid room", { details });
+    }
+    if (!room.open) throw new ClientError("room-closed", "Room closed", { details });
+    // Its agents (subscribed to it) may forward a conversation without the permission.
+    const subscribed = await services.deps.db.subscriptions.findOne(
+      { rid: room._id, "u._id": caller.user._id },
+      { projection: { _id: 1 } },
+    );
+    if (!subscribed && !(await services.authz.can(caller.user, "transfer-livechat-guest"))) {
+      throw new ClientError("error-not-authorized", "Not authorized", { details });
+    }
+    // Rocket.Chat's method answers false, where its REST route refuses, when there is no target.
+    if (!userId && !departmentId) return false;
+    await services.livechat.forward(room._id, caller.user, {
+      ...(userId && { userId }),
+      ...(departmentId && { departmentId }),
+      ...(comment && { comment }),
+    });
+    return true;
+  }, VIEW),
   "livechat/changeLivechatStatus": signedIn(async (services, caller, [data]) => {
     const given = typeof data === "string" ? { status: data } : obj(data ?? {});
     const agentId = optionalStr(given.agentId) ?? caller.user._id;

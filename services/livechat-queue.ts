@@ -21,6 +21,7 @@ import {
   isAgent,
   isRoutable,
   openChatsOf,
+  type DepartmentPlace,
   recountOpenChats,
   releaseAgent,
   reserveAgent,
@@ -58,6 +59,8 @@ export type QueueCommand =
   | { readonly kind: "route" }
   /** The conversation of room `rid` ended while waiting: drop its inquiry. */
   | { readonly kind: "remove"; readonly rid: string }
+  /** Inquiry `inquiryId` was taken outside the queue (forwarded to an agent): stop waiting for it. */
+  | { readonly kind: "forget"; readonly inquiryId: string }
   /** Agent `agentId` is no longer routable: their waiting work goes to others. */
   | { readonly kind: "agentGone"; readonly agentId: string };
 
@@ -163,34 +166,34 @@ function without(state: QueueState, inquiryId: string): QueueState {
 
 /**
  * Serves `inquiry` by `agent`: counts the conversation on the agent (refused past
- * `limit`), marks the inquiry taken if it is still queued, and has the room's actor
- * subscribe the agent. Resolves to the taken inquiry, or to why it was not.
+ * `limit`, or past the limit of its department `place`), marks the inquiry taken if it is
+ * still queued, and has the room's actor subscribe the agent. Resolves to the taken
+ * inquiry, or to why it was not.
  */
 async function serve(
   deps: CommandDeps,
   inquiry: LivechatInquiry,
   agent: User,
   limit: number,
+  place: DepartmentPlace | undefined,
 ): Promise<LivechatInquiry | "full" | "gone"> {
   const { db } = deps;
-  if (!(await reserveAgent(deps, agent._id, limit))) return "full";
+  if (!(await reserveAgent(deps, agent._id, limit, place))) return "full";
   const now = deps.clock.now();
   const taken = await db.livechatInquiries.findOneAndUpdate(
     { _id: inquiry._id, status: "queued" },
     { $set: { status: "taken", takenAt: now, _updatedAt: now }, $unset: { defaultAgent: "" } },
   );
   if (!taken) {
-    await releaseAgent(deps, agent._id);
+    await releaseAgent(deps, agent._id, place?.id);
     return "gone";
   }
   try {
     await deps.rooms.execute(taken.rid, { kind: "livechat.serve", agent });
   } catch (error) {
-    await releaseAgent(deps, agent._id);
+    await releaseAgent(deps, agent._id, place?.id);
     if (error instanceof ClientError) {
-      // The conversation ended, or is served already: its inquiry has nothing left to wait for.
-      await db.livechatInquiries.deleteOne({ _id: taken._id });
-      observe(deps, taken, "removed");
+      await settleUnserved(deps, taken);
       return "gone";
     }
     await db.livechatInquiries.updateOne({ _id: taken._id }, { $set: { status: "queued" } });
@@ -199,6 +202,27 @@ async function serve(
   await db.users.updateOne({ _id: agent._id }, { $set: { lastRoutingTime: now } });
   observe(deps, taken, "removed");
   return taken;
+}
+
+/**
+ * After the room of `taken` refused to be served: a closed conversation's inquiry is
+ * dropped; one that someone else serves already keeps it taken; one that still waits for
+ * an agent gets it back, queued, so that no open conversation is ever left without one.
+ */
+async function settleUnserved(deps: CommandDeps, taken: LivechatInquiry): Promise<void> {
+  const { db } = deps;
+  const room = await db.rooms.findOne({ _id: taken.rid }, { projection: { open: 1, servedBy: 1 } });
+  if (room?.open && !room.servedBy) {
+    await db.livechatInquiries.updateOne({ _id: taken._id }, { $set: { status: "queued" } });
+    return;
+  }
+  if (!room?.open) await db.livechatInquiries.deleteOne({ _id: taken._id });
+  observe(deps, taken, "removed");
+}
+
+/** Where a conversation of queue `key` counts on its agent: its department, if any, and its limit. */
+function placeOf(key: string, limit: number): DepartmentPlace | undefined {
+  return key === DEFAULT_QUEUE ? undefined : { id: key, limit };
 }
 
 /** The department's limit of open conversations per agent (0: none) and its agents' ids. */
@@ -222,6 +246,8 @@ interface Candidate {
   open: number;
   inDepartment: number;
   lastRouted: number;
+  /** Refused a conversation during this pass (another queue or process filled them). */
+  full: boolean;
 }
 
 async function candidatesOf(
@@ -248,6 +274,7 @@ async function candidatesOf(
       open: openChatsOf(agent),
       inDepartment,
       lastRouted: agent.lastRoutingTime instanceof Date ? agent.lastRoutingTime.getTime() : 0,
+      full: false,
     });
   }
   return { list, departmentLimit };
@@ -255,6 +282,7 @@ async function candidatesOf(
 
 function hasRoom(c: Candidate, departmentLimit: number): boolean {
   return (
+    !c.full &&
     (c.limit === 0 || c.open < c.limit) &&
     (departmentLimit === 0 || c.inDepartment < departmentLimit)
   );
@@ -303,16 +331,22 @@ async function route(
   for (const waiting of state.waiting) {
     if (!list.some((c) => hasRoom(c, departmentLimit))) break;
     const inquiry = await deps.db.livechatInquiries.findOne({ _id: waiting._id });
-    if (!inquiry || inquiry.status !== "queued") {
+    // Taken meanwhile, or moved to another department's queue.
+    if (
+      !inquiry ||
+      inquiry.status !== "queued" ||
+      (inquiry.department ?? DEFAULT_QUEUE) !== state.key
+    ) {
       next = without(next, waiting._id);
       continue;
     }
     const candidate = pick(method, list, departmentLimit, inquiry.defaultAgent?.agentId);
     if (!candidate) continue;
-    const outcome = await serve(deps, inquiry, candidate.agent, candidate.limit);
+    const place = placeOf(state.key, departmentLimit);
+    const outcome = await serve(deps, inquiry, candidate.agent, candidate.limit, place);
     if (outcome === "full") {
       // Another queue gave this agent a conversation meanwhile: count them full here.
-      candidate.open = candidate.limit;
+      candidate.full = true;
       continue;
     }
     next = without(next, waiting._id);
@@ -361,7 +395,9 @@ async function take(deps: CommandDeps, state: QueueState, inquiryId: string, age
       "Agent status is offline or Omnichannel service is not active",
     );
   }
-  const outcome = await serve(deps, inquiry, agent, agentLimit(deps.settings, agent));
+  const { limit: departmentLimit } = await departmentOf(deps, state.key);
+  const place = placeOf(state.key, departmentLimit);
+  const outcome = await serve(deps, inquiry, agent, agentLimit(deps.settings, agent), place);
   // Rocket.Chat rethrows what stops a take as a Meteor.Error of that code alone.
   if (outcome === "full") throw new ClientError("error-max-number-simultaneous-chats-reached");
   if (outcome === "gone") throw inquiryTaken();
@@ -374,6 +410,11 @@ async function remove(deps: CommandDeps, state: QueueState, rid: string) {
   await deps.db.livechatInquiries.deleteOne({ _id: inquiry._id });
   if (inquiry.status === "queued") observe(deps, inquiry, "removed");
   return { state: without(state, inquiry._id), reply: 1 };
+}
+
+function forget(state: QueueState, inquiryId: string) {
+  const waiting = state.waiting.some((w) => w._id === inquiryId);
+  return { state: without(state, inquiryId), reply: waiting ? 1 : 0 };
 }
 
 async function agentGone(deps: CommandDeps, state: QueueState, agentId: string) {
@@ -406,6 +447,9 @@ export async function executeQueueCommand(
     }
     case "remove":
       result = await remove(deps, state, command.rid);
+      break;
+    case "forget":
+      result = forget(state, command.inquiryId);
       break;
     case "agentGone":
       result = await agentGone(deps, state, command.agentId);

@@ -6,7 +6,9 @@
  */
 import { ClientError } from "../core/errors.ts";
 import type { LivechatVisitor } from "../core/livechat-models.ts";
+import { isEmailAddress } from "../core/models.ts";
 import type { Deps } from "./context.ts";
+import { withStoreLock } from "./store-locks.ts";
 
 /** What `livechat/visitor` accepts. */
 export interface VisitorInput {
@@ -62,20 +64,42 @@ export async function departmentIdOf(deps: Pick<Deps, "db">, ref: string): Promi
   return department._id;
 }
 
+/** Rocket.Chat's refusal of a visitor e-mail address that is not one. */
+function invalidEmail(email: string): ClientError {
+  return new ClientError("error-invalid-email", `Invalid email ${email}`, {
+    details: { function: "Livechat.validateEmail", email },
+  });
+}
+
 /**
  * Registers the visitor of `input.token`, or updates the one registered with it: name,
  * e-mail, phone, department and custom fields given replace those stored (a custom field
- * with `overwrite: false` only fills a field not set yet). Resolves to the visitor.
+ * with `overwrite: false` only fills a field not set yet). Calls for one token run one at
+ * a time, in every process sharing the store, so calls racing with a new token register
+ * it once and take one guest number. Resolves to the visitor; refuses an e-mail address
+ * that is not one (`error-invalid-email`) and an unknown department.
  */
 export async function registerVisitor(deps: Deps, input: VisitorInput): Promise<LivechatVisitor> {
+  const email = input.email?.trim().toLowerCase();
+  if (email && !isEmailAddress(email)) throw invalidEmail(input.email as string);
+  const department = input.department ? await departmentIdOf(deps, input.department) : undefined;
+  return withStoreLock(deps, `livechat-visitor:${input.token}`, () =>
+    saveVisitor(deps, { ...input, ...(email && { email }) }, department),
+  );
+}
+
+async function saveVisitor(
+  deps: Deps,
+  input: VisitorInput,
+  department: string | undefined,
+): Promise<LivechatVisitor> {
   const { db, clock } = deps;
   const now = clock.now();
-  const department = input.department ? await departmentIdOf(deps, input.department) : undefined;
   const existing = await visitorByToken(deps, input.token);
   const set: Record<string, unknown> = {
     _updatedAt: now,
     ...(input.name !== undefined && { name: input.name }),
-    ...(input.email && { visitorEmails: [{ address: input.email.trim().toLowerCase() }] }),
+    ...(input.email && { visitorEmails: [{ address: input.email }] }),
     ...(input.phone && { phone: [{ phoneNumber: input.phone }] }),
     ...(department !== undefined && { department }),
   };

@@ -27,7 +27,7 @@ import {
   routableFilter,
 } from "./livechat-agents.ts";
 import { AgentLeaveWatcher, type LeaveTimers } from "./livechat-agent-leave.ts";
-import { DEFAULT_QUEUE } from "./livechat-queue.ts";
+import { DEFAULT_QUEUE, observe } from "./livechat-queue.ts";
 import { plainRefusal } from "./livechat-rooms.ts";
 import { sendRequestedTranscript } from "./livechat-transcripts.ts";
 import type { Mailer } from "./mailer.ts";
@@ -37,6 +37,14 @@ import { withStoreLock } from "./store-locks.ts";
 export function queueKeyOf(department: string | undefined): string {
   return department ?? DEFAULT_QUEUE;
 }
+
+/** The settings whose change may let agents take conversations that wait. */
+const ROUTING_SETTINGS = new Set([
+  "Livechat_Routing_Method",
+  "Livechat_maximum_chats_per_agent",
+  "Livechat_enabled_when_agent_idle",
+  "Livechat_enabled",
+]);
 
 /** Rocket.Chat's refusal when Omnichannel is off. */
 function disabled(): ClientError {
@@ -116,13 +124,13 @@ export class Livechat {
   }
 
   /**
-   * The visitor's open room, or a new one (`newRoom`) with its inquiry queued and routed.
-   * Refuses with `no-agent-online` when no agent could take it and
+   * The visitor's open room, or a new one (`newRoom`, its id chosen here) with its inquiry
+   * queued and routed. Refuses with `no-agent-online` when no agent could take it and
    * Livechat_accept_chats_with_no_agents is off.
    */
   async openRoom(
     visitor: LivechatVisitor,
-    options: { rid?: string; agentId?: string; source: "widget" | "api" },
+    options: { agentId?: string; source: "widget" | "api" },
   ): Promise<{ room: OmnichannelRoom; newRoom: boolean }> {
     this.assertEnabled();
     // One visitor, one open room: the check and the creation hold the visitor's lock, in
@@ -134,7 +142,7 @@ export class Livechat {
 
   private async openRoomLocked(
     visitor: LivechatVisitor,
-    options: { rid?: string; agentId?: string; source: "widget" | "api" },
+    options: { agentId?: string; source: "widget" | "api" },
   ): Promise<{ room: OmnichannelRoom; newRoom: boolean }> {
     const existing = await this.openRoomOf(visitor);
     if (existing) return { room: existing, newRoom: false };
@@ -152,7 +160,7 @@ export class Livechat {
       ...(visitor.name !== undefined && { name: visitor.name }),
     };
     const room: OmnichannelRoom = {
-      _id: options.rid ?? ids.id(),
+      _id: ids.id(),
       t: "l",
       fname: visitor.name ?? visitor.username,
       ts: now,
@@ -166,28 +174,10 @@ export class Livechat {
       source: { type: options.source },
       ...(department && { departmentId: department }),
     };
-    await db.rooms.insertOne(room).catch((error: unknown) => {
-      throw new ClientError("invalid-room", "Invalid room", { cause: error });
-    });
+    await db.rooms.insertOne(room);
     const defaultAgent = options.agentId ? await this.defaultAgent(options.agentId) : undefined;
-    const inquiry: LivechatInquiry = {
-      _id: ids.id(),
-      rid: room._id,
-      name: room.fname as string,
-      message: "",
-      ts: now,
-      v,
-      t: "l",
-      status: "queued",
-      queuedAt: now,
-      estimatedWaitingTimeQueue: 0,
-      priorityWeight: 99999,
-      source: room.source,
-      _updatedAt: now,
-      ...(department && { department }),
-      ...(defaultAgent && { defaultAgent }),
-    };
-    await db.livechatInquiries.insertOne(inquiry);
+    const inquiry = this.newInquiry(room, "queued", department);
+    await db.livechatInquiries.insertOne({ ...inquiry, ...(defaultAgent && { defaultAgent }) });
     await db.livechatVisitors.updateOne(
       { _id: visitor._id },
       { $set: { lastChat: { _id: room._id, ts: now } } },
@@ -197,6 +187,32 @@ export class Livechat {
       inquiryId: inquiry._id,
     });
     return { room: (await db.rooms.findOne({ _id: room._id })) as OmnichannelRoom, newRoom: true };
+  }
+
+  /** A new inquiry of `room`, in `status`, waiting in `department`'s queue (or the default one). */
+  private newInquiry(
+    room: OmnichannelRoom,
+    status: "queued" | "taken",
+    department: string | undefined,
+  ): LivechatInquiry {
+    const now = this.deps.clock.now();
+    return {
+      _id: this.deps.ids.id(),
+      rid: room._id,
+      name: room.fname ?? room.v.username,
+      message: "",
+      ts: now,
+      v: room.v,
+      t: "l",
+      status,
+      queuedAt: now,
+      ...(status === "taken" && { takenAt: now }),
+      estimatedWaitingTimeQueue: 0,
+      priorityWeight: 99999,
+      source: room.source,
+      _updatedAt: now,
+      ...(department && { department }),
+    };
   }
 
   private async defaultAgent(agentId: string) {
@@ -232,10 +248,13 @@ export class Livechat {
     });
   }
 
-  /** Counts the conversation off its previous agent and lets their queues route again. */
-  private async freed(previous: ServedBy | undefined): Promise<void> {
+  /**
+   * Counts the conversation (of department `departmentId` while they served it) off its
+   * previous agent and lets their queues route again.
+   */
+  private async freed(previous: ServedBy | undefined, departmentId?: string): Promise<void> {
     if (!previous) return;
-    await releaseAgent(this.deps, previous._id);
+    await releaseAgent(this.deps, previous._id, departmentId);
     await this.routeFor(previous._id, "route");
   }
 
@@ -273,16 +292,40 @@ export class Livechat {
       ...(options.tags && { tags: options.tags }),
     });
     await this.deps.queues.execute(queueKeyOf(room.departmentId), { kind: "remove", rid });
-    await this.freed(result.previousAgent);
+    await this.freed(result.previousAgent, room.departmentId);
     await sendRequestedTranscript(this.deps, this.mailer, rid);
     return result.room;
   }
 
-  /** Whether `user` may act on room `room` as its agent: serving it, or holding `others`. */
-  async assertServes(user: User, room: OmnichannelRoom, others: string): Promise<void> {
-    if (room.servedBy?._id === user._id) return;
-    if (await this.deps.authz.can(user, others)) return;
-    throw new ClientError("error-not-authorized", "Not authorized");
+  /**
+   * Closes room `rid` as agent or manager `user` asks (`livechat/room.closeByUser`,
+   * `livechat:closeRoom`), with Rocket.Chat's checks in its order: an omnichannel room
+   * (`error-invalid-room`), still open (`error-room-already-closed`), one the user is
+   * subscribed to unless they hold `close-others-livechat-room` (`error-not-authorized`),
+   * and a comment while Livechat_request_comment_when_closing_conversation is on
+   * (`error-comment-is-required`). `refuse` builds each refusal in the caller's shape.
+   */
+  async closeByAgent(
+    rid: string,
+    user: User,
+    options: { comment?: string; tags?: readonly string[] },
+    refuse: (code: string) => ClientError,
+  ): Promise<void> {
+    const { db, authz, settings } = this.deps;
+    const room = await db.rooms.findOne({ _id: rid });
+    if (!room || room.t !== "l") throw refuse("error-invalid-room");
+    if (!room.open) throw refuse("error-room-already-closed");
+    const sub = await db.subscriptions.findOne(
+      { rid, "u._id": user._id },
+      { projection: { _id: 1 } },
+    );
+    if (!sub && !(await authz.can(user, "close-others-livechat-room"))) {
+      throw refuse("error-not-authorized");
+    }
+    const commentRequired =
+      settings.get<boolean>("Livechat_request_comment_when_closing_conversation") !== false;
+    if (commentRequired && !options.comment?.trim()) throw refuse("error-comment-is-required");
+    await this.close(rid, "user", { _id: user._id, username: user.username }, options);
   }
 
   /**
@@ -297,6 +340,9 @@ export class Livechat {
     }
     const room = found as OmnichannelRoom;
     if (!room.open) throw new ClientError("room-closed", "Room closed", { details });
+    if (departmentId && !(await this.deps.db.livechatDepartments.findOne({ _id: departmentId }))) {
+      throw new ClientError("error-invalid-department", "Invalid department", { details });
+    }
     if (!room.servedBy) return false;
     const department = departmentId ?? room.departmentId;
     const result = await this.deps.rooms.execute(rid, {
@@ -306,7 +352,7 @@ export class Livechat {
       ...(department !== undefined && { departmentId: department }),
     });
     await this.requeue(result.room, department);
-    await this.freed(result.previousAgent);
+    await this.freed(result.previousAgent, room.departmentId);
     return true;
   }
 
@@ -322,7 +368,7 @@ export class Livechat {
     const { db, clock } = this.deps;
     const now = clock.now();
     const set = {
-      status: "queued",
+      status: "queued" as const,
       queuedAt: now,
       _updatedAt: now,
       ...(department !== undefined && { department }),
@@ -333,9 +379,13 @@ export class Livechat {
       ...(!preferred && { defaultAgent: "" }),
       ...(department === undefined && { department: "" }),
     };
-    await db.livechatInquiries.updateOne({ rid: room._id }, { $set: set, $unset: unset });
-    const inquiry = await db.livechatInquiries.findOne({ rid: room._id });
-    if (!inquiry) return;
+    const found = await db.livechatInquiries.findOneAndUpdate(
+      { rid: room._id },
+      { $set: set, $unset: unset },
+    );
+    const inquiry = found ?? { ...this.newInquiry(room, "queued", department), ...set };
+    // A conversation left without its inquiry is given a new one rather than left unroutable.
+    if (!found) await db.livechatInquiries.insertOne(inquiry);
     await this.deps.queues.execute(queueKeyOf(department), {
       kind: "enqueue",
       inquiryId: inquiry._id,
@@ -373,25 +423,64 @@ export class Livechat {
       return;
     }
     if (!target.userId) throw plainRefusal("error-forwarding-chat");
-    const agent = await this.onlineAgent(target.userId);
+    await this.forwardToAgent(room, actor, target.userId, target.comment);
+  }
+
+  /**
+   * Hands `room` to agent `userId`, who takes its inquiry as a take would (a conversation
+   * still waiting leaves its queue). As in Rocket.Chat, only the agent's own limit applies:
+   * a forward to an agent is not a conversation of the department's queue.
+   */
+  private async forwardToAgent(
+    room: OmnichannelRoom,
+    actor: UserRef,
+    userId: string,
+    comment: string | undefined,
+  ): Promise<void> {
+    const { db, clock } = this.deps;
+    const agent = await this.onlineAgent(userId);
     if (room.servedBy?._id === agent._id) {
       throw plainRefusal("error-selected-agent-room-agent-are-same");
     }
-    if (!(await reserveAgent(this.deps, agent._id, agentLimit(this.deps.settings, agent)))) {
+    const place = room.departmentId ? { id: room.departmentId, limit: 0 } : undefined;
+    const limit = agentLimit(this.deps.settings, agent);
+    if (!(await reserveAgent(this.deps, agent._id, limit, place))) {
       throw plainRefusal("error-max-number-simultaneous-chats-reached");
     }
+    const now = clock.now();
+    const claim = { $set: { status: "taken", takenAt: now, _updatedAt: now } };
+    const before = await db.livechatInquiries.findOneAndUpdate(
+      { rid: room._id },
+      { ...claim, $unset: { defaultAgent: "" } },
+      { returnDocument: "before" },
+    );
+    if (!before)
+      await db.livechatInquiries.insertOne(this.newInquiry(room, "taken", room.departmentId));
     const result = await this.deps.rooms
-      .execute(rid, {
+      .execute(room._id, {
         kind: "livechat.transfer",
         to: agent,
         by: actor,
-        ...(target.comment && { comment: target.comment }),
+        ...(comment && { comment }),
       })
       .catch(async (error: unknown) => {
-        await releaseAgent(this.deps, agent._id);
+        await releaseAgent(this.deps, agent._id, place?.id);
+        if (before?.status === "queued") {
+          await db.livechatInquiries.updateOne(
+            { _id: before._id, status: "taken" },
+            { $set: { status: "queued" }, $unset: { takenAt: "" } },
+          );
+        }
         throw error;
       });
-    await this.freed(result.previousAgent);
+    if (before?.status === "queued") {
+      observe(this.deps, before, "removed");
+      await this.deps.queues.execute(queueKeyOf(before.department), {
+        kind: "forget",
+        inquiryId: before._id,
+      });
+    }
+    await this.freed(result.previousAgent, room.departmentId);
   }
 
   /** Agent `userId` if they could be given a conversation now; `error-user-is-offline` otherwise. */
@@ -430,7 +519,29 @@ export class Livechat {
       ...(target.comment && { comment: target.comment }),
     });
     await this.requeue(result.room, department._id, preferred);
-    await this.freed(result.previousAgent);
+    await this.freed(result.previousAgent, room.departmentId);
+  }
+
+  /**
+   * Told that setting `id` changed: a change that may let agents take more (a higher
+   * Livechat_maximum_chats_per_agent, a switch away from Manual_Selection, idle agents
+   * accepted again) has every queue with inquiries waiting route them now.
+   */
+  settingChanged(id: string): void {
+    if (!ROUTING_SETTINGS.has(id)) return;
+    this.routeWaiting().catch((error: unknown) =>
+      this.deps.log.error({ err: error, setting: id }, "routing after a setting change failed"),
+    );
+  }
+
+  /** Tells every queue that has inquiries waiting to route them. */
+  private async routeWaiting(): Promise<void> {
+    const waiting = await this.deps.db.livechatInquiries.find(
+      { status: "queued" },
+      { projection: { department: 1 } },
+    );
+    const keys = new Set(waiting.map((inquiry) => queueKeyOf(inquiry.department)));
+    for (const key of keys) this.deps.queues.tell(key, { kind: "route" });
   }
 
   /** Sets agent `agent`'s availability and routes or reroutes their queues accordingly. */

@@ -174,6 +174,7 @@ export async function changeSetting(services: Services, id: string, value: unkno
   const updated = await services.settings.set(id, value);
   await services.deps.bus.publishConfirmed({ kind: "settings-changed" }, CONFIRM_MS);
   announce(services, updated);
+  services.livechat.settingChanged(id);
 }
 
 /**

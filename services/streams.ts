@@ -72,11 +72,9 @@ export async function authorizeListen(
     if (!(await services.authz.can(user, "view-l-room"))) throw notAllowed();
     return [topicOf(stream, eventName)];
   }
-  if (stream === "stream-livechat-room") {
-    const room = await services.rooms.byId(eventName);
-    if (room?.t !== "l" || !(await services.authz.can(user, "view-l-room"))) throw notAllowed();
-    return [topicOf(stream, eventName)];
-  }
+  // As Rocket.Chat: a conversation's own stream (its agent, queue position, the visitor's
+  // presence) is for its visitor alone, who was let in above by their token.
+  if (stream === "stream-livechat-room") throw notAllowed();
   switch (stream) {
     case "stream-notify-logged":
       // Limitation: the check runs once, at subscription; a user who later loses the
