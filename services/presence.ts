@@ -149,15 +149,24 @@ export async function runPresenceCommand(
         _createdAt: now,
         _updatedAt: now,
       };
-      await db.usersSessions.updateOne(
-        { _id: uid },
-        { $pull: { connections: { id: command.connId } } },
-      );
-      await db.usersSessions.updateOne(
-        { _id: uid },
+      // One write when the user has a record without this connection, as on every
+      // connection but a user's first; else the record is made, or the connection's
+      // earlier entry (from a session that restarted) replaced.
+      const added = await db.usersSessions.updateOne(
+        { _id: uid, "connections.id": { $ne: command.connId } },
         { $push: { connections: connection } },
-        { upsert: true },
       );
+      if (added.matchedCount === 0) {
+        await db.usersSessions.updateOne(
+          { _id: uid },
+          { $pull: { connections: { id: command.connId } } },
+        );
+        await db.usersSessions.updateOne(
+          { _id: uid },
+          { $push: { connections: connection } },
+          { upsert: true },
+        );
+      }
       return refreshPresence(deps, uid);
     }
     case "disconnect":
