@@ -59,6 +59,31 @@ export function livechatAgentRoutes(services: Services, log: Logger) {
   const { db } = services.deps;
   const { livechat } = services;
   const ViewManagers = { permissions: ["view-livechat-manager"] };
+  // One page of the inquiries the caller may take, under two names.
+  const waitingForCaller = async ({
+    me,
+    query,
+  }: {
+    me: User;
+    query: { department?: string; count?: string; offset?: string };
+  }) => {
+    const { count, offset } = pagination(services, query);
+    const all = await visibleInquiries(
+      services,
+      me,
+      query.department ? { department: query.department } : {},
+    );
+    const inquiries = all.slice(offset, offset + count);
+    return ok({ inquiries, count: inquiries.length, offset, total: all.length });
+  };
+  const waitingForCallerOptions = {
+    access: { permissions: ["view-l-room"] },
+    query: t.Object({
+      department: t.Optional(t.String()),
+      count: t.Optional(t.String()),
+      offset: t.Optional(t.String()),
+    }),
+  };
   return new Elysia({ prefix: "/api/v1/livechat" })
     .use(apiBase(services, log))
     .get(
@@ -195,53 +220,17 @@ export function livechatAgentRoutes(services: Services, log: Logger) {
         },
       },
     )
-    .get(
-      "/inquiries.queuedForUser",
-      async ({ me, query }) => {
-        const { count, offset } = pagination(services, query);
-        const all = await visibleInquiries(
-          services,
-          me,
-          query.department ? { department: query.department } : {},
-        );
-        const inquiries = all.slice(offset, offset + count);
-        return ok({ inquiries, count: inquiries.length, offset, total: all.length });
+    .get("/inquiries.queuedForUser", waitingForCaller, {
+      ...waitingForCallerOptions,
+      detail: { summary: "The inquiries waiting for the caller", tags: TAGS },
+    })
+    .get("/inquiries.queued", waitingForCaller, {
+      ...waitingForCallerOptions,
+      detail: {
+        summary: "The inquiries waiting for the caller (the older name of queuedForUser)",
+        tags: TAGS,
       },
-      {
-        access: { permissions: ["view-l-room"] },
-        query: t.Object({
-          department: t.Optional(t.String()),
-          count: t.Optional(t.String()),
-          offset: t.Optional(t.String()),
-        }),
-        detail: { summary: "The inquiries waiting for the caller", tags: TAGS },
-      },
-    )
-    .get(
-      "/inquiries.queued",
-      async ({ me, query }) => {
-        const { count, offset } = pagination(services, query);
-        const all = await visibleInquiries(
-          services,
-          me,
-          query.department ? { department: query.department } : {},
-        );
-        const inquiries = all.slice(offset, offset + count);
-        return ok({ inquiries, count: inquiries.length, offset, total: all.length });
-      },
-      {
-        access: { permissions: ["view-l-room"] },
-        query: t.Object({
-          department: t.Optional(t.String()),
-          count: t.Optional(t.String()),
-          offset: t.Optional(t.String()),
-        }),
-        detail: {
-          summary: "The inquiries waiting for the caller (the older name of queuedForUser)",
-          tags: TAGS,
-        },
-      },
-    )
+    })
     .get(
       "/inquiries.list",
       async ({ query }) => {

@@ -5,6 +5,7 @@
  * would be given next (`livechat/agent.next/:token`).
  */
 import { Elysia, t } from "elysia";
+import { invalidJsonQuery, jsonQueryObject } from "../services/json-query.ts";
 import { ClientError, invalidParams } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Services } from "../services/index.ts";
@@ -105,20 +106,10 @@ function booleanParam(raw: string | undefined): boolean | undefined {
 /** The `fields` projection: a JSON object of plain field paths to 0 or 1. */
 function parseFields(raw: string | undefined): Projection | undefined {
   if (raw === undefined) return undefined;
-  const invalid = () =>
-    new ClientError("error-invalid-fields", `Invalid fields parameter provided: "${raw}"`, {
-      details: { helperMethod: "parseJsonQuery" },
-    });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (error) {
-    throw Object.assign(invalid(), { cause: error });
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw invalid();
+  const parsed = jsonQueryObject("fields", raw);
   const entries = Object.entries(parsed);
   if (entries.some(([key, v]) => !/^[A-Za-z_][\w.]*$/.test(key) || (v !== 0 && v !== 1))) {
-    throw invalid();
+    throw invalidJsonQuery("fields", raw);
   }
   return entries.length ? (parsed as Projection) : undefined;
 }

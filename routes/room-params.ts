@@ -5,6 +5,7 @@
  * helpers only read.
  */
 import { t } from "elysia";
+import { invalidJsonQuery, jsonQueryObject } from "../services/json-query.ts";
 import { ClientError, invalidParams } from "../core/errors.ts";
 import type { Room, User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
@@ -85,20 +86,10 @@ export function requireAnyOf(params: Record<string, unknown>, keys: readonly str
  */
 export function parseSort(raw: string | undefined): Sort | undefined {
   if (raw === undefined) return undefined;
-  const invalid = () =>
-    new ClientError("error-invalid-sort", `Invalid sort parameter provided: "${raw}"`, {
-      details: { helperMethod: "parseJsonQuery" },
-    });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (error) {
-    throw Object.assign(invalid(), { cause: error });
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw invalid();
+  const parsed = jsonQueryObject("sort", raw);
   const entries = Object.entries(parsed);
   if (entries.some(([key, dir]) => !/^[A-Za-z_][\w.]*$/.test(key) || (dir !== 1 && dir !== -1)))
-    throw invalid();
+    throw invalidJsonQuery("sort", raw);
   return parsed as Sort;
 }
 

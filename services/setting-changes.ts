@@ -6,7 +6,7 @@
  */
 import { CONFIRM_MS } from "../bus/bus.ts";
 import { parseEJSON } from "../core/ejson.ts";
-import { ClientError } from "../core/errors.ts";
+import { invalidJsonQuery, jsonQueryObject } from "./json-query.ts";
 import type { Setting, User } from "../core/models.ts";
 import { InvalidQueryError } from "../store/types.ts";
 import type { Services } from "./index.ts";
@@ -85,10 +85,7 @@ export async function settingsPage(
   } catch (error) {
     if (!(error instanceof InvalidQueryError)) throw error;
     const seen = JSON.stringify(q.filter ?? {});
-    throw new ClientError("error-invalid-query", `Invalid query parameter provided: "${seen}"`, {
-      details: { helperMethod: "parseJsonQuery" },
-      cause: error,
-    });
+    throw Object.assign(invalidJsonQuery("query", seen), { cause: error });
   }
 }
 
@@ -102,18 +99,7 @@ const QUERY_OPERATORS = new Set(["$or", "$and", "$regex"]);
  */
 export function cleanSettingsQuery(raw: string | undefined): Record<string, unknown> | undefined {
   if (raw === undefined) return undefined;
-  const invalid = () =>
-    new ClientError("error-invalid-query", `Invalid query parameter provided: "${raw}"`, {
-      details: { helperMethod: "parseJsonQuery" },
-    });
-  let parsed: unknown;
-  try {
-    parsed = parseEJSON(raw);
-  } catch (error) {
-    throw Object.assign(invalid(), { cause: error });
-  }
-  if (!isPlainObject(parsed)) throw invalid();
-  return clean(parsed) as Record<string, unknown>;
+  return clean(jsonQueryObject("query", raw, parseEJSON)) as Record<string, unknown>;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -143,21 +129,11 @@ const RESERVED_KEYS = new Set(["__proto__", "constructor", "prototype"]);
  */
 export function parseSettingsFields(raw: string | undefined): Record<string, 0 | 1> | undefined {
   if (raw === undefined) return undefined;
-  const invalid = () =>
-    new ClientError("error-invalid-fields", `Invalid fields parameter provided: "${raw}"`, {
-      details: { helperMethod: "parseJsonQuery" },
-    });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (error) {
-    throw Object.assign(invalid(), { cause: error });
-  }
-  if (!isPlainObject(parsed)) throw invalid();
+  const parsed = jsonQueryObject("fields", raw);
   const entries = Object.entries(parsed);
   const badKey = (key: string) => !/^[A-Za-z_]\w*$/.test(key) || RESERVED_KEYS.has(key);
   if (entries.some(([key, v]) => badKey(key) || (v !== 0 && v !== 1))) {
-    throw invalid();
+    throw invalidJsonQuery("fields", raw);
   }
   return parsed as Record<string, 0 | 1>;
 }
