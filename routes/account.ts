@@ -130,8 +130,19 @@ export function accountRoutes(services: Services, log: Logger) {
     )
     .post(
       "/users.updateOwnBasicInfo",
-      async ({ me, body, authToken }) => {
+      async ({ me, body, authToken, request }) => {
         onlyKnownKeys(body.data, OwnInfoBody.properties.data);
+        // As Rocket.Chat's saveUserProfile: a new e-mail or password needs the second
+        // factor itself, never one remembered, from a user who has one (their current
+        // password, checked below, is what everyone else gives).
+        if (body.data.email !== undefined || body.data.newPassword !== undefined) {
+          await services.twoFactor.check({
+            user: me,
+            code: request.headers.get("x-2fa-code") ?? undefined,
+            method: request.headers.get("x-2fa-method") ?? undefined,
+            options: { disableRememberMe: true, disablePasswordFallback: true },
+          });
+        }
         const user = await updateOwnInfo(services, me, definedOnly(body.data), authToken);
         return ok({ user: userRecordView(user, true) });
       },

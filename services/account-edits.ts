@@ -181,9 +181,13 @@ async function rename(services: Services, stale: User, username?: string, name?:
 /** Stores a new password for `uid` (its SHA-256 digest under bcrypt). */
 async function storePassword(services: Services, uid: string, password: string) {
   const bcrypt = await hashDigest(await passwordDigest(password));
+  // A reset link mailed before the change must not undo it, as Meteor's setPassword ensures.
   await services.deps.db.users.updateOne(
     { _id: uid },
-    { $set: { "services.password.bcrypt": bcrypt, _updatedAt: services.deps.clock.now() } },
+    {
+      $set: { "services.password.bcrypt": bcrypt, _updatedAt: services.deps.clock.now() },
+      $unset: { "services.password.reset": 1 },
+    },
   );
 }
 

@@ -315,6 +315,46 @@ describe("login with an e-mail code", () => {
   });
 });
 
+describe("changing one's own e-mail or password", () => {
+  test("asks for the mailed code, however recently a factor was given, and changes nothing without it", async () => {
+    const who = await person();
+    const change = (data: Record<string, unknown>, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}/api/v1/users.updateOwnBasicInfo`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "X-User-Id": who.credentials.userId,
+          "X-Auth-Token": who.credentials.authToken,
+          ...headers,
+        },
+        body: JSON.stringify({ data }),
+      }).then(async (res) => ({ status: res.status, body: await res.json() }));
+    const currentPassword = sha256(who.password);
+
+    const email = await change({ currentPassword, email: "elsewhere@example.com" });
+    const { code } = await nextCode(who.email);
+    const password = await change({ currentPassword, newPassword: "another secret" });
+    const name = await change({ name: "Only A Name" });
+    const unchanged = await storedUser(who._id);
+    const done = await change(
+      { currentPassword, email: "elsewhere@example.com" },
+      { "x-2fa-code": code, "x-2fa-method": "email" },
+    );
+
+    expect(email.status).toBe(400);
+    expect(email.body.errorType).toBe("totp-required");
+    expect(email.body.details).toMatchObject({ method: "email", codeGenerated: true });
+    expect(password.body.errorType).toBe("totp-required");
+    expect(name.status).toBe(200);
+    expect(unchanged?.emails).toEqual([{ address: who.email, verified: true }]);
+    expect(await restLogin({ user: who.username, password: "another secret" })).toMatchObject({
+      status: 401,
+    });
+    expect(done.status).toBe(200);
+    expect((await storedUser(who._id))?.emails?.[0]?.address).toBe("elsewhere@example.com");
+  });
+});
+
 describe("users.2fa.enableEmail and users.2fa.disableEmail", () => {
   test("disabling asks for a mailed code in x-2fa-code with x-2fa-method email", async () => {
     const who = await person();

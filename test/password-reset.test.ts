@@ -256,6 +256,30 @@ describe("resetPassword over DDP", () => {
     expect(await loginStatus(who.username, "first choice")).toBe(200);
   });
 
+  test("a password changed another way voids the links mailed before", async () => {
+    const [byAdmin, bySelf] = [await person(), await person()];
+    const first = await requestReset(byAdmin);
+    const second = await requestReset(bySelf);
+    const changed = await api(server, "users.update", {
+      auth: server.admin,
+      body: { userId: byAdmin._id, data: { password: "set-by-admin-1" } },
+    });
+    const own = await api(server, "users.updateOwnBasicInfo", {
+      auth: bySelf.credentials,
+      body: { data: { currentPassword: sha256(bySelf.password), newPassword: "changed-myself-1" } },
+    });
+    const client = await clients.connect(server);
+
+    const late = await client.call("resetPassword", first.token, "from-old-link-1");
+    const lateToo = await client.call("resetPassword", second.token, "from-old-link-2");
+
+    expect([changed.status, own.status]).toEqual([200, 200]);
+    expect(late.error).toMatchObject({ error: 403, reason: "Token expired" });
+    expect(lateToo.error).toMatchObject({ error: 403, reason: "Token expired" });
+    expect(await loginStatus(byAdmin.username, "set-by-admin-1")).toBe(200);
+    expect(await loginStatus(bySelf.username, "changed-myself-1")).toBe(200);
+  });
+
   test("a token older than three days is refused and changes nothing", async () => {
     const who = await person();
     const { token } = await requestReset(who);
