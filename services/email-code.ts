@@ -114,25 +114,29 @@ export class EmailCode {
   /**
    * Whether `given` is the user's current code (anything but digits is ignored, so
    * `123-456` is fine). A right code is used up, once: of two checks racing with it only
-   * one passes. A wrong one counts towards the limit of attempts.
+   * one passes. Every check takes one of the code's attempts before it compares, in one
+   * store update, so checks racing each other never compare more codes than the limit.
    */
   async verify(user: User, given: string): Promise<boolean> {
     if (!this.isEnabled(user)) return false;
     const stored = await this.stored(user._id);
     if (!stored || stored.expire.getTime() < this.deps.clock.now().getTime()) return false;
     const users = this.deps.db.users;
-    if (await verifyDigest(given.replace(/\D/g, ""), stored.code)) {
-      const used = await users.updateOne(
-        { _id: user._id, "services.emailCode.code": stored.code },
-        { $unset: { "services.emailCode": 1 } },
-      );
-      return used.modifiedCount === 1;
-    }
-    await users.updateOne(
-      { _id: user._id, "services.emailCode.code": stored.code },
+    const attempt = await users.updateOne(
+      {
+        _id: user._id,
+        "services.emailCode.code": stored.code,
+        "services.emailCode.attempts": { $lt: this.maxAttempts() },
+      },
       { $inc: { "services.emailCode.attempts": 1 } },
     );
-    return false;
+    if (attempt.modifiedCount !== 1) return false;
+    if (!(await verifyDigest(given.replace(/\D/g, ""), stored.code))) return false;
+    const used = await users.updateOne(
+      { _id: user._id, "services.emailCode.code": stored.code },
+      { $unset: { "services.emailCode": 1 } },
+    );
+    return used.modifiedCount === 1;
   }
 
   /** Whether the wrong codes given since the last one was mailed reached the limit. */

@@ -280,6 +280,22 @@ describe("login with an e-mail code", () => {
     expect(retry.status).toBe(200);
   });
 
+  test("checks racing each other compare no more codes than the limit allows", async () => {
+    const who = await person();
+    await restLogin({ user: who.username, password: who.password });
+    const { code } = await nextCode(who.email);
+    const wrong = code === "000000" ? "111111" : "000000";
+    const user = (await storedUser(who._id)) as User;
+    const email = server.parley.services.twoFactor.email;
+
+    const verdicts = await Promise.all(Array.from({ length: 8 }, () => email.verify(user, wrong)));
+    const late = await email.verify(user, code);
+
+    expect(verdicts).toEqual(Array(8).fill(false));
+    expect((await storedUser(who._id))?.services?.emailCode?.attempts).toBe(5);
+    expect(late).toBe(false);
+  });
+
   test("DDP login answers totp-required with the details in EJSON, and accepts the code in totp", async () => {
     const who = await person();
     const client = await clients.connect(server);
