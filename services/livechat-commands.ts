@@ -235,6 +235,19 @@ async function assign(deps: CommandDeps, state: RoomState, agent: User): Promise
   return { room, members: new Set([...state.members, agent._id]) };
 }
 
+/**
+ * The result of a command that took the room from its agent (forward, transfer, close):
+ * the room as it is now, the message that says so, and the agent it left, if any.
+ */
+function leftAgent(state: RoomState, message: Message, previousAgent: ServedBy | undefined) {
+  const reply: LivechatResult = {
+    room: state.room as OmnichannelRoom,
+    message,
+    ...(previousAgent && { previousAgent }),
+  };
+  return { state, reply };
+}
+
 /** Unsubscribes the agent serving the room, if any, and clears `servedBy`. */
 async function release(
   deps: CommandDeps,
@@ -292,12 +305,7 @@ async function unserve(
     ...(room.departmentId && { previousDepartment: room.departmentId }),
     ...(c.departmentId !== undefined && { nextDepartment: c.departmentId }),
   });
-  const reply: LivechatResult = {
-    room: next.room as OmnichannelRoom,
-    message,
-    ...(released.previousAgent && { previousAgent: released.previousAgent }),
-  };
-  return { state: next, reply };
+  return leftAgent(next, message, released.previousAgent);
 }
 
 async function transfer(
@@ -313,12 +321,7 @@ async function transfer(
     transferredTo: { _id: c.to._id, username: c.to.username },
     ...(c.comment && { comment: c.comment }),
   });
-  const reply: LivechatResult = {
-    room: next.room as OmnichannelRoom,
-    message,
-    ...(released.previousAgent && { previousAgent: released.previousAgent }),
-  };
-  return { state: next, reply };
+  return leftAgent(next, message, released.previousAgent);
 }
 
 async function serve(
@@ -373,12 +376,7 @@ async function close(
     groupable: false,
   };
   next = await persistMessage(deps, next, message, false);
-  const reply: LivechatResult = {
-    room: next.room as OmnichannelRoom,
-    message,
-    ...(previousAgent && { previousAgent }),
-  };
-  return { state: next, reply };
+  return leftAgent(next, message, previousAgent);
 }
 
 async function save(

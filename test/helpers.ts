@@ -124,6 +124,17 @@ export async function api(
   return { status: response.status, headers: response.headers, body };
 }
 
+/** Sets workspace settings as the administrator. */
+export async function setSettings(
+  server: TestServer,
+  values: Record<string, unknown>,
+): Promise<void> {
+  for (const [id, value] of Object.entries(values)) {
+    const res = await api(server, `settings/${id}`, { auth: server.admin, body: { value } });
+    if (res.status !== 200) throw new Error(`setting ${id} failed: ${JSON.stringify(res.body)}`);
+  }
+}
+
 /** Logs in over REST and returns the credentials. */
 export async function login(
   base: string | TestServer,

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import type { LeaveTimers } from "../services/livechat-agent-leave.ts";
-import { api, RawDdp, startTestServer, type TestServer } from "./helpers.ts";
+import { api, RawDdp, setSettings, startTestServer, type TestServer } from "./helpers.ts";
 import { type Agent, newVisitor, startAgent } from "./livechat-helpers.ts";
 
 /** Timers that run only when the test fires them. */
@@ -78,9 +78,8 @@ afterAll(async () => {
   await server.stop();
 });
 
-async function setting(id: string, value: unknown) {
-  const res = await api(server, `settings/${id}`, { auth: server.admin, body: { value } });
-  if (res.status !== 200) throw new Error(`setting ${id} failed: ${JSON.stringify(res.body)}`);
+function setting(id: string, value: unknown) {
+  return setSettings(server, { [id]: value });
 }
 
 async function agent(name: string) {

@@ -4,7 +4,7 @@
  * and the inquiry lists.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { api, createUser, startTestServer, type TestServer } from "./helpers.ts";
+import { api, createUser, setSettings, startTestServer, type TestServer } from "./helpers.ts";
 import { type Agent, newVisitor, startAgent } from "./livechat-helpers.ts";
 
 let server: TestServer;
@@ -20,9 +20,8 @@ afterAll(async () => {
   await server.stop();
 });
 
-async function setting(id: string, value: unknown) {
-  const res = await api(server, `settings/${id}`, { auth: server.admin, body: { value } });
-  if (res.status !== 200) throw new Error(`setting ${id} failed: ${JSON.stringify(res.body)}`);
+function setting(id: string, value: unknown) {
+  return setSettings(server, { [id]: value });
 }
 
 async function agent(name: string) {

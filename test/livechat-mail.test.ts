@@ -5,9 +5,16 @@
  * to bad input.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { api, createUser, RawDdp, startTestServer, type TestServer } from "./helpers.ts";
+import {
+  api,
+  createUser,
+  RawDdp,
+  setSettings,
+  startTestServer,
+  type TestServer,
+} from "./helpers.ts";
 import { type Agent, newVisitor, startAgent } from "./livechat-helpers.ts";
-import { addresses, type Inbox, setSettings, startInbox, useInbox } from "./smtp-helpers.ts";
+import { addresses, type Inbox, startInbox, useInbox } from "./smtp-helpers.ts";
 
 let server: TestServer;
 let inbox: Inbox;

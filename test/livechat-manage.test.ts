@@ -5,7 +5,14 @@
  * of forwarding and of returning a conversation to its queue.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { api, createUser, RawDdp, startTestServer, type TestServer } from "./helpers.ts";
+import {
+  api,
+  createUser,
+  RawDdp,
+  setSettings,
+  startTestServer,
+  type TestServer,
+} from "./helpers.ts";
 import { type Agent, newVisitor, startAgent } from "./livechat-helpers.ts";
 
 let server: TestServer;
@@ -26,9 +33,8 @@ afterAll(async () => {
   await server.stop();
 });
 
-async function setting(id: string, value: unknown) {
-  const res = await api(server, `settings/${id}`, { auth: server.admin, body: { value } });
-  if (res.status !== 200) throw new Error(`setting ${id} failed: ${JSON.stringify(res.body)}`);
+function setting(id: string, value: unknown) {
+  return setSettings(server, { [id]: value });
 }
 
 /** A new visitor's conversation, taken by `agent` when given. */

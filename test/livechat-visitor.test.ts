@@ -6,9 +6,8 @@
  * returned to the queue.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { api, RawDdp, startTestServer, type TestServer } from "./helpers.ts";
+import { api, RawDdp, setSettings, startTestServer, type TestServer } from "./helpers.ts";
 import { type Agent, newVisitor, startAgent } from "./livechat-helpers.ts";
-import { setSettings } from "./smtp-helpers.ts";
 
 let server: TestServer;
 const agents: Agent[] = [];

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ParsedMail } from "mailparser";
 import type { User } from "../core/models.ts";
 import { Clients, closed, sha256 } from "./ddp-helpers.ts";
-import { api, createUser, startTestServer, type TestServer } from "./helpers.ts";
-import { addresses, type Inbox, setSettings, startInbox, useInbox } from "./smtp-helpers.ts";
+import { api, createUser, setSettings, startTestServer, type TestServer } from "./helpers.ts";
+import { addresses, type Inbox, startInbox, useInbox } from "./smtp-helpers.ts";
 
 /** The server's clock, which only the tests move. */
 let now = Date.parse("2026-04-01T09:00:00Z");

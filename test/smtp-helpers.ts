@@ -5,7 +5,7 @@
  */
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
-import { api, type TestServer } from "./helpers.ts";
+import { setSettings, type TestServer } from "./helpers.ts";
 
 /** A running SMTP server and the mails it received. */
 export interface Inbox {
@@ -52,17 +52,6 @@ export async function startInbox(): Promise<Inbox> {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** Sets workspace settings as the administrator. */
-export async function setSettings(
-  server: TestServer,
-  values: Record<string, string | number | boolean>,
-): Promise<void> {
-  for (const [id, value] of Object.entries(values)) {
-    const res = await api(server, `settings/${id}`, { auth: server.admin, body: { value } });
-    if (res.status !== 200) throw new Error(`setting ${id} failed: ${JSON.stringify(res.body)}`);
-  }
 }
 
 /** Points the workspace's mail at `inbox`, sending from `from`. */
