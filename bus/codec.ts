@@ -1,15 +1,18 @@
 /**
  * The text form of values that cross the bus: JSON, plus the values MongoDB queries and
- * documents hold that JSON loses. A Date, a RegExp, `undefined` (which the MongoDB driver
- * stores as null, so `{ field: undefined }` must not turn into `{}`) and the non-finite
- * numbers travel as one-key objects whose key starts with a NUL character, a name no
+ * documents hold that JSON loses. A Date, a RegExp, bytes (as base64), `undefined` (which
+ * the MongoDB driver stores as null, so `{ field: undefined }` must not turn into `{}`) and
+ * the non-finite numbers travel as one-key objects whose key starts with a NUL character, a name no
  * stored field can have.
  */
+
+import { base64ToBytes, bytesToBase64 } from "../core/base64.ts";
 
 const DATE = "\u0000date";
 const REGEXP = "\u0000regexp";
 const UNDEFINED = "\u0000undefined";
 const NUMBER = "\u0000number";
+const BYTES = "\u0000bytes";
 
 /** Encodes `value` for the bus. */
 export function encodeWire(value: unknown): string {
@@ -20,6 +23,7 @@ export function encodeWire(value: unknown): string {
       const raw = this[key];
       if (raw instanceof Date) return { [DATE]: raw.getTime() };
       if (raw instanceof RegExp) return { [REGEXP]: [raw.source, raw.flags] };
+      if (raw instanceof Uint8Array) return { [BYTES]: bytesToBase64(raw) };
       if (raw === undefined) return { [UNDEFINED]: 1 };
       if (typeof raw === "number" && !Number.isFinite(raw)) return { [NUMBER]: String(raw) };
       return converted;
@@ -61,6 +65,8 @@ function tag(key: string, inner: unknown): unknown {
       return undefined;
     case NUMBER:
       return Number(inner);
+    case BYTES:
+      return typeof inner === "string" ? base64ToBytes(inner) : NOT_TAGGED;
     default:
       return NOT_TAGGED;
   }

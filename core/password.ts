@@ -4,6 +4,7 @@
  * only the digest. bcrypt comes from Bun's native implementation; this is the one
  * Bun-specific piece under core/ (on another runtime, swap in a bcrypt library here).
  */
+import { bytesToBase64 } from "./base64.ts";
 
 /** SHA-256 hex digest of a plain password, as Meteor clients send it. */
 export async function passwordDigest(plain: string): Promise<string> {
@@ -28,5 +29,5 @@ export async function verifyDigest(digest: string, hash: string): Promise<boolea
 /** base64 SHA-256 of a login token: the only form in which tokens are stored. */
 export async function hashLoginToken(token: string): Promise<string> {
   const bytes = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-  return btoa(String.fromCharCode(...new Uint8Array(bytes)));
+  return bytesToBase64(new Uint8Array(bytes));
 }

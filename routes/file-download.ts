@@ -106,6 +106,9 @@ function disposition(kind: "inline" | "attachment", name: string): string {
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${extValue(name)}`;
 }
 
+/** The largest stream from file storage that is read whole to be sent with its length. */
+const BUFFERED_BYTES = 4 * 1024 * 1024;
+
 /** Answers a download of upload `id`. */
 async function download(
   services: Services,
@@ -143,9 +146,17 @@ async function download(
   if (!opened) return new Response(null, { status: 404 });
   const length = range ? range.end - range.start + 1 : opened.size;
   // Bun declares the length of a Blob body (sent from disk as it is read) but drops a
-  // declared Content-Length for a stream body, which GridFS gives.
-  if (opened.blob) await opened.stream.cancel();
-  return new Response(opened.blob ?? opened.stream, {
+  // declared Content-Length for a stream body (oven-sh/bun#10507), which GridFS gives: a
+  // GridFS file up to BUFFERED_BYTES is read whole first, so that it is sent with its
+  // length, and a larger one is streamed with chunked transfer encoding instead.
+  let body: Blob | ArrayBuffer | ReadableStream<Uint8Array> = opened.stream;
+  if (opened.blob) {
+    await opened.stream.cancel();
+    body = opened.blob;
+  } else if (length <= BUFFERED_BYTES) {
+    body = await new Response(opened.stream).arrayBuffer();
+  }
+  return new Response(body, {
     status: range ? 206 : 200,
     headers: {
       ...headers,

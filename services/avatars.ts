@@ -4,6 +4,7 @@
  * initial on a colour picked from the name. Every change gets a new `avatarETag` and is
  * announced as `updateAvatar` on `stream-notify-logged`.
  */
+import { base64ToBytes } from "../core/base64.ts";
 import { ClientError } from "../core/errors.ts";
 import type { User } from "../core/models.ts";
 import type { StoredFile } from "../store/files.ts";
@@ -30,7 +31,7 @@ export function imageFromDataUrl(url: string): AvatarImage {
   const base64 = (match[2] ?? "").split(";").includes("base64");
   try {
     const data = base64
-      ? Uint8Array.from(atob(body.replace(/\s/g, "")), (c) => c.charCodeAt(0))
+      ? base64ToBytes(body.replace(/\s/g, ""))
       : new TextEncoder().encode(decodeURIComponent(body));
     return { data, contentType };
   } catch (error) {

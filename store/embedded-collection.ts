@@ -161,6 +161,11 @@ export class EmbeddedCollection<T extends Doc = Doc> implements Collection<T> {
     return this.delete(filter, 0);
   }
 
+  /** The indexes created on this collection (not the implicit one on `_id`), as specified. */
+  indexSpecs(): IndexSpec[] {
+    return [...this.ordered.map((i) => i.spec), ...(this.text ? [this.text.spec] : [])];
+  }
+
   /** Creates the index unless one with the same key and options exists; throws DuplicateKeyError over duplicate data. */
   async createIndex(spec: IndexSpec): Promise<void> {
     const normalized = validateSpec(spec);
@@ -168,7 +173,7 @@ export class EmbeddedCollection<T extends Doc = Doc> implements Collection<T> {
       encodeKey(s.key) === encodeKey(normalized.key) &&
       !!s.unique === !!normalized.unique &&
       !!s.sparse === !!normalized.sparse;
-    const existing = [...this.ordered.map((i) => i.spec), ...(this.text ? [this.text.spec] : [])];
+    const existing = this.indexSpecs();
     if (Object.keys(normalized.key).join() === "_id" || existing.some(same))
       return this.acked(undefined);
     if (existing.some((s) => s.name === normalized.name)) {

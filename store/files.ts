@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { openAsBlob } from "node:fs";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type Db, GridFSBucket, type ObjectId } from "mongodb";
+import { type Db, GridFSBucket } from "mongodb";
 
 /** A stored blob: its bytes and what was said about them when it was written. */
 export interface StoredFile {
@@ -323,22 +323,27 @@ class GridBucket implements FileBucket {
     checkName(name);
     const previous = await this.grid.find({ filename: name }).toArray();
     const upload = this.grid.openUploadStream(name, { metadata: { contentType, uploadedAt } });
+    // Failures reach the callbacks below; without a listener, an 'error' event would be
+    // thrown as an uncaught exception.
+    upload.on("error", () => undefined);
     let size = 0;
+    // The chunk being written: its callback runs once the chunks it completed are stored.
+    let writing = Promise.resolve();
     try {
       for await (const chunk of counted(source, maxBytes, (n) => void (size = n))) {
-        if (!upload.write(chunk)) {
-          await new Promise<void>((resolve, reject) => {
-            upload.once("drain", resolve);
-            upload.once("error", reject);
-          });
-        }
+        writing = new Promise<void>((resolve, reject) =>
+          upload.write(chunk, (error) => (error ? reject(error) : resolve())),
+        );
+        await writing;
       }
       await new Promise<void>((resolve, reject) => {
         upload.once("error", reject);
         upload.end(() => resolve());
       });
     } catch (error) {
-      // Removes the chunks written so far, so a cut-off upload leaves nothing.
+      // Once the chunk in flight has landed, removes every chunk written, so a cut-off
+      // upload leaves nothing.
+      await writing.catch(() => undefined);
       await upload.abort().catch(() => undefined);
       throw error;
     }
@@ -378,7 +383,7 @@ class GridBucket implements FileBucket {
     if (!file) return null;
     const metadata = (file.metadata ?? {}) as { contentType?: string; uploadedAt?: Date };
     const download = this.grid.openDownloadStream(
-      file._id as ObjectId,
+      file._id,
       range ? { start: range.start, end: range.end + 1 } : {},
     );
     return {

@@ -291,6 +291,8 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<MongoS
   const client = new MongoClient(options.url, {
     writeConcern: { w: "majority", journal: true },
     ignoreUndefined: false,
+    // Binary values come back as byte arrays, as from the embedded engine.
+    promoteBuffers: true,
   });
   await client.connect();
   const hello = await client.db("admin").command({ hello: 1 });

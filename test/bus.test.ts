@@ -24,9 +24,10 @@ import { NATS_SKIP, type NatsProcess, spawnNats } from "./processes.ts";
 const log = createLogger("silent");
 
 describe("the wire form of values", () => {
-  test("keeps dates, regular expressions, undefined fields and non-finite numbers", () => {
+  test("keeps dates, regular expressions, bytes, undefined fields and non-finite numbers", () => {
     const value = {
       ts: new Date(Date.UTC(2026, 11, 4, 12)),
+      data: new Uint8Array([0, 1, 254, 255]),
       name: { $regex: /^ali.e$/i },
       missing: undefined,
       list: [undefined, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1.5],
@@ -37,6 +38,7 @@ describe("the wire form of values", () => {
 
     expect(back).toEqual(value);
     expect(back.ts).toBeInstanceOf(Date);
+    expect(back.data).toBeInstanceOf(Uint8Array);
     expect(back.name.$regex).toBeInstanceOf(RegExp);
     expect(back.name.$regex.flags).toBe("i");
     expect(Object.keys(back)).toContain("missing");

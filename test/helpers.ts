@@ -9,6 +9,7 @@ import { loadConfig } from "../core/config.ts";
 import { parseEJSON, stringifyEJSON } from "../core/ejson.ts";
 import { TEST_ADMIN } from "../services/index.ts";
 import { type ParleyServer, type ServerOptions, startServer } from "../server.ts";
+import { testEngineEnv } from "./mongo-wire.ts";
 
 export interface Credentials {
   readonly userId: string;
@@ -53,6 +54,7 @@ export async function startTestServer(
   const config = loadConfig({
     PORT: "0",
     DATA_DIR: dataDir,
+    ...(await testEngineEnv(dataDir)),
     TEST_MODE: String(testMode),
     LOG_LEVEL: "silent",
     ...(!testMode && {

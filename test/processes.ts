@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { testEngineEnv } from "./mongo-wire.ts";
 
 const ROOT = join(import.meta.dir, "..");
 
@@ -32,6 +33,7 @@ export async function spawnParley(
       DATA_DIR: dataDir,
       TEST_MODE: "true",
       LOG_LEVEL: "warn",
+      ...(await testEngineEnv(dataDir)),
       ...env,
     },
     stdout: "pipe",
@@ -75,7 +77,15 @@ export async function runParleyToExit(env: Record<string, string>) {
   const dataDir = mkdtempSync(join(tmpdir(), "parley-exit-"));
   const child = Bun.spawn([process.execPath, "main.ts"], {
     cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", ...env },
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      // A process joining the data of running ones joins their database too.
+      ...(env.DATA_DIR && (await testEngineEnv(env.DATA_DIR))),
+      ...env,
+    },
     stdout: "pipe",
     stderr: "pipe",
   });

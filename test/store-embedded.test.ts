@@ -65,7 +65,7 @@ describe("embedded engine: durability", () => {
     expect(users2.explain({ username: "cy" })).toEqual({ index: "username_1", scanned: 1 });
   });
 
-  test("Dates round-trip as Date objects, nested and in arrays; `$` field names are refused", async () => {
+  test("Dates and bytes round-trip, nested and in arrays; `$` field names are refused", async () => {
     const dir = tempDir();
     const first = open(dir);
     const doc = {
@@ -73,6 +73,7 @@ describe("embedded engine: durability", () => {
       ts: new Date(1),
       nested: { at: new Date(2), list: [new Date(3), { deep: new Date(4) }] },
       n: Infinity,
+      bytes: [new Uint8Array([0, 255, 7]), new Uint8Array(70_000).fill(9)],
     };
     await first.collection("d").insertOne(doc);
     const err = await first
@@ -88,6 +89,7 @@ describe("embedded engine: durability", () => {
     expect(nested.at).toBeInstanceOf(Date);
     expect(nested.list[0]).toBeInstanceOf(Date);
     expect(nested.list[1].deep.getTime()).toBe(4);
+    expect((back.bytes as unknown[]).every((b) => b instanceof Uint8Array)).toBe(true);
   });
 
   test("a value nested deeper than 100 levels is refused as an invalid query, not a stack overflow", async () => {

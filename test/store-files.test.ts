@@ -1,6 +1,7 @@
 /**
- * The file storage contract, on the engine users run: files on disk for the embedded
- * store always, GridFS when MONGO_URL is set (otherwise that block is reported as skipped).
+ * The file storage contract, on both engines: files on disk for the embedded store, and
+ * GridFS on the server at MONGO_URL, or without one on the wire test server
+ * (test/mongo-wire.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -10,8 +11,8 @@ import { openEmbeddedStore } from "../store/embedded.ts";
 import { FileTooLargeError, InvalidFileNameError } from "../store/files.ts";
 import { type MongoStore, openMongoStore } from "../store/mongo.ts";
 import type { Store } from "../store/types.ts";
+import { type MongoWire, testMongo } from "./mongo-wire.ts";
 
-const mongoUrl = process.env.MONGO_URL;
 const when = new Date(Date.UTC(2024, 4, 1, 12));
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (stream: ReadableStream<Uint8Array> | undefined) => new Response(stream).text();
@@ -200,17 +201,20 @@ describe("file storage: embedded engine", () => {
   });
 });
 
-describe.skipIf(!mongoUrl)(
-  mongoUrl
-    ? "file storage: mongodb engine"
-    : "file storage: mongodb engine (skipped: MONGO_URL is not set)",
-  () => {
-    contract(
-      () => openMongoStore({ url: mongoUrl!, dbName: `parley_files_${process.pid}_${Date.now()}` }),
-      async (store) => {
-        await (store as MongoStore).db.dropDatabase();
-        await store.close();
-      },
-    );
-  },
-);
+describe(`file storage: mongodb engine (${process.env.MONGO_URL ? "MONGO_URL" : "wire test server"})`, () => {
+  let mongo: MongoWire;
+  contract(
+    async () => {
+      mongo = await testMongo();
+      return openMongoStore({
+        url: mongo.url,
+        dbName: `parley_files_${process.pid}_${Date.now()}`,
+      });
+    },
+    async (store) => {
+      await (store as MongoStore).db.dropDatabase();
+      await store.close();
+      await mongo.stop();
+    },
+  );
+});

@@ -1,7 +1,8 @@
 /**
  * The store contract, run on both engines: the embedded engine always, the embedded engine
- * reached through another process's bus when nats-server is installed, MongoDB when
- * MONGO_URL is set (otherwise those blocks are reported as skipped). Every test uses a
+ * reached through another process's bus when nats-server is installed, and the MongoDB
+ * engine on the server at MONGO_URL, or without one on the wire test server
+ * (test/mongo-wire.ts). Every test uses a
  * fresh collection, so the cases are independent on either engine.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -14,6 +15,7 @@ import { createLogger } from "../core/logger.ts";
 import { openEmbeddedStore } from "../store/embedded.ts";
 import { openMongoStore, type MongoStore } from "../store/mongo.ts";
 import { openSharedStore, type SharedStore } from "../store/shared.ts";
+import { type MongoWire, testMongo } from "./mongo-wire.ts";
 import { NATS_SKIP, type NatsProcess, spawnNats } from "./processes.ts";
 import {
   DuplicateKeyError,
@@ -23,7 +25,6 @@ import {
   type Store,
 } from "../store/types.ts";
 
-const mongoUrl = process.env.MONGO_URL;
 const day = (n: number) => new Date(Date.UTC(2024, 0, n));
 
 interface Harness {
@@ -60,6 +61,23 @@ function contract(h: Harness): void {
     expect(await c.deleteOne({ _id: "nope" })).toBe(0);
     expect(await c.deleteMany({})).toBe(2);
     expect(await c.countDocuments({})).toBe(0);
+  });
+
+  test("byte arrays are stored, compared and read back as bytes", async () => {
+    const c = fresh();
+    await c.insertMany([
+      { _id: "long", data: new Uint8Array([1, 2, 3]) },
+      { _id: "short", data: new Uint8Array([9]) },
+      { _id: "text", data: "abc" },
+    ]);
+
+    const back = await c.findOne({ _id: "long" });
+    const sorted = await c.find({}, { sort: { data: 1 } });
+
+    expect(back?.data instanceof Uint8Array).toBe(true);
+    expect([...(back?.data as Uint8Array)]).toEqual([1, 2, 3]);
+    // Strings sort before binary data, and shorter binary data before longer.
+    expect(sorted.map((d) => d._id)).toEqual(["text", "short", "long"]);
   });
 
   test("insertOne without _id generates a string id", async () => {
@@ -586,19 +604,18 @@ describe.skipIf(NATS_SKIP !== "")(
   },
 );
 
-describe.skipIf(!mongoUrl)(
-  mongoUrl
-    ? "store contract: mongodb engine"
-    : "store contract: mongodb engine (skipped: MONGO_URL is not set)",
-  () => {
-    contract({
-      open: () =>
-        openMongoStore({ url: mongoUrl!, dbName: `parley_test_${process.pid}_${Date.now()}` }),
-      close: async (store) => {
-        await (store as MongoStore).db.dropDatabase();
-        await store.close();
-      },
-      atomicUpdateMany: (store) => (store as MongoStore).transactions,
-    });
-  },
-);
+describe(`store contract: mongodb engine (${process.env.MONGO_URL ? "MONGO_URL" : "wire test server"})`, () => {
+  let mongo: MongoWire;
+  contract({
+    open: async () => {
+      mongo = await testMongo();
+      return openMongoStore({ url: mongo.url, dbName: `parley_test_${process.pid}_${Date.now()}` });
+    },
+    close: async (store) => {
+      await (store as MongoStore).db.dropDatabase();
+      await store.close();
+      await mongo.stop();
+    },
+    atomicUpdateMany: (store) => (store as MongoStore).transactions,
+  });
+});

@@ -1,10 +1,12 @@
 /**
  * What the upload tests share: real images made with sharp, a small real PDF, multipart
- * uploads over real HTTP, and a look at what the server left in its data folder.
+ * uploads over real HTTP, and a look at what the server left in its file storage.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
+import { UPLOAD_BUCKET } from "../services/uploads.ts";
+import type { Store } from "../store/types.ts";
 import { type ApiResponse, type Credentials, type TestServer, api } from "./helpers.ts";
 
 /** A PNG of `width` × `height` pixels, a gradient so that it does not compress to nothing. */
@@ -79,9 +81,28 @@ export function authHeaders(auth: Credentials): Record<string, string> {
   return { "X-User-Id": auth.userId, "X-Auth-Token": auth.authToken };
 }
 
-/** The files in the uploads folder of a data folder (temporary ones included). */
-export function storedFiles(dataDir: string): string[] {
-  const dir = join(dataDir, "files", "uploads");
+/**
+ * What the uploads storage of a server holds, sorted; for a server in another process,
+ * give its data folder and, on MongoDB, a `store` on its database. On disk: the files of
+ * the uploads folder, temporary ones included. In GridFS: the names of the stored files,
+ * and `chunks of <id>` for chunks that belong to no stored file (an upload under way, or
+ * one that was not cleaned up).
+ */
+export async function storedFiles(where: TestServer | string, other?: Store): Promise<string[]> {
+  const store = typeof where === "string" ? other : where.parley.store;
+  if (store?.engine === "mongodb") {
+    const files = await store.collection(`${UPLOAD_BUCKET}.files`).find({});
+    const ids = new Set(files.map((file) => String(file._id)));
+    const chunks = await store
+      .collection(`${UPLOAD_BUCKET}.chunks`)
+      .find({}, { projection: { files_id: 1 } });
+    const loose = new Set(chunks.map((c) => String(c.files_id)).filter((id) => !ids.has(id)));
+    return [
+      ...files.map((file) => String(file.filename)),
+      ...[...loose].map((id) => `chunks of ${id}`),
+    ].sort();
+  }
+  const dir = join(typeof where === "string" ? where : where.dataDir, "files", UPLOAD_BUCKET);
   return existsSync(dir) ? readdirSync(dir).sort() : [];
 }
 

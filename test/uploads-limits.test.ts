@@ -49,7 +49,7 @@ afterAll(async () => {
 /** What the server holds: the files in its uploads folder and its upload documents. */
 async function traces() {
   return {
-    files: storedFiles(server.dataDir),
+    files: await storedFiles(server),
     docs: await server.parley.services.deps.db.uploads.countDocuments({}),
   };
 }
@@ -300,9 +300,13 @@ describe("interrupted uploads", () => {
     socket.write(new Uint8Array(512 * 1024));
 
     // The upload is under way once its temporary file exists; then the client goes away.
-    const started = await waitFor(() => storedFiles(server.dataDir).length > before.files.length);
+    const started = await waitFor(
+      async () => (await storedFiles(server)).length > before.files.length,
+    );
     socket.destroy();
-    const cleaned = await waitFor(() => storedFiles(server.dataDir).length === before.files.length);
+    const cleaned = await waitFor(
+      async () => (await storedFiles(server)).length === before.files.length,
+    );
 
     expect({ started, cleaned }).toEqual({ started: true, cleaned: true });
     expect(await traces()).toEqual(before);
@@ -310,10 +314,10 @@ describe("interrupted uploads", () => {
 });
 
 /** Checks `condition` on each turn of the event loop for at most 10 s; answers whether it held. */
-async function waitFor(condition: () => boolean): Promise<boolean> {
+async function waitFor(condition: () => Promise<boolean>): Promise<boolean> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    if (condition()) return true;
+    if (await condition()) return true;
     await new Promise((resolve) => setImmediate(resolve));
   }
   return false;

@@ -163,7 +163,7 @@ describe("uploading", () => {
     ]);
 
     expect(res.body.message.file.name).toBe("evil.pdf");
-    expect(storedFiles(server.dataDir).every((name) => /^[\w%-]+\.blob$/.test(name))).toBe(true);
+    expect((await storedFiles(server)).every((name) => /^[\w%-]+(\.blob)?$/.test(name))).toBe(true);
   });
 
   test("the file lists of channels, groups and direct messages show the room's files", async () => {
@@ -196,7 +196,7 @@ describe("uploading", () => {
     expect(channelFiles.body.files[0]).toMatchObject({
       rid,
       type: "application/pdf",
-      store: "FileSystem:Uploads",
+      store: server.parley.store.engine === "mongodb" ? "GridFS:Uploads" : "FileSystem:Uploads",
       complete: true,
       path: expect.stringMatching(/^\/file-upload\/.+\/a\.pdf$/),
       user: { username: expect.any(String) },
@@ -370,10 +370,10 @@ describe("downloading", () => {
 describe("deleting", () => {
   test("deleting the message removes its file and its thumbnail", async () => {
     const rid = await channel(server, alice);
-    const before = storedFiles(server.dataDir);
+    const before = await storedFiles(server);
     const { message } = await shareImage(rid, alice);
     const urls = [message.attachments[0].title_link, message.attachments[0].image_url];
-    const during = storedFiles(server.dataDir).length - before.length;
+    const during = (await storedFiles(server)).length - before.length;
 
     const res = await api(server, "chat.delete", {
       auth: alice,
@@ -384,14 +384,14 @@ describe("deleting", () => {
     expect(res.status).toBe(200);
     expect(during).toBe(2);
     expect(after.map((r) => r.status)).toEqual([404, 404]);
-    expect(storedFiles(server.dataDir)).toEqual(before);
+    expect(await storedFiles(server)).toEqual(before);
     expect(await server.parley.services.deps.db.uploads.countDocuments({ rid })).toBe(0);
   });
 
   test("deleting a user whose messages are erased removes the files they shared", async () => {
     const carol = await createUser(server);
     const rid = await channel(server, alice, [carol.user.username]);
-    const before = storedFiles(server.dataDir);
+    const before = await storedFiles(server);
     await upload(server, `rooms.upload/${rid}`, carol.credentials, [
       { name: "c.pdf", type: "application/pdf", data: PDF },
     ]);
@@ -402,13 +402,13 @@ describe("deleting", () => {
     });
 
     expect(res.status).toBe(200);
-    expect(storedFiles(server.dataDir)).toEqual(before);
+    expect(await storedFiles(server)).toEqual(before);
     expect(await server.parley.services.deps.db.uploads.countDocuments({ rid })).toBe(0);
   });
 
   test("deleting a room removes its files", async () => {
     const rid = await channel(server, alice);
-    const before = storedFiles(server.dataDir);
+    const before = await storedFiles(server);
     await shareImage(rid, alice);
     await upload(server, `rooms.upload/${rid}`, alice, [
       { name: "r.pdf", type: "application/pdf", data: PDF },
@@ -417,7 +417,7 @@ describe("deleting", () => {
     const res = await api(server, "rooms.delete", { auth: alice, body: { roomId: rid } });
 
     expect(res.status).toBe(200);
-    expect(storedFiles(server.dataDir)).toEqual(before);
+    expect(await storedFiles(server)).toEqual(before);
     expect(await server.parley.services.deps.db.uploads.countDocuments({ rid })).toBe(0);
   });
 });
@@ -425,7 +425,7 @@ describe("deleting", () => {
 describe("refusals", () => {
   test("a file in another field answers invalid-field and leaves nothing", async () => {
     const rid = await channel(server, alice);
-    const before = { files: storedFiles(server.dataDir), docs: await uploadCount() };
+    const before = { files: await storedFiles(server), docs: await uploadCount() };
 
     const res = await upload(server, `rooms.media/${rid}`, alice, [
       { name: "photo.png", type: "image/png", data: image, field: "test" },
@@ -435,12 +435,12 @@ describe("refusals", () => {
       status: 400,
       body: { success: false, error: "[invalid-field]", errorType: "invalid-field" },
     });
-    expect({ files: storedFiles(server.dataDir), docs: await uploadCount() }).toEqual(before);
+    expect({ files: await storedFiles(server), docs: await uploadCount() }).toEqual(before);
   });
 
   test("two files answer error-too-many-files and leave nothing", async () => {
     const rid = await channel(server, alice);
-    const before = { files: storedFiles(server.dataDir), docs: await uploadCount() };
+    const before = { files: await storedFiles(server), docs: await uploadCount() };
 
     const res = await upload(server, `rooms.media/${rid}`, alice, [
       { name: "a.pdf", type: "application/pdf", data: PDF },
@@ -455,7 +455,7 @@ describe("refusals", () => {
         errorType: "error-too-many-files",
       },
     });
-    expect({ files: storedFiles(server.dataDir), docs: await uploadCount() }).toEqual(before);
+    expect({ files: await storedFiles(server), docs: await uploadCount() }).toEqual(before);
   });
 
   test("a body that is not multipart answers 400", async () => {
@@ -536,13 +536,13 @@ describe("refusals", () => {
       { name: "photo.png", type: "image/png", data: image },
     ]);
     const id = media.body.file._id;
-    const before = { files: storedFiles(server.dataDir), docs: await uploadCount() };
+    const before = { files: await storedFiles(server), docs: await uploadCount() };
 
     const failed = await api(server, `rooms.mediaConfirm/${rid}/${id}`, {
       auth: alice,
       body: { tmid: "no-such-message" },
     });
-    const after = { files: storedFiles(server.dataDir), docs: await uploadCount() };
+    const after = { files: await storedFiles(server), docs: await uploadCount() };
     const retry = await api(server, `rooms.mediaConfirm/${rid}/${id}`, { auth: alice, body: {} });
 
     expect({ status: failed.status, success: failed.body.success }).toEqual({
