@@ -170,21 +170,29 @@ function announcedRoomEffects(real: RoomEffects, bus: Bus): AnnouncedRooms {
 /** The routes whose bodies are uploads, read as a stream and limited by their own setting. */
 const UPLOAD_ROUTE = /^\/api\/v1\/rooms\.(media|upload)\//;
 
+/** The route of an avatar image, which is read whole (to be resized) up to its own limit. */
+const AVATAR_ROUTE = "/api/v1/users.setAvatar";
+
+/** How large an avatar image may be: a photo from a phone camera fits. */
+export const MAX_AVATAR_BODY_BYTES = 16 * 1024 * 1024;
+
 /**
- * `request` held to MAX_REQUEST_BODY_BYTES unless it is an upload: a 413 when its
- * declared length is larger, else the request with a body that fails past the limit
- * (for a body sent in chunks, whose length is not declared).
+ * `request` held to MAX_REQUEST_BODY_BYTES (MAX_AVATAR_BODY_BYTES for an avatar) unless
+ * it is an upload: a 413 when its declared length is larger, else the request with a body
+ * that fails past the limit (for a body sent in chunks, whose length is not declared).
  */
 function limitBody(request: Request): Request | Response {
-  if (!request.body || UPLOAD_ROUTE.test(new URL(request.url).pathname)) return request;
+  const path = new URL(request.url).pathname;
+  if (!request.body || UPLOAD_ROUTE.test(path)) return request;
+  const limit = path === AVATAR_ROUTE ? MAX_AVATAR_BODY_BYTES : MAX_REQUEST_BODY_BYTES;
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (declared > MAX_REQUEST_BODY_BYTES) return new Response(null, { status: 413 });
+  if (declared > limit) return new Response(null, { status: 413 });
   if (!Number.isNaN(declared)) return request;
   let seen = 0;
   const limiter = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       seen += chunk.byteLength;
-      if (seen > MAX_REQUEST_BODY_BYTES) controller.error(new Error("Request body too large"));
+      if (seen > limit) controller.error(new Error("Request body too large"));
       else controller.enqueue(chunk);
     },
   });
@@ -352,7 +360,11 @@ export async function startServer(
   // with an earlier run of this process, or with a process that stopped beating.
   await presence.start();
 
-  const app = new Elysia().use(docsRoutes()).use(apiRoutes(services, log));
+  // Elysia otherwise finds the path from the 12th character of the URL, which skips past
+  // the path of a host name shorter than four characters (`Host: app`).
+  const app = new Elysia({ handler: { standardHostname: false } })
+    .use(docsRoutes())
+    .use(apiRoutes(services, log));
 
   const activeSessions = sessions;
   try {
@@ -361,7 +373,15 @@ export async function startServer(
       hostname: config.host,
       // Uploads stream past any fixed size; limitBody holds every other route to its limit.
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      // Never Bun's debug page, which shows the stack and the server's paths.
+      development: false,
+      error(error) {
+        log.error({ err: error }, "request failed outside the routes");
+        return new Response(null, { status: 500 });
+      },
       fetch(incoming, bunServer) {
+        // A Host header that makes no URL (empty, `a b`, `@@`) is the client's mistake.
+        if (!URL.canParse(incoming.url)) return new Response(null, { status: 400 });
         const address = clientAddress(
           bunServer.requestIP(incoming)?.address ?? "",
           incoming.headers.get("x-forwarded-for"),

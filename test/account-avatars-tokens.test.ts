@@ -5,6 +5,8 @@
  * `X-Auth-Token` until it is removed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import sharp from "sharp";
+import { MAX_AVATAR_BODY_BYTES } from "../server.ts";
 import { Clients, closed, seedUser } from "./ddp-helpers.ts";
 import { api, startTestServer, type TestServer } from "./helpers.ts";
 
@@ -59,6 +61,34 @@ describe("avatars", () => {
     expect(served.headers.get("cache-control")).toBe("public, max-age=3600");
     expect(bytes).toEqual(PNG);
     expect(again.status).toBe(304);
+  });
+
+  test("a camera-sized photo of several megabytes is taken; one past the avatar limit is not", async () => {
+    const user = await seedUser(server, "photo");
+    const noise = crypto.getRandomValues(new Uint8Array(1600 * 1200 * 3));
+    const photo = await sharp(noise, { raw: { width: 1600, height: 1200, channels: 3 } })
+      .jpeg({ quality: 100 })
+      .toBuffer();
+
+    const taken = await upload(
+      user.credentials,
+      new Blob([photo], { type: "image/jpeg" }),
+      {},
+      "photo.jpg",
+    );
+    const tooLarge = await fetch(`${server.url}/api/v1/users.setAvatar`, {
+      method: "POST",
+      headers: {
+        "X-User-Id": user.credentials.userId,
+        "X-Auth-Token": user.credentials.authToken,
+        "Content-Type": "multipart/form-data; boundary=x",
+      },
+      body: new Uint8Array(MAX_AVATAR_BODY_BYTES + 1),
+    });
+
+    expect(photo.byteLength).toBeGreaterThan(2 * 1024 * 1024);
+    expect(taken).toEqual({ status: 200, body: { success: true } });
+    expect(tooLarge.status).toBe(413);
   });
 
   test("/avatar/:username finds the user regardless of case, as Rocket.Chat does", async () => {

@@ -2,9 +2,11 @@
  * Values of the wrong shape are refused with a 400 in Rocket.Chat's shape and nothing is
  * stored: reactions that are no single shortcode, unknown system message types, attachments
  * that are not objects, a `tshow` that is not a boolean, discussion names holding
- * control characters, and bodies nested too deep to validate.
+ * control characters, bodies nested too deep to validate, and Host headers that make no
+ * URL or a short one.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { type SeededUser, seedUser } from "./ddp-helpers.ts";
 import { type ApiResponse, api, startTestServer, type TestServer } from "./helpers.ts";
 
@@ -119,4 +121,41 @@ test("a body nested thousands of levels deep is refused as an invalid body, not 
 
   expect(res.status).toBe(400);
   expect(res.body).toEqual({ success: false, error: "Invalid request body" });
+});
+
+/** Sends `head` (a request line and headers) on a raw connection; answers what came back. */
+async function raw(head: string): Promise<string> {
+  const { port } = new URL(server.url);
+  const socket = connect(Number(port), "127.0.0.1");
+  let answer = "";
+  socket.on("data", (data) => {
+    answer += data.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.on("connect", () => socket.end(head));
+    socket.on("close", () => resolve());
+    socket.on("error", reject);
+  });
+  return answer;
+}
+
+test("a Host header that makes no URL answers 400, never a page of the server's internals", async () => {
+  const answers = await Promise.all(
+    [
+      "GET /api/info HTTP/1.0\r\n\r\n",
+      "GET /api/info HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n",
+    ].map(raw),
+  );
+
+  for (const answer of answers) {
+    expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 400 Bad Request");
+    expect(answer).not.toContain(process.cwd());
+  }
+});
+
+test("a host name of fewer than four characters reaches the routes", async () => {
+  const answer = await raw("GET /api/info HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n");
+
+  expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
+  expect(answer).toContain('"success":true');
 });
