@@ -7,7 +7,7 @@
  */
 import { ClientError } from "../core/errors.ts";
 import type { Message, Room, Upload, User } from "../core/models.ts";
-import { makePreview, makeThumbnail } from "./images.ts";
+import { MAX_DECODED_IMAGE_BYTES, makePreview, makeThumbnail } from "./images.ts";
 import type { Services } from "./index.ts";
 import type { MessageDraft } from "./room-commands.ts";
 import { insertUpload, UPLOAD_BUCKET, uploadPath } from "./uploads.ts";
@@ -84,6 +84,7 @@ async function imageAttachment(
     image_size: upload.size,
     ...(upload.identify?.size && { image_dimensions: upload.identify.size }),
   };
+  if (upload.size > MAX_DECODED_IMAGE_BYTES) return attachment;
   try {
     const opened = await services.deps.files.bucket(UPLOAD_BUCKET).open(upload._id);
     if (opened) attachment.image_preview = await makePreview(opened.stream);

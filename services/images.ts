@@ -21,12 +21,20 @@ export interface Thumbnail {
   readonly height: number;
 }
 
+/**
+ * The largest image Parley decodes. sharp reads a streamed image whole before it decodes
+ * it, so a larger one would sit in memory several times over (measured, previewed,
+ * thumbnailed): it is kept and shared unmeasured, with no preview or thumbnail, and
+ * clients show the image itself.
+ */
+export const MAX_DECODED_IMAGE_BYTES = 16 * 1024 * 1024;
+
 /** The types whose dimensions Rocket.Chat measures at upload. */
 const MEASURED = /^image\/((x-windows-)?bmp|p?jpeg|png|gif|webp)$/;
 
-/** Whether an upload of `type` gets its format and dimensions measured. */
-export function isMeasuredImage(type: string): boolean {
-  return MEASURED.test(type);
+/** Whether an upload of `type` and `size` bytes gets its format and dimensions measured. */
+export function isMeasuredImage(type: string, size: number): boolean {
+  return MEASURED.test(type) && size <= MAX_DECODED_IMAGE_BYTES;
 }
 
 /** Feeds `stream` into `image` as sharp reads it. */

@@ -143,7 +143,7 @@ export async function receiveUpload(
     throw error;
   });
   try {
-    const identify = isMeasuredImage(type) ? await measure(services, id) : undefined;
+    const identify = isMeasuredImage(type, size) ? await measure(services, id) : undefined;
     return await insertUpload(services, {
       _id: id,
       name: file.filename,

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import sharp from "sharp";
+import { MAX_DECODED_IMAGE_BYTES } from "../services/images.ts";
 import { type Credentials, type TestServer, api, createUser, startTestServer } from "./helpers.ts";
 import { authHeaders, channel, download, PDF, png, storedFiles, upload } from "./upload-helpers.ts";
 
@@ -564,6 +565,38 @@ describe("refusals", () => {
     expect({ status: confirm.status, type: confirm.body.errorType }).toEqual({
       status: 400,
       type: "error-message-size-exceeded",
+    });
+  });
+});
+
+describe("large images", () => {
+  test("an image past the decoding limit is shared whole, unmeasured, without preview or thumbnail", async () => {
+    const rid = await channel(server, alice);
+    const side = 2500;
+    const noise = crypto.getRandomValues(new Uint8Array(side * side * 3));
+    const big = new Uint8Array(
+      await sharp(noise, { raw: { width: side, height: side, channels: 3 } })
+        .png({ compressionLevel: 0 })
+        .toBuffer(),
+    );
+
+    const res = await upload(server, `rooms.upload/${rid}`, alice, [
+      { name: "big.png", type: "image/png", data: big },
+    ]);
+
+    const id = res.body.message.file._id;
+    expect(big.byteLength).toBeGreaterThan(MAX_DECODED_IMAGE_BYTES);
+    expect(res.status).toBe(200);
+    expect(res.body.message.files).toHaveLength(1);
+    expect(res.body.message.attachments[0]).toEqual({
+      title: "big.png",
+      type: "file",
+      title_link: `/file-upload/${id}/big.png`,
+      title_link_download: true,
+      image_url: `/file-upload/${id}/big.png`,
+      image_type: "image/png",
+      image_size: big.byteLength,
+      fileId: id,
     });
   });
 });
