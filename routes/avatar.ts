@@ -24,7 +24,7 @@ import {
 } from "../services/avatars.ts";
 import { AVATAR_BITMAPS, renderSvg } from "../services/images.ts";
 import type { Services } from "../services/index.ts";
-import { apiBase, json, ok } from "./http.ts";
+import { apiBase, json, ok, UNTRUSTED_CONTENT_HEADERS } from "./http.ts";
 import { userFromParams } from "./room-params.ts";
 
 const TAGS = ["Users"];
@@ -82,8 +82,7 @@ function cacheHeaders(services: Services, cacheTime: string | undefined) {
   return {
     "Cache-Control": `public, max-age=${seconds ?? 3600}`,
     "Content-Disposition": "inline",
-    "Content-Security-Policy": "default-src 'none'",
-    "X-Content-Type-Options": "nosniff",
+    ...UNTRUSTED_CONTENT_HEADERS,
   };
 }
 

@@ -14,7 +14,7 @@ import type { Upload, User } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { UPLOAD_BUCKET } from "../services/uploads.ts";
 import type { ByteRange } from "../store/files.ts";
-import { apiBase } from "./http.ts";
+import { apiBase, UNTRUSTED_CONTENT_HEADERS } from "./http.ts";
 
 const TAGS = ["Rooms"];
 
@@ -133,8 +133,7 @@ async function download(
     "Accept-Ranges": "bytes",
     "Last-Modified": upload.uploadedAt.toUTCString(),
     "Cache-Control": "private, max-age=31536000",
-    "Content-Security-Policy": "default-src 'none'",
-    "X-Content-Type-Options": "nosniff",
+    ...UNTRUSTED_CONTENT_HEADERS,
   };
   if (range === null) {
     return new Response(null, {

@@ -19,6 +19,16 @@ const HEADERS = {
   Pragma: "no-cache",
 };
 
+/**
+ * Headers for bytes that users supplied (uploads, avatars): the browser may neither guess
+ * another type nor run, load, submit or re-base anything from them, so an uploaded page
+ * can neither script the chat's origin nor host a form that posts elsewhere.
+ */
+export const UNTRUSTED_CONTENT_HEADERS = {
+  "Content-Security-Policy": "default-src 'none'; form-action 'none'; base-uri 'none'",
+  "X-Content-Type-Options": "nosniff",
+} as const;
+
 /** A JSON response with Rocket.Chat's headers. */
 export function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: HEADERS });

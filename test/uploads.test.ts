@@ -280,6 +280,7 @@ describe("downloading", () => {
       attached: attached.headers.get("content-disposition"),
       ranges: got.headers.get("accept-ranges"),
       sniff: got.headers.get("x-content-type-options"),
+      policy: got.headers.get("content-security-policy"),
     }).toEqual({
       type: "application/pdf",
       length: String(PDF.length),
@@ -287,6 +288,7 @@ describe("downloading", () => {
       attached: `attachment; filename="Q3 report.pdf"; filename*=UTF-8''Q3%20report.pdf`,
       ranges: "bytes",
       sniff: "nosniff",
+      policy: "default-src 'none'; form-action 'none'; base-uri 'none'",
     });
     expect(got.data).toEqual(PDF);
   });
