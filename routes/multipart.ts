@@ -2,8 +2,10 @@
  * Reading a `multipart/form-data` upload as it arrives, with busboy (the parser
  * Rocket.Chat's upload routes use): text fields are collected, the one file part is handed
  * over as a stream of chunks while the request is still coming in, with backpressure, so
- * a large file never sits whole in memory. Whatever the outcome, the whole request body is
- * read before the answer, so the client always receives it.
+ * a large file never sits whole in memory. Text fields may come before or after the file,
+ * so whoever stores the file learns them only once the whole body is read. Whatever the
+ * outcome, the whole request body is read before the answer, so the client always
+ * receives it.
  */
 import type { Readable } from "node:stream";
 import busboy from "busboy";
@@ -15,8 +17,11 @@ export interface FilePart {
   readonly filename: string;
   readonly mimeType: string;
   readonly chunks: AsyncIterable<Uint8Array>;
-  /** The text fields that came before the file part. */
-  readonly fieldsBefore: Readonly<Record<string, string>>;
+  /**
+   * Every text field of the form, those after the file part included: resolves once the
+   * whole body is read, rejects when it breaks off or is malformed.
+   */
+  fields(): Promise<Readonly<Record<string, string>>>;
 }
 
 /** What reading an upload gives: its text fields and what `store` made of its file part. */
@@ -154,6 +159,8 @@ export async function readUpload<T>(request: Request, options: MultipartOptions<
     });
   }
   const fields: Record<string, string> = Object.create(null);
+  const complete = Promise.withResolvers<Readonly<Record<string, string>>>();
+  complete.promise.catch(() => undefined);
   let refusal: unknown;
   let storing: Promise<T> | undefined;
   const refuse = (error: unknown) => {
@@ -170,14 +177,17 @@ export async function readUpload<T>(request: Request, options: MultipartOptions<
       refuse(new ClientError("invalid-field"));
       return;
     }
-    storing = options
-      .store({
-        field,
-        filename: info.filename ?? "",
-        mimeType: info.mimeType,
-        chunks,
-        fieldsBefore: { ...fields },
-      })
+    const part = {
+      field,
+      filename: info.filename ?? "",
+      mimeType: info.mimeType,
+      chunks,
+      fields: () => complete.promise,
+    };
+    // Called from a later tick, so that whatever `store` throws, even at once, rejects
+    // `storing` instead of escaping into the parser.
+    storing = Promise.resolve()
+      .then(() => options.store(part))
       .catch((error: unknown) => {
         drop();
         refuse(error);
@@ -204,6 +214,8 @@ export async function readUpload<T>(request: Request, options: MultipartOptions<
       cause: error,
     });
   }
+  if (broken) complete.reject(broken);
+  else complete.resolve({ ...fields });
   const stored = storing ? await storing.catch(() => undefined) : undefined;
   if (broken !== undefined || refusal !== undefined || !storing) {
     if (stored !== undefined) await options.discard(stored);

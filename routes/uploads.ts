@@ -28,10 +28,11 @@ async function readableRoom(services: Services, me: User, rid: string): Promise<
 
 /**
  * A form field holding JSON (`content` of an end-to-end encrypted upload, `customFields`),
- * parsed; undefined when absent, Rocket.Chat's `invalid-field-content` when not JSON.
+ * parsed; undefined when absent or empty, Rocket.Chat's `invalid-field-content` when not
+ * JSON.
  */
 function parseJsonField(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
+  if (!text) return undefined;
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -39,7 +40,11 @@ function parseJsonField(text: string | undefined): unknown {
   }
 }
 
-/** Stores the file `request` carries into `room` for `me`; resolves with it and the text fields. */
+/**
+ * Stores the file `request` carries into `room` for `me`; resolves with it and the text
+ * fields. `rooms.media` (`temporary`) reads the form's `content`, wherever it comes in the
+ * form, as Rocket.Chat's does; `rooms.upload` leaves it to the message.
+ */
 async function receive(
   services: Services,
   request: Request,
@@ -49,14 +54,17 @@ async function receive(
 ) {
   const { fields, stored } = await readUpload(request, {
     field: "file",
-    store: (part) => {
-      const content = parseJsonField(part.fieldsBefore.content);
-      return receiveUpload(
+    store: (part) =>
+      receiveUpload(
         services,
-        { user: me, room, temporary, ...(content !== undefined && { content }) },
+        {
+          user: me,
+          room,
+          temporary,
+          ...(temporary && { content: async () => parseJsonField((await part.fields()).content) }),
+        },
         { filename: part.filename, mimeType: part.mimeType, chunks: part.chunks },
-      );
-    },
+      ),
     discard: (done) => discardUpload(services.deps, done._id),
   });
   return { fields, upload: stored as Upload };

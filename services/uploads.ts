@@ -3,9 +3,10 @@
  * one blob per upload id, so that no name a client sends ever becomes a path) and a
  * document in `rocketchat_uploads`. An upload is checked before its bytes are read
  * (uploads on, direct messages allowed, the media type allowed), limited to
- * `FileUpload_MaxFileSize` while it streams in, and measured if it is an image; its
- * document is written only once all of that succeeded, so an upload refused or cut off
- * halfway leaves neither a file nor a document.
+ * `FileUpload_MaxFileSize` while it streams in, checked again once the whole form is read
+ * (an end-to-end encrypted upload learns it is one only from a field that may follow the
+ * file), and measured if it is an image; its document is written only once all of that
+ * succeeded, so an upload refused or cut off halfway leaves neither a file nor a document.
  */
 import { lookup } from "mime-types";
 import { ClientError } from "../core/errors.ts";
@@ -38,8 +39,27 @@ export interface UploadTarget {
   readonly room: Room;
   /** `rooms.media`: the file waits for `rooms.mediaConfirm` and expires otherwise. */
   readonly temporary: boolean;
-  /** End-to-end encrypted content, stored as given; the file's type is then hidden. */
-  readonly content?: unknown;
+  /**
+   * `rooms.media`: the upload's `content`, called once the file's bytes are stored, since
+   * the form may carry it after the file; undefined when the form has none. It is stored
+   * as given, and when it is end-to-end encrypted content the file's type is hidden.
+   */
+  readonly content?: () => Promise<unknown>;
+}
+
+/** The type every end-to-end encrypted upload takes, whatever its client declared. */
+const ENCRYPTED_TYPE = "application/octet-stream";
+
+/**
+ * Whether `content` is end-to-end encrypted content, as Rocket.Chat tells one: an object
+ * with an `algorithm` and a `ciphertext`, neither empty. Limitation: Parley has no
+ * `E2E_Enable_Encrypt_Files`, so encrypted uploads are always accepted, as Rocket.Chat
+ * accepts them by default; a workspace cannot turn them off.
+ */
+function isEncrypted(content: unknown): boolean {
+  if (typeof content !== "object" || content === null) return false;
+  const { algorithm, ciphertext } = content as Record<string, unknown>;
+  return Boolean(algorithm) && Boolean(ciphertext);
 }
 
 /**
@@ -69,14 +89,28 @@ function listed(list: string, type: string): boolean {
 }
 
 /**
- * Whether `type` may be uploaded: not on `FileUpload_MediaTypeBlackList` and, when
- * `FileUpload_MediaTypeWhiteList` is not empty, on it.
+ * Whether `type` may be uploaded: a well-formed media type, not on
+ * `FileUpload_MediaTypeBlackList` and on `whiteList` (by default
+ * `FileUpload_MediaTypeWhiteList`), unless that is empty.
  */
-export function typeAllowed(settings: Settings, type: string): boolean {
+export function typeAllowed(
+  settings: Settings,
+  type: string,
+  whiteList = settings.get<string>("FileUpload_MediaTypeWhiteList") ?? "",
+): boolean {
   const black = settings.get<string>("FileUpload_MediaTypeBlackList") ?? "";
-  const white = settings.get<string>("FileUpload_MediaTypeWhiteList") ?? "";
-  if (listed(black, type)) return false;
-  return white.trim() === "" || listed(white, type);
+  const white = whiteList.trim();
+  if (!MEDIA_TYPE.test(type) || listed(black, type)) return false;
+  return white === "" || listed(white, type);
+}
+
+/**
+ * Whether an upload of `type` may be kept, `encrypted` or not. An encrypted upload's type
+ * is `application/octet-stream`, which takes the place of the white list, so that only the
+ * black list can refuse it.
+ */
+function uploadAllowed(settings: Settings, type: string, encrypted: boolean): boolean {
+  return typeAllowed(settings, type, encrypted ? ENCRYPTED_TYPE : undefined);
 }
 
 /**
@@ -119,7 +153,9 @@ function storeName(deps: Deps): string {
  * Stores `file` for `target` and writes its document: checks the room allows uploads and
  * the type is a well-formed media type and allowed (`error-invalid-file-type`) before
  * reading a byte, stops with `error-file-too-large` past `FileUpload_MaxFileSize` (-1: no
- * limit), and measures a bitmap image, refusing one whose bytes are not such an image.
+ * limit), then, with the upload's `content` known, checks its type again and measures a
+ * bitmap image, refusing one whose bytes are not such an image. An upload that may still
+ * turn out encrypted is refused before its bytes only if it would be refused either way.
  * Resolves with the document; on any failure nothing is kept.
  */
 export async function receiveUpload(
@@ -129,20 +165,31 @@ export async function receiveUpload(
 ): Promise<Upload> {
   const { settings, deps } = services;
   assertUploadsAllowed(settings, target.room);
-  const encrypted = target.content !== undefined;
-  const type = encrypted ? "application/octet-stream" : uploadType(file.mimeType, file.filename);
-  if (!MEDIA_TYPE.test(type) || !typeAllowed(settings, type)) throw invalidType();
+  const declared = uploadType(file.mimeType, file.filename);
+  const mayBeEncrypted = target.content !== undefined;
+  const acceptedSomeWay =
+    uploadAllowed(settings, declared, false) ||
+    (mayBeEncrypted && uploadAllowed(settings, ENCRYPTED_TYPE, true));
+  if (!acceptedSomeWay) throw invalidType();
   await sweepExpired(deps);
 
   const bucket = deps.files.bucket(UPLOAD_BUCKET);
   const id = deps.ids.id();
   const now = deps.clock.now();
   const maxBytes = settings.get<number>("FileUpload_MaxFileSize") ?? -1;
-  const size = await bucket.write(id, file.chunks, type, now, maxBytes).catch((error) => {
+  // While the bytes arrive it is not known yet whether an upload that may be encrypted is
+  // one, so its blob is labelled with the type that discloses nothing; the document
+  // carries the type the upload is served with.
+  const blobType = mayBeEncrypted ? ENCRYPTED_TYPE : declared;
+  const size = await bucket.write(id, file.chunks, blobType, now, maxBytes).catch((error) => {
     if (error instanceof FileTooLargeError) throw new ClientError("error-file-too-large");
     throw error;
   });
   try {
+    const content = await target.content?.();
+    const encrypted = isEncrypted(content);
+    const type = encrypted ? ENCRYPTED_TYPE : declared;
+    if (!uploadAllowed(settings, type, encrypted)) throw invalidType();
     const identify = isMeasuredImage(type, size) ? await measure(services, id) : undefined;
     return await insertUpload(services, {
       _id: id,
@@ -153,7 +200,7 @@ export async function receiveUpload(
       userId: target.user._id,
       uploadedAt: now,
       ...(identify && { identify }),
-      ...(encrypted && { content: target.content }),
+      ...(content !== undefined && { content }),
       ...(target.temporary && { expiresAt: new Date(now.getTime() + TEMPORARY_MS) }),
     });
   } catch (error) {

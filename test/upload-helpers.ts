@@ -44,8 +44,8 @@ export interface FileSpec {
 }
 
 /**
- * POSTs a multipart upload to `route` (below `/api/v1/`) as `auth`: `files` in order, then
- * `fields`.
+ * POSTs a multipart upload to `route` (below `/api/v1/`) as `auth`: `fields`, then `files`
+ * in order, or the files first when `filesFirst` (as Rocket.Chat's web app sends them).
  */
 export async function upload(
   server: TestServer,
@@ -53,9 +53,13 @@ export async function upload(
   auth: Credentials | undefined,
   files: readonly FileSpec[],
   fields: Record<string, string> = {},
+  { filesFirst = false } = {},
 ): Promise<ApiResponse> {
   const form = new FormData();
-  for (const [key, value] of Object.entries(fields)) form.append(key, value);
+  const appendFields = () => {
+    for (const [key, value] of Object.entries(fields)) form.append(key, value);
+  };
+  if (!filesFirst) appendFields();
   for (const file of files) {
     const blob = new Blob(
       [file.data as Uint8Array<ArrayBuffer>],
@@ -63,6 +67,7 @@ export async function upload(
     );
     form.append(file.field ?? "file", blob, file.name);
   }
+  if (filesFirst) appendFields();
   return api(server, route, { body: form, ...(auth && { auth }) });
 }
 

@@ -157,6 +157,32 @@ describe("limits", () => {
     expect([pdf.body.errorType, image.status]).toEqual(["error-invalid-file-type", 200]);
   });
 
+  test("an encrypted upload is checked against application/octet-stream, not the white list", async () => {
+    const rid = await channel(server, alice);
+    const encrypted = (name: string) =>
+      upload(
+        server,
+        `rooms.media/${rid}`,
+        alice,
+        [{ name, type: "text/plain", data: new TextEncoder().encode("ciphertext") }],
+        { content: JSON.stringify({ algorithm: "rc.v1.aes-sha2", ciphertext: "x" }) },
+        { filesFirst: true },
+      );
+    await change("FileUpload_MediaTypeWhiteList", "image/*", "");
+
+    const listed = await encrypted("a.txt");
+    await change("FileUpload_MediaTypeBlackList", "application/octet-stream", "image/svg+xml");
+    const before = await traces();
+    const blocked = await encrypted("b.txt");
+
+    expect([listed.status, blocked.status, blocked.body.errorType]).toEqual([
+      200,
+      400,
+      "error-invalid-file-type",
+    ]);
+    expect(await traces()).toEqual(before);
+  });
+
   test("bytes that are not the image their type declares are refused and leave nothing", async () => {
     const rid = await channel(server, alice);
     const before = await traces();
