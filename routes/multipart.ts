@@ -141,7 +141,7 @@ async function feed(body: ReadableStream<Uint8Array>, parser: busboy.Busboy): Pr
  * `options.store`, and resolves once the whole body was read and the file stored. Throws
  * (after reading the rest of the body, and discarding a stored file) Rocket.Chat's
  * refusals: a body that is not multipart, `invalid-field` for a file in another field,
- * `error-too-many-files` for a second file, `No file uploaded` for none, and whatever
+ * `Just 1 file is allowed` for a second file, `No file uploaded` for none, and whatever
  * `store` threw. A body cut off halfway throws too, after `store` failed on its chunks.
  */
 export async function readUpload<T>(request: Request, options: MultipartOptions<T>) {
@@ -196,7 +196,8 @@ export async function readUpload<T>(request: Request, options: MultipartOptions<
     storing.catch(() => undefined);
   });
   parser.on("filesLimit", () => {
-    refuse(new ClientError("error-too-many-files", "Just 1 file is allowed"));
+    // Rocket.Chat refuses a second file with a bare string, so its answer has no errorType.
+    refuse(new ClientError("error-too-many-files", "Just 1 file is allowed", { plain: true }));
   });
   const parsed = new Promise<void>((resolve, reject) => {
     parser.on("close", resolve);

@@ -91,7 +91,7 @@ function listed(list: string, type: string): boolean {
 /**
  * Whether `type` may be uploaded: a well-formed media type, not on
  * `FileUpload_MediaTypeBlackList` and on `whiteList` (by default
- * `FileUpload_MediaTypeWhiteList`), unless that is empty.
+ * `FileUpload_MediaTypeWhiteList`), unless that is empty or `*`.
  */
 export function typeAllowed(
   settings: Settings,
@@ -101,7 +101,7 @@ export function typeAllowed(
   const black = settings.get<string>("FileUpload_MediaTypeBlackList") ?? "";
   const white = whiteList.trim();
   if (!MEDIA_TYPE.test(type) || listed(black, type)) return false;
-  return white === "" || listed(white, type);
+  return white === "" || white === "*" || listed(white, type);
 }
 
 /**

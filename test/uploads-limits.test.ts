@@ -157,6 +157,20 @@ describe("limits", () => {
     expect([pdf.body.errorType, image.status]).toEqual(["error-invalid-file-type", 200]);
   });
 
+  test("a white list of * allows every type the black list does not refuse", async () => {
+    const rid = await channel(server, alice);
+    await change("FileUpload_MediaTypeWhiteList", "*", "");
+
+    const pdf = await upload(server, `rooms.upload/${rid}`, alice, [
+      { name: "a.pdf", type: "application/pdf", data: PDF },
+    ]);
+    const svg = await upload(server, `rooms.upload/${rid}`, alice, [
+      { name: "a.svg", type: "image/svg+xml", data: new TextEncoder().encode("<svg/>") },
+    ]);
+
+    expect([pdf.status, svg.body.errorType]).toEqual([200, "error-invalid-file-type"]);
+  });
+
   test("an encrypted upload is checked against application/octet-stream, not the white list", async () => {
     const rid = await channel(server, alice);
     const encrypted = (name: string) =>
