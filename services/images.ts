@@ -45,20 +45,39 @@ function pipeInto(stream: ReadableStream<Uint8Array>, image: Sharp): Sharp {
   return image;
 }
 
+/** An image as measured: what Rocket.Chat stores of it, and whether EXIF turns it. */
+export interface MeasuredImage {
+  readonly identity: ImageIdentity;
+  /** Whether the image is stored as it is displayed (no EXIF orientation turns it). */
+  readonly upright: boolean;
+}
+
 /**
  * The format and dimensions of the image `stream` carries, as displayed: an EXIF
  * orientation that turns the picture swaps width and height. Throws when the bytes are
  * not an image sharp can read.
  */
-export async function identifyImage(stream: ReadableStream<Uint8Array>): Promise<ImageIdentity> {
+export async function identifyImage(stream: ReadableStream<Uint8Array>): Promise<MeasuredImage> {
   const metadata = await pipeInto(stream, sharp()).metadata();
   const turned = metadata.orientation !== undefined && metadata.orientation >= 5;
   const width = turned ? metadata.height : metadata.width;
   const height = turned ? metadata.width : metadata.height;
   return {
-    format: metadata.format ?? "",
-    ...(width !== undefined && height !== undefined && { size: { width, height } }),
+    identity: {
+      format: metadata.format ?? "",
+      ...(width !== undefined && height !== undefined && { size: { width, height } }),
+    },
+    upright: (metadata.orientation ?? 1) === 1,
   };
+}
+
+/**
+ * The image `stream` carries, turned and flipped as its EXIF orientation says, in its own
+ * format and without the orientation (or any other metadata). Throws when the bytes are
+ * not an image sharp can read and write.
+ */
+export async function turnUpright(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await pipeInto(stream, sharp().rotate()).toBuffer());
 }
 
 /**

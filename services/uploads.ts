@@ -13,7 +13,7 @@ import { ClientError } from "../core/errors.ts";
 import type { Message, Room, Upload, User } from "../core/models.ts";
 import { type ByteSource, FileTooLargeError } from "../store/files.ts";
 import type { Deps } from "./context.ts";
-import { identifyImage, isMeasuredImage } from "./images.ts";
+import { identifyImage, isMeasuredImage, turnUpright } from "./images.ts";
 import type { Services } from "./index.ts";
 import type { Settings } from "./settings.ts";
 
@@ -190,11 +190,16 @@ export async function receiveUpload(
     const encrypted = isEncrypted(content);
     const type = encrypted ? ENCRYPTED_TYPE : declared;
     if (!uploadAllowed(settings, type, encrypted)) throw invalidType();
-    const identify = isMeasuredImage(type, size) ? await measure(services, id) : undefined;
+    const measured = isMeasuredImage(type, size) ? await measure(services, id) : undefined;
+    const identify = measured?.identity;
+    const stored =
+      measured && !measured.upright && settings.get<boolean>("FileUpload_RotateImages") !== false
+        ? await storeUpright(services, id, blobType, now)
+        : size;
     return await insertUpload(services, {
       _id: id,
       name: file.filename,
-      size,
+      size: stored,
       type,
       rid: target.room._id,
       userId: target.user._id,
@@ -220,6 +225,20 @@ async function measure(services: Services, id: string) {
       { cause: error },
     );
   });
+}
+
+/**
+ * Replaces stored image `id` with the same picture turned as its EXIF orientation says,
+ * as Rocket.Chat does while `FileUpload_RotateImages` is on, so that every client shows it
+ * the right way up; resolves with its new size.
+ */
+async function storeUpright(services: Services, id: string, type: string, now: Date) {
+  const bucket = services.deps.files.bucket(UPLOAD_BUCKET);
+  const opened = await bucket.open(id);
+  if (!opened) throw invalidType();
+  const data = await turnUpright(opened.stream);
+  await bucket.put(id, data, type, now);
+  return data.byteLength;
 }
 
 /** What a new upload document needs besides what every one has. */

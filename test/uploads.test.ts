@@ -6,7 +6,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import sharp from "sharp";
 import { MAX_DECODED_IMAGE_BYTES } from "../services/images.ts";
-import { type Credentials, type TestServer, api, createUser, startTestServer } from "./helpers.ts";
+import {
+  type Credentials,
+  type TestServer,
+  api,
+  createUser,
+  setSettings,
+  startTestServer,
+} from "./helpers.ts";
 import { authHeaders, channel, download, PDF, png, storedFiles, upload } from "./upload-helpers.ts";
 
 let server: TestServer;
@@ -596,5 +603,57 @@ describe("large images", () => {
       image_size: big.byteLength,
       fileId: id,
     });
+  });
+});
+
+describe("image orientation", () => {
+  /** A 40 × 20 JPEG whose EXIF orientation 6 says to show it turned: 20 × 40. */
+  const sideways = () =>
+    sharp(new Uint8Array(40 * 20 * 3).fill(200), { raw: { width: 40, height: 20, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer()
+      .then((b) => new Uint8Array(b));
+
+  async function shareJpeg(data: Uint8Array) {
+    const rid = await channel(server, alice);
+    const res = await upload(server, `rooms.upload/${rid}`, alice, [
+      { name: "phone.jpg", type: "image/jpeg", data },
+    ]);
+    const got = await download(
+      server,
+      `/file-upload/${res.body.message.file._id}/phone.jpg`,
+      authHeaders(alice),
+    );
+    const metadata = await sharp(got.data).metadata();
+    return {
+      stored: { width: metadata.width, height: metadata.height, orientation: metadata.orientation },
+      size: res.body.message.file.size,
+      bytes: got.data,
+      dimensions: res.body.message.attachments[0].image_dimensions,
+    };
+  }
+
+  test("with FileUpload_RotateImages on, a photo is stored upright, its orientation applied", async () => {
+    const photo = await sideways();
+
+    const shared = await shareJpeg(photo);
+
+    expect(shared.stored).toEqual({ width: 20, height: 40, orientation: undefined });
+    expect(shared.size).toBe(shared.bytes.byteLength);
+    expect(shared.dimensions).toEqual({ width: 20, height: 40 });
+  });
+
+  test("with FileUpload_RotateImages off, a photo is stored as it was sent", async () => {
+    const photo = await sideways();
+    await setSettings(server, { FileUpload_RotateImages: false });
+
+    const shared = await shareJpeg(photo).finally(() =>
+      setSettings(server, { FileUpload_RotateImages: true }),
+    );
+
+    expect(shared.bytes).toEqual(photo);
+    expect(shared.stored).toEqual({ width: 40, height: 20, orientation: 6 });
+    expect(shared.dimensions).toEqual({ width: 20, height: 40 });
   });
 });
