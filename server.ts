@@ -28,7 +28,7 @@ import {
   signalRouter,
   upgradeDdp,
 } from "./routes/websocket.ts";
-import { openCollections } from "./services/collections.ts";
+import { type Collections, openCollections } from "./services/collections.ts";
 import type { RoomCommand } from "./services/room-commands.ts";
 import type { Deps, PresenceGateway, QueueGateway, RoomGateway } from "./services/context.ts";
 import { createServices, initServices, type Services } from "./services/index.ts";
@@ -57,6 +57,8 @@ export interface ServerOptions {
   readonly roomEffects?: (real: RoomEffects) => RoomEffects;
   /** Wraps the queue actors' effects (tests use it to inject faults). */
   readonly queueEffects?: (real: QueueEffects) => QueueEffects;
+  /** Wraps the store as presence reads and writes it (tests use it to fail or hold writes). */
+  readonly presenceDb?: (real: Collections) => Collections;
   /** Wraps the session actors' handling of each message (tests use it to inject faults). */
   readonly sessionHandle?: (real: SessionHandle) => SessionHandle;
   /** Quiet time before a room actor passivates. */
@@ -316,7 +318,7 @@ export async function startServer(
   });
   presence = startPresenceSupervisor(
     {
-      db,
+      db: options.presenceDb ? options.presenceDb(db) : db,
       clock,
       hub,
       log,

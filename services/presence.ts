@@ -196,14 +196,6 @@ export async function runPresenceCommand(
   }
 }
 
-/** This process's connections of user `uid`, as the store holds them. */
-export async function localConnections(deps: PresenceDeps, uid: string): Promise<string[]> {
-  const session = await deps.db.usersSessions.findOne({ _id: uid });
-  return (session?.connections ?? [])
-    .filter((c) => c.instanceId === deps.instanceId)
-    .map((c) => c.id);
-}
-
 /**
  * Records this process's heartbeat, then removes the connection records no live process
  * holds: this process's own from an earlier run (`includeOwn`, at start), and those of any

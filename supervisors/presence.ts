@@ -1,18 +1,16 @@
 /**
  * The presence supervisor: one user actor per user with a connection in this process,
- * started on the first presence command for that user, restarted from the store when it
- * crashes, and let go when the user's last connection here is gone. It is the
+ * started on the first presence command for that user, restarted when it crashes, and
+ * let go when the user's last connection here is gone. It is the
  * PresenceGateway through which sessions and status changes reach the user actors, and it
  * keeps this process's heartbeat, removing the connection records of processes that
  * stopped beating.
  */
 import { fromPromise } from "xstate";
-import { type PendingPresence, UserCrash, userMachine } from "../actors/user.ts";
-import { ServerFault } from "../core/errors.ts";
+import { userMachine } from "../actors/user.ts";
 import type { PresenceGateway } from "../services/context.ts";
 import {
   type ConnectionStatus,
-  localConnections,
   type PresenceCommand,
   type PresenceDeps,
   runPresenceCommand,
@@ -57,37 +55,32 @@ export function startPresenceSupervisor(
   deps: PresenceDeps,
   options: PresenceSupervisorOptions = {},
 ): PresenceSupervisor {
+  const log = deps.log.child({ component: "presence" });
   const logic = userMachine.provide({
     actors: {
-      load: fromPromise(({ input }: { input: { uid: string } }) =>
-        localConnections(deps, input.uid),
-      ),
       execute: fromPromise(({ input }: { input: { uid: string; command: PresenceCommand } }) =>
         runPresenceCommand(deps, input.uid, input.command),
       ),
     },
+    actions: {
+      reportFailure: ({ context }, { error, command, delayMs }) =>
+        log.warn(
+          { err: error, userId: context.uid, command: command.kind, delayMs },
+          "presence change failed; it is tried again",
+        ),
+    },
   });
-  const log = deps.log.child({ component: "presence" });
-  const waitingOf = (error: unknown): readonly PendingPresence[] =>
-    error instanceof UserCrash ? error.waiting : [];
   const supervisor = startSupervisor(
     {
       name: "user",
       childLogic: logic,
-      inputFor: (uid, failure) => ({ uid, backlog: waitingOf(failure?.error) }),
+      inputFor: (uid) => ({ uid }),
       maxRestarts: 5,
       windowMs: 10_000,
       cooldownMs: 30_000,
       clock: deps.clock,
       log,
       ...(options.actorClock && { actorClock: options.actorClock }),
-      onEscalate: (uid, failure) => {
-        for (const pending of waitingOf(failure.error)) {
-          pending.reply.reject(
-            new ServerFault("user-unavailable", `Presence of ${uid} is unavailable`),
-          );
-        }
-      },
     },
     (error) => log.fatal({ err: error }, "presence supervisor failed"),
   );
@@ -103,10 +96,13 @@ export function startPresenceSupervisor(
     });
   }
 
-  /** Runs a command nobody waits for; a failure is logged, never thrown. */
+  /**
+   * Runs a command nobody waits for. A failure is never thrown: the user's actor reports
+   * it and tries the change again.
+   */
   function tell(uid: string, command: PresenceCommand): void {
     run(uid, command).catch((error: unknown) =>
-      log.error({ err: error, userId: uid, command: command.kind }, "presence change failed"),
+      log.debug({ err: error, userId: uid, command: command.kind }, "presence change deferred"),
     );
   }
 
@@ -121,7 +117,8 @@ export function startPresenceSupervisor(
 
   async function sweep(includeOwn: boolean): Promise<void> {
     const { uids, revived } = await sweepConnections(deps, { staleMs, includeOwn });
-    await Promise.all(uids.map((uid) => run(uid, { kind: "refresh" })));
+    // A recompute that fails is tried again by the user's actor; the sweep goes on.
+    await Promise.allSettled(uids.map((uid) => run(uid, { kind: "refresh" })));
     if (revived && !includeOwn) {
       // Another process found this one silent (the store or the bus was out of reach) and
       // removed its connections: record the ones still open again.
