@@ -98,6 +98,41 @@ async function releaseUpload(services: Services, upload: Upload): Promise<void> 
   );
 }
 
+/**
+ * What `rooms.mediaConfirm` takes, all optional. `customFields` is JSON text, as
+ * Rocket.Chat's clients send it, or an object; `tshow` may come as the text `true`.
+ */
+const ConfirmBody = t.Object({
+  msg: t.Optional(t.String()),
+  description: t.Optional(t.String()),
+  tmid: t.Optional(t.String()),
+  tshow: t.Optional(t.Union([t.Boolean(), t.String()])),
+  alias: t.Optional(t.String()),
+  emoji: t.Optional(t.String()),
+  avatar: t.Optional(t.String()),
+  customFields: t.Optional(t.Union([t.String(), t.Record(t.String(), t.Unknown())])),
+});
+
+/**
+ * Reads the body of `rooms.mediaConfirm`: nothing (an empty object), form fields, or a
+ * JSON object. Throws on anything else, malformed JSON, a JSON string or list, plain
+ * text, so that the caller gets the 400 of a body that cannot be read, as
+ * `chat.postMessage` gives it, before the upload is claimed.
+ */
+async function confirmBody({ request }: { request: Request }): Promise<Record<string, unknown>> {
+  const text = await request.text();
+  if (text.trim() === "") return {};
+  const type = request.headers.get("content-type") ?? "";
+  if (type.startsWith("application/x-www-form-urlencoded")) {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  const body: unknown = JSON.parse(text);
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new TypeError("The body is not a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
 /** What a sender may add to a file message, from form fields or a JSON body. */
 function messageData(fields: Record<string, unknown>): FileMessageData {
   const text = (key: string) =>
@@ -202,13 +237,7 @@ export function uploadRoutes(services: Services, log: Logger) {
         const room = await readableRoom(services, me, params.rid);
         const upload = await claimUpload(services, me, room, params.fileId);
         try {
-          const message = await sendFileMessage(
-            services,
-            me,
-            room,
-            upload,
-            messageData(body ?? {}),
-          );
+          const message = await sendFileMessage(services, me, room, upload, messageData(body));
           return ok({ message });
         } catch (error) {
           await releaseUpload(services, upload);
@@ -217,7 +246,8 @@ export function uploadRoutes(services: Services, log: Logger) {
       },
       {
         access: true,
-        body: t.Optional(t.Record(t.String(), t.Unknown())),
+        parse: confirmBody,
+        body: ConfirmBody,
         detail: { summary: "Send the message sharing a file uploaded by rooms.media", tags: TAGS },
       },
     )

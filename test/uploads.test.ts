@@ -562,6 +562,48 @@ describe("refusals", () => {
     });
   });
 
+  test("a confirm body that cannot be read answers 400 as chat.postMessage does, and the file stays confirmable", async () => {
+    const rid = await channel(server, alice);
+    const media = await upload(server, `rooms.media/${rid}`, alice, [
+      { name: "a.pdf", type: "application/pdf", data: PDF },
+    ]);
+    const send = (body: string, type = "application/json") =>
+      fetch(`${server.url}/api/v1/rooms.mediaConfirm/${rid}/${media.body.file._id}`, {
+        method: "POST",
+        headers: { ...authHeaders(alice), "Content-Type": type },
+        body,
+      }).then(async (res) => ({ status: res.status, body: await res.json() }));
+    const unreadable = { status: 400, body: { success: false, error: "Invalid request body" } };
+
+    const answers = [
+      await send('{"msg":"hello", bad'),
+      await send('"hello"'),
+      await send('["hello"]'),
+      await send("hello", "text/plain"),
+    ];
+    const wrongType = await send('{"msg":5}');
+    const postMessage = await api(server, "chat.postMessage", {
+      auth: alice,
+      body: '{"roomId":"x", bad',
+    });
+    const confirmed = await send("");
+
+    expect(answers).toEqual([unreadable, unreadable, unreadable, unreadable]);
+    expect({ status: postMessage.status, body: postMessage.body }).toEqual(unreadable);
+    expect(wrongType).toEqual({
+      status: 400,
+      body: {
+        success: false,
+        error: "must match the schema at 'msg': expected string [invalid-params]",
+        errorType: "invalid-params",
+      },
+    });
+    expect({ status: confirmed.status, msg: confirmed.body.message?.msg }).toEqual({
+      status: 200,
+      msg: "",
+    });
+  });
+
   test("a description longer than Message_MaxAllowedSize answers error-message-size-exceeded", async () => {
     const rid = await channel(server, alice);
 
