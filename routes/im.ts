@@ -69,10 +69,12 @@ async function directMembers(services: Services, room: Room, query: MembersParam
 const DIRECT_REF = { roomId: t.Optional(t.String()), username: t.Optional(t.String()) };
 
 /**
- * The direct message `roomId` (or else `username`) names, opened if need be; a caller who
- * is not part of it gets the bare 403.
+ * The direct message `roomId` (or else `username`) names, opened if need be, for the
+ * routes that name one either way (`members`, `messages`, `files`). Throws
+ * `invalid-params` in ajv's words when neither is given, Rocket.Chat's `invalid-channel`
+ * when they name no direct message, and the bare 403 to a caller who is not part of it.
  */
-async function readableDirect(
+export async function readableDirect(
   services: Services,
   me: User,
   query: { roomId?: string; username?: string },

@@ -13,6 +13,7 @@ import { type FileMessageData, sendFileMessage } from "../services/file-messages
 import type { Services } from "../services/index.ts";
 import { discardThumbnails, discardUpload, receiveUpload } from "../services/uploads.ts";
 import { apiBase, ok, pagination } from "./http.ts";
+import { readableDirect } from "./im.ts";
 import { readUpload } from "./multipart.ts";
 import { forbidden, PAGE_QUERY, parseSort } from "./room-params.ts";
 import { ROOM_REF } from "./room-scope.ts";
@@ -207,11 +208,7 @@ export function uploadRoutes(services: Services, log: Logger) {
         return room;
       }),
     groups: (ref: FilesRef, me: User) => services.rooms.findGroup(ref, me),
-    im: (ref: FilesRef, me: User) =>
-      services.rooms.findDirect(me, ref.roomId ?? ref.username ?? "").then(async (room) => {
-        if (!(await services.authz.canAccessRoom(room, me))) throw forbidden();
-        return room;
-      }),
+    im: (ref: FilesRef, me: User) => readableDirect(services, me, ref),
   };
   let app = new Elysia({ prefix: "/api/v1" })
     .use(apiBase(services, log))

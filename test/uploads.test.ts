@@ -268,6 +268,41 @@ describe("listing", () => {
   });
 });
 
+describe("direct message file lists", () => {
+  test("im.files names its room as im.messages does: roomId or username, and a direct message", async () => {
+    const rid = await channel(server, alice);
+    const refs: Record<string, string>[] = [{}, { roomId: "no-such-room" }, { roomId: rid }];
+    const ask = (route: string) =>
+      Promise.all(
+        refs.map(async (query) => {
+          const res = await api(server, route, { auth: alice, query });
+          return { status: res.status, body: res.body };
+        }),
+      );
+    const invalidChannel = {
+      status: 400,
+      body: { success: false, error: "[invalid-channel]", errorType: "invalid-channel" },
+    };
+
+    const [files, messages] = await Promise.all([ask("im.files"), ask("im.messages")]);
+
+    expect(files).toEqual(messages);
+    expect(files).toEqual([
+      {
+        status: 400,
+        body: {
+          success: false,
+          error:
+            "must have required property 'roomId'\n must have required property 'username'\n must match exactly one schema in oneOf [invalid-params]",
+          errorType: "invalid-params",
+        },
+      },
+      invalidChannel,
+      invalidChannel,
+    ]);
+  });
+});
+
 describe("downloading", () => {
   test("a file downloads whole with its type, length, disposition and bytes", async () => {
     const rid = await channel(server, alice);
