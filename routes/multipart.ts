@@ -40,8 +40,9 @@ export interface MultipartOptions<T> {
   discard(stored: T): Promise<void>;
 }
 
-/** Most text fields and bytes per field an upload may carry. */
+/** Most text fields, bytes per field name and bytes per field value an upload may carry. */
 const MAX_FIELDS = 50;
+const MAX_FIELD_NAME_BYTES = 100;
 const MAX_FIELD_BYTES = 1024 * 1024;
 
 /** Chunks buffered from a file part before the parser is paused. */
@@ -141,8 +142,10 @@ async function feed(body: ReadableStream<Uint8Array>, parser: busboy.Busboy): Pr
  * `options.store`, and resolves once the whole body was read and the file stored. Throws
  * (after reading the rest of the body, and discarding a stored file) Rocket.Chat's
  * refusals: a body that is not multipart, `invalid-field` for a file in another field,
- * `Just 1 file is allowed` for a second file, `No file uploaded` for none, and whatever
- * `store` threw. A body cut off halfway throws too, after `store` failed on its chunks.
+ * `Just 1 file is allowed` for a second file, `No file uploaded` for none,
+ * `error-too-many-fields` past 50 text fields, and whatever `store` threw; and, where
+ * Rocket.Chat would keep a field cut short, `error-field-too-large` for a field name over
+ * 100 bytes or a value over 1 MiB. A body cut off halfway throws too, after `store` failed on its chunks.
  */
 export async function readUpload<T>(request: Request, options: MultipartOptions<T>) {
   let parser: busboy.Busboy;
@@ -150,7 +153,12 @@ export async function readUpload<T>(request: Request, options: MultipartOptions<
     parser = busboy({
       headers: { "content-type": request.headers.get("content-type") ?? "" },
       defParamCharset: "utf8",
-      limits: { files: 1, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES },
+      limits: {
+        files: 1,
+        fields: MAX_FIELDS,
+        fieldNameSize: MAX_FIELD_NAME_BYTES,
+        fieldSize: MAX_FIELD_BYTES,
+      },
     });
   } catch (error) {
     throw new ClientError("error-invalid-body", (error as Error).message, {
@@ -167,8 +175,19 @@ export async function readUpload<T>(request: Request, options: MultipartOptions<
     refusal ??= error;
   };
 
-  parser.on("field", (name, value) => {
+  // Past a limit the parser cuts a field short, or skips it, and says so: the upload is
+  // refused rather than kept with text that is not what was sent.
+  parser.on("field", (name, value, info) => {
+    if (info.nameTruncated || info.valueTruncated) {
+      const what = info.nameTruncated ? "A form field name" : `Form field "${name}"`;
+      const limit = info.nameTruncated ? MAX_FIELD_NAME_BYTES : MAX_FIELD_BYTES;
+      refuse(new ClientError("error-field-too-large", `${what} is longer than ${limit} bytes`));
+      return;
+    }
     fields[name] = value;
+  });
+  parser.on("fieldsLimit", () => {
+    refuse(new ClientError("error-too-many-fields", "Too many fields in upload"));
   });
   parser.on("file", (field, file, info) => {
     const { chunks, drop } = partChunks(file);

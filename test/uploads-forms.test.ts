@@ -143,4 +143,52 @@ describe("fields that cannot be read", () => {
     }
     expect(await traces()).toEqual(before);
   });
+
+  test("more than 50 fields answer error-too-many-fields, and leave nothing", async () => {
+    const rid = await channel(server, alice);
+    const before = await traces();
+    const filler = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`extra${i}`, "x"]));
+
+    const res = await upload(
+      server,
+      `rooms.upload/${rid}`,
+      alice,
+      [{ name: "a.txt", type: "text/plain", data: new TextEncoder().encode("hello") }],
+      { ...filler, msg: "the last field" },
+      { filesFirst: true },
+    );
+
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 400,
+      body: {
+        success: false,
+        error: "Too many fields in upload [error-too-many-fields]",
+        errorType: "error-too-many-fields",
+      },
+    });
+    expect(await traces()).toEqual(before);
+  });
+
+  test("a field over 1 MiB answers error-field-too-large, and leaves nothing", async () => {
+    const rid = await channel(server, alice);
+    const before = await traces();
+
+    const res = await upload(
+      server,
+      `rooms.media/${rid}`,
+      alice,
+      [{ name: "a.txt", type: "text/plain", data: new TextEncoder().encode("hello") }],
+      { content: JSON.stringify({ algorithm: "rc.v1.aes-sha2", ciphertext: "x".repeat(1 << 20) }) },
+    );
+
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 400,
+      body: {
+        success: false,
+        error: 'Form field "content" is longer than 1048576 bytes [error-field-too-large]',
+        errorType: "error-field-too-large",
+      },
+    });
+    expect(await traces()).toEqual(before);
+  });
 });
