@@ -11,6 +11,7 @@
  * `stream-user-presence`, and on `stream-notify-logged` `user-status`.
  */
 import type { Clock } from "../core/clock.ts";
+import { ServerFault } from "../core/errors.ts";
 import { type Hub, USER_PRESENCE } from "../core/hub.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User, UserSessionConnection, UserStatus } from "../core/models.ts";
@@ -100,10 +101,20 @@ const PRESENCE_FIELDS = {
   statusText: 1,
 } as const;
 
+/** How many times a recompute reads the store again before it gives up as unsettled. */
+const MAX_ROUNDS = 5;
+
 /**
  * Recomputes user `uid`'s status from the store and stores it when it changed; announces
  * it when what others see changed (or `announce` says the text changed). Resolves with
  * the ids of the user's connections held by this process.
+ *
+ * Another process may change the user's connections or chosen status while this one
+ * computes, and store its own result first or last. So after a write the records are
+ * read again, and the status written again, until a read finds it matching them: then
+ * whichever process writes last, it reads afterwards and corrects a status computed from
+ * records that have changed since. Throws a ServerFault when the records still change
+ * after MAX_ROUNDS reads (the user's actor then tries again).
  */
 export async function refreshPresence(
   deps: PresenceDeps,
@@ -111,25 +122,42 @@ export async function refreshPresence(
   announce = false,
 ): Promise<string[]> {
   const { db } = deps;
-  const [user, session] = await Promise.all([
-    db.users.findOne({ _id: uid }, { projection: PRESENCE_FIELDS }),
-    db.usersSessions.findOne({ _id: uid }),
-  ]);
-  const connections = session?.connections ?? [];
-  const local = connections.filter((c) => c.instanceId === deps.instanceId).map((c) => c.id);
-  if (!user) return local;
+  let pending = announce;
+  let announced: UserStatus | undefined;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const [user, session] = await Promise.all([
+      db.users.findOne({ _id: uid }, { projection: PRESENCE_FIELDS }),
+      db.usersSessions.findOne({ _id: uid }),
+    ]);
+    const connections = session?.connections ?? [];
+    const local = connections.filter((c) => c.instanceId === deps.instanceId).map((c) => c.id);
+    if (!user) return local;
 
-  const statusConnection = connectionStatus(connections);
-  const status = shownStatus(statusConnection, user.statusDefault);
-  if (status !== user.status || statusConnection !== user.statusConnection) {
+    const statusConnection = connectionStatus(connections);
+    const status = shownStatus(statusConnection, user.statusDefault);
+    if (status === user.status && statusConnection === user.statusConnection) {
+      // What this process announced before a later write changed it is corrected, so
+      // that its last word on the user is the status stored.
+      if (pending || (announced !== undefined && announced !== status)) {
+        announcePresence(deps.hub, user);
+      }
+      return local;
+    }
     await db.users.updateOne(
       { _id: uid },
       { $set: { status, statusConnection, _updatedAt: deps.clock.now() } },
     );
+    if (pending || status !== user.status) {
+      announcePresence(deps.hub, { ...user, status });
+      pending = false;
+      announced = status;
+    }
+    if (status !== user.status) deps.onStatusChange?.({ ...user, status, statusConnection });
   }
-  if (announce || status !== user.status) announcePresence(deps.hub, { ...user, status });
-  if (status !== user.status) deps.onStatusChange?.({ ...user, status, statusConnection });
-  return local;
+  throw new ServerFault(
+    "presence-unsettled",
+    `The presence records of ${uid} kept changing while its status was computed`,
+  );
 }
 
 /** Runs one presence command for user `uid`; resolves with this process's connections of the user. */
