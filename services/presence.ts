@@ -231,7 +231,9 @@ export async function runPresenceCommand(
  * records were removed, and at start also every user still shown online with a connection
  * record but no connection, whose presence the caller must recompute; and `revived`, true
  * when this process had no heartbeat record (at first start, or after another process
- * swept it as gone, taking its connection records).
+ * swept it as gone, taking its connection records). A process whose connection records a
+ * sweep removed always loses its heartbeat record afterwards, so it is revived at its
+ * next heartbeat even when that heartbeat raced with the sweep.
  */
 export async function sweepConnections(
   deps: PresenceDeps,
@@ -244,21 +246,29 @@ export async function sweepConnections(
     { $set: { _updatedAt: now }, $setOnInsert: { _createdAt: now } },
     { upsert: true },
   );
-  const fresh = await db.instances.find(
-    { _updatedAt: { $gte: new Date(now.getTime() - options.staleMs) } },
-    { projection: { _id: 1 } },
-  );
-  const live = fresh.map((i) => i._id).filter((id) => !options.includeOwn || id !== instanceId);
+  const cutoff = now.getTime() - options.staleMs;
+  const instances = await db.instances.find({}, { projection: { _id: 1, _updatedAt: 1 } });
+  const stale = instances.filter((i) => i._updatedAt.getTime() < cutoff);
+  const live = instances
+    .filter((i) => !stale.includes(i))
+    .map((i) => i._id)
+    .filter((id) => !options.includeOwn || id !== instanceId);
   const lost = { connections: { $elemMatch: { instanceId: { $nin: live } } } };
   const affected = await db.usersSessions.find(lost, { projection: { _id: 1 } });
   if (affected.length > 0) {
-    await db.usersSessions.updateMany(lost, {
-      $pull: { connections: { instanceId: { $nin: live } } },
-    });
+    // Only the users found, whose status the caller recomputes.
+    await db.usersSessions.updateMany(
+      { _id: { $in: affected.map((s) => s._id) } },
+      { $pull: { connections: { instanceId: { $nin: live } } } },
+    );
   }
-  await db.instances.deleteMany({
-    _updatedAt: { $lt: new Date(now.getTime() - options.staleMs) },
-  });
+  if (affected.length > 0 || stale.length > 0) {
+    // Every process counted as gone here loses its heartbeat record after its connections,
+    // even one whose heartbeat came in meanwhile: its next heartbeat then finds the record
+    // missing and records its open connections again. Removing only the records still
+    // stale would keep the one that came back, and it would never learn what it lost.
+    await db.instances.deleteMany({ _id: { $nin: [...live, instanceId] } });
+  }
   const uids = new Set(affected.map((s) => s._id));
   if (options.includeOwn) {
     // A crash between removing a record and storing the user's new status leaves a user
