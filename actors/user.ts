@@ -59,7 +59,9 @@ function awaited(pending: PendingPresence): boolean {
  * write may or may not have been applied, then the connection changes that wait behind
  * it), and `refused`, the commands whose callers wait, answered with the failure rather
  * than held through an outage. A connection that opened and closed again while its
- * record failed is not recorded at all.
+ * record failed is not recorded at all. Limitation: the recompute announces only a status
+ * that changed, so a new status text stored by a choice reported as failed reaches the
+ * watchers only with the user's next change.
  */
 function afterFailure(queue: readonly PendingPresence[]): {
   retry: PendingPresence[];

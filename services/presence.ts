@@ -267,6 +267,9 @@ export async function sweepConnections(
     // even one whose heartbeat came in meanwhile: its next heartbeat then finds the record
     // missing and records its open connections again. Removing only the records still
     // stale would keep the one that came back, and it would never learn what it lost.
+    // Limitation: a sweep cut short between the two writes (its process killed, or its
+    // store failing) leaves a live process that came back unaware that its connections
+    // are no longer recorded; its users show offline until they reconnect.
     await db.instances.deleteMany({ _id: { $nin: [...live, instanceId] } });
   }
   const uids = new Set(affected.map((s) => s._id));
