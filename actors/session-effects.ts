@@ -21,7 +21,14 @@ import {
 } from "../services/methods.ts";
 import { authorizeEmit } from "../services/streams.ts";
 import type { DdpMessage, HandleInput, SessionData, SessionOutcome } from "./session.ts";
-import { badRequest, closeSub, openSub, withoutPrivateSubs } from "./session-subs.ts";
+import {
+  badRequest,
+  closeSub,
+  listenAlso,
+  listenFor,
+  openSub,
+  withoutPrivateSubs,
+} from "./session-subs.ts";
 
 /** Handles one message; resolves to its outcome. */
 export type SessionHandle = (input: HandleInput) => Promise<SessionOutcome>;
@@ -65,6 +72,22 @@ export function sessionEffects(options: SessionEffectsOptions): SessionHandle {
     return user?.active ? user : null;
   }
 
+  /**
+   * Makes sure a revocation of login token `token` of user `uid` cannot pass unseen while
+   * the login is being applied. From here on the session hears the user's signals, and a
+   * logout among them closes it instead (session.ts); one that came before is found by
+   * checking the token again, and throws as a revoked token does.
+   */
+  async function stillValid(input: HandleInput, uid: string, token: string): Promise<void> {
+    listenAlso(input.transport, input.data, uid);
+    try {
+      await services.accounts.tokenHolder(token);
+    } catch (error) {
+      listenFor(input.transport, input.data);
+      throw error;
+    }
+  }
+
   /** Runs a login method (`login`, `resetPassword`), `logout`, a stream emit, or a method. */
   async function run(
     input: HandleInput,
@@ -75,6 +98,7 @@ export function sessionEffects(options: SessionEffectsOptions): SessionHandle {
     if (LOGIN_METHODS.has(name)) {
       const address = transport.remoteAddress;
       const { result, type } = await runLoginMethod(services, name, params, address);
+      await stillValid(input, result.user._id, result.token);
       const next = {
         ...data,
         userId: result.user._id,

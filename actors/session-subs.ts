@@ -72,6 +72,20 @@ export function applyChange(
   for (const topic of had) if (!has.has(topic)) transport.unsubscribe(topic);
 }
 
+/**
+ * Routes the signals about user `uid` to the session as well as those `data` depends on,
+ * for a login that is not applied yet; `applyChange` settles the routing once it is.
+ */
+export function listenAlso(transport: SessionTransport, data: SessionData, uid: string): void {
+  const users = usersOf(data);
+  if (!users.has(uid)) transport.listenAs([...users, uid]);
+}
+
+/** Routes to the session the signals about the users `data` depends on, and only those. */
+export function listenFor(transport: SessionTransport, data: SessionData): void {
+  transport.listenAs([...usersOf(data)]);
+}
+
 /** Unsubscribes every topic of `data`, for a session that is closing. */
 export function dropTopics(transport: SessionTransport, data: SessionData): void {
   for (const topic of topicsOf(data)) transport.unsubscribe(topic);

@@ -298,27 +298,39 @@ export const sessionMachine = setup({
                   data: context.data,
                   message: (context.queue[0] as Queued).message,
                 }),
-                onDone: {
-                  target: "idle",
-                  actions: [
-                    enqueueActions(({ context, event, enqueue }) => {
-                      const { transport, base } = context;
-                      const next = settle(context, event.output);
-                      const requested = Object.keys(event.output.data.subs).filter(
-                        (id) => !(id in base.subs),
-                      );
-                      const before = context.data.userId;
-                      enqueue(() => {
-                        applyChange(transport, context.data, next, requested);
-                        for (const frame of event.output.frames) transport.send(frame);
-                        if (next.userId !== before)
-                          context.userChanged(context.connId, before, next.userId);
-                      });
-                      enqueue.assign({ data: next });
-                    }),
-                    "dequeue",
-                  ],
-                },
+                onDone: [
+                  {
+                    // A login whose token was revoked while it ran is never applied: the
+                    // logout arrived before the login's user was the session's.
+                    guard: ({ context, event }) =>
+                      context.missed.some(({ uid, signal }) =>
+                        logsOut(event.output.data, uid, signal),
+                      ),
+                    target: "#session.closing",
+                    actions: "closeLoggedOut",
+                  },
+                  {
+                    target: "idle",
+                    actions: [
+                      enqueueActions(({ context, event, enqueue }) => {
+                        const { transport, base } = context;
+                        const next = settle(context, event.output);
+                        const requested = Object.keys(event.output.data.subs).filter(
+                          (id) => !(id in base.subs),
+                        );
+                        const before = context.data.userId;
+                        enqueue(() => {
+                          applyChange(transport, context.data, next, requested);
+                          for (const frame of event.output.frames) transport.send(frame);
+                          if (next.userId !== before)
+                            context.userChanged(context.connId, before, next.userId);
+                        });
+                        enqueue.assign({ data: next });
+                      }),
+                      "dequeue",
+                    ],
+                  },
+                ],
                 // The handler answers every client error itself; reaching here means a fault,
                 // which it has logged. Drop the message and carry on.
                 onError: { target: "idle", actions: "dequeue" },

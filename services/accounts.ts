@@ -346,8 +346,12 @@ export class Accounts {
     return user;
   }
 
-  /** Logs in with a resume token; throws ClientError 403 when the token is unknown or expired. */
-  async loginWithToken(token: string): Promise<LoginResult> {
+  /**
+   * The user holding login token `token` and the token as stored. Throws ClientError 403
+   * when the token is unknown or expired, and `error-user-is-not-activated` when its user
+   * is deactivated.
+   */
+  async tokenHolder(token: string): Promise<{ user: User; stored: LoginToken }> {
     const hashedToken = await hashLoginToken(token);
     const user = await this.deps.db.users.findOne({
       "services.resume.loginTokens.hashedToken": hashedToken,
@@ -357,6 +361,12 @@ export class Accounts {
       throw new ClientError(403, "You've been logged out by the server. Please log in again.");
     }
     this.assertActive(user);
+    return { user, stored };
+  }
+
+  /** Logs in with a resume token; throws as `tokenHolder` does. */
+  async loginWithToken(token: string): Promise<LoginResult> {
+    const { user, stored } = await this.tokenHolder(token);
     await this.deps.db.users.updateOne(
       { _id: user._id },
       { $set: { lastLogin: this.deps.clock.now() } },

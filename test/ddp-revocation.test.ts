@@ -184,3 +184,89 @@ describe("revocation while the socket's own calls are still running", () => {
     });
   });
 });
+
+describe("a revocation while the socket's login is still running", () => {
+  /** Bob's status as an administrator reads it. */
+  async function statusOf(user: SeededUser): Promise<unknown> {
+    const res = await api(server, "users.getStatus", {
+      auth: server.admin,
+      query: { userId: user._id },
+    });
+    return res.body.status;
+  }
+
+  /** A fresh socket whose resume login by `user` is held after its token was checked. */
+  async function heldLogin(user: SeededUser, id: string) {
+    const socket = await clients.connect(server);
+    const login = held.hold(id);
+    callWithId(socket, id, "login", { resume: user.credentials.authToken });
+    await login.reached;
+    return { socket, login };
+  }
+
+  test("a logout of the token closes the socket and leaves the user offline", async () => {
+    const user = await seedUser(server, "gap-logout");
+    const { socket, login } = await heldLogin(user, "login-then-logout");
+    const closing = closed(socket.socket);
+
+    await api(server, "logout", { method: "POST", auth: user.credentials });
+    login.release();
+    const close = await closing;
+
+    expect({ code: close.code, reason: close.reason }).toEqual({
+      code: 1000,
+      reason: "Logged out",
+    });
+    expect(socket.frames.filter((f) => f.id === "login-then-logout")).toEqual([]);
+    expect(await statusOf(user)).toBe("offline");
+  });
+
+  test("a deactivation of the user closes the socket", async () => {
+    const user = await seedUser(server, "gap-deactivate");
+    const { socket, login } = await heldLogin(user, "login-then-deactivate");
+    const closing = closed(socket.socket);
+
+    const res = await api(server, "users.setActiveStatus", {
+      method: "POST",
+      auth: server.admin,
+      body: { userId: user._id, activeStatus: false },
+    });
+    login.release();
+    const close = await closing;
+
+    expect(res.status).toBe(200);
+    expect({ code: close.code, reason: close.reason }).toEqual({
+      code: 1000,
+      reason: "Logged out",
+    });
+    expect(await statusOf(user)).toBe("offline");
+  });
+
+  test("a logout just after the token was checked refuses the login", async () => {
+    const user = await seedUser(server, "gap-early");
+    const accounts = server.parley.services.accounts;
+    const real = accounts.loginWithToken;
+    // The logout lands after the token was found valid and before the socket hears the user.
+    accounts.loginWithToken = async (token) => {
+      const result = await real.call(accounts, token);
+      await api(server, "logout", { method: "POST", auth: user.credentials });
+      return result;
+    };
+    const socket = await clients.connect(server);
+
+    const answer = await socket.resume(user.credentials.authToken).finally(() => {
+      accounts.loginWithToken = real;
+    });
+    const send = await socket.call("sendMessage", { rid: "GENERAL", msg: "not logged in" });
+
+    expect(answer.error).toEqual({
+      isClientSafe: true,
+      error: 403,
+      reason: "You've been logged out by the server. Please log in again.",
+      message: "You've been logged out by the server. Please log in again. [403]",
+      errorType: "Meteor.Error",
+    });
+    expect(send.error).toMatchObject({ error: "error-invalid-user" });
+    expect(await statusOf(user)).toBe("offline");
+  });
+});
