@@ -2,14 +2,15 @@
  * Account lifecycle over REST, as Rocket.Chat answers it: `users.update` (an
  * administrator edits a user), `users.updateOwnBasicInfo`, `users.setActiveStatus`,
  * `users.delete`, `users.deleteOwnAccount`, `users.logout` (of oneself or, with
- * `logout-other-user`, of someone else), `users.setPreferences`, `users.getPreferences`
- * and `users.autocomplete`.
+ * `logout-other-user`, of someone else), `users.logoutOtherClients` and
+ * `users.removeOtherTokens` (every login of oneself but the caller's), `users.setPreferences`,
+ * `users.getPreferences` and `users.autocomplete`.
  */
 import { Elysia, t } from "elysia";
 import { ClientError, invalidParams, notAllowed } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { User } from "../core/models.ts";
-import { passwordDigest, verifyDigest } from "../core/password.ts";
+import { hashLoginToken, passwordDigest, verifyDigest } from "../core/password.ts";
 import {
   setPreferences,
   type UserEdit,
@@ -19,7 +20,7 @@ import {
 import { assertDeletable, deleteUser, setActiveStatus } from "../services/account-lifecycle.ts";
 import { activeUsersMatching, pick } from "../services/discovery.ts";
 import type { Services } from "../services/index.ts";
-import { logoutEverywhere } from "../services/sessions.ts";
+import { logoutEverywhere, logoutOtherClients, logoutOtherSessions } from "../services/sessions.ts";
 import { userRecordView } from "../services/users.ts";
 import { apiBase, json, ok } from "./http.ts";
 import { PREFERENCES } from "./account-params.ts";
@@ -243,6 +244,30 @@ export function accountRoutes(services: Services, log: Logger) {
         access: true,
         body: t.Optional(t.Object({ userId: t.Optional(t.String()) })),
         detail: { summary: "End every login of a user (logout-other-user for others)", tags: TAGS },
+      },
+    )
+    .post(
+      "/users.logoutOtherClients",
+      async ({ me, authToken }) => {
+        const hashedToken = await hashLoginToken(authToken as string);
+        const expires = await logoutOtherClients(services.deps, me._id, hashedToken);
+        return ok({ token: authToken, tokenExpires: expires?.toISOString() ?? "" });
+      },
+      {
+        access: true,
+        detail: { summary: "End every other login of oneself, keeping this one", tags: TAGS },
+      },
+    )
+    .post(
+      "/users.removeOtherTokens",
+      async ({ me, authToken }) => {
+        const keep = [await hashLoginToken(authToken as string)];
+        await logoutOtherSessions(services.deps, me._id, keep);
+        return ok();
+      },
+      {
+        access: true,
+        detail: { summary: "Remove every other login token of oneself", tags: TAGS },
       },
     )
     .post(

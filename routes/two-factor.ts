@@ -29,7 +29,7 @@ export function twoFactorRoutes(services: Services, log: Logger) {
         }
         await email.setEnabled(me._id, true);
         const keep = await hashLoginToken(authToken as string);
-        await logoutOtherSessions(services.deps, me._id, keep);
+        await logoutOtherSessions(services.deps, me._id, [keep]);
         return ok();
       },
       {

@@ -224,7 +224,7 @@ export async function updateUser(
   if (edit.password?.trim() && (await services.authz.can(me, "edit-other-user-password"))) {
     assertPasswordAllowed(services.settings, edit.password);
     await storePassword(services, uid, edit.password.trim());
-    if (uid !== me._id) await logoutOtherSessions(services.deps, uid, null);
+    if (uid !== me._id) await logoutOtherSessions(services.deps, uid, []);
   }
   const set: Record<string, unknown> = { _updatedAt: clock.now() };
   if (edit.roles) set.roles = [...edit.roles];
@@ -332,7 +332,7 @@ export async function updateOwnInfo(
     }
     assertPasswordAllowed(services.settings, edit.newPassword);
     await storePassword(services, me._id, edit.newPassword);
-    const keep = authToken ? await hashLoginToken(authToken) : null;
+    const keep = authToken ? [await hashLoginToken(authToken)] : [];
     await logoutOtherSessions(services.deps, me._id, keep);
   }
   return (await db.users.findOne({ _id: me._id })) as User;

@@ -26,6 +26,11 @@ export { SYSTEM_BLOCKED_NAMES } from "./account-rules.ts";
 /** How long a login token lives, as Rocket.Chat's default `Accounts_LoginExpiration` (90 days). */
 const TOKEN_LIFETIME_MS = 90 * 24 * 60 * 60 * 1000;
 
+/** When a login token issued at `issued` expires. */
+export function tokenExpires(issued: Date): Date {
+  return new Date(issued.getTime() + TOKEN_LIFETIME_MS);
+}
+
 /** What a visitor sends to `users.register`. */
 export interface Registration {
   readonly username: string;
@@ -372,7 +377,7 @@ export class Accounts {
       { $set: { lastLogin: this.deps.clock.now() } },
     );
     const issued = stored.when ?? stored.createdAt ?? this.deps.clock.now();
-    return { user, token, tokenExpires: new Date(issued.getTime() + TOKEN_LIFETIME_MS) };
+    return { user, token, tokenExpires: tokenExpires(issued) };
   }
 
   /** The user behind REST headers `X-User-Id` + `X-Auth-Token`, or null. */
@@ -420,7 +425,7 @@ export class Accounts {
     return {
       user: { ...user, lastLogin: when },
       token,
-      tokenExpires: new Date(when.getTime() + TOKEN_LIFETIME_MS),
+      tokenExpires: tokenExpires(when),
     };
   }
 

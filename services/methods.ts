@@ -35,6 +35,7 @@ import { ROOM_METHODS } from "./room-methods.ts";
 import { privateSettingsForDdp, publicSettingsForDdp } from "./setting-changes.ts";
 import { ROOM_SETTINGS_METHODS } from "./room-settings-methods.ts";
 import { THREAD_METHODS } from "./thread-methods.ts";
+import { SESSION_METHODS } from "./session-methods.ts";
 import { TWO_FACTOR_METHODS } from "./two-factor-methods.ts";
 import { roomView } from "./rooms.ts";
 import { type Credentials, signIn } from "./sign-in.ts";
@@ -176,6 +177,7 @@ const METHODS: Record<string, MethodDef> = {
   ...PERMISSION_METHODS,
   ...ROLE_METHODS,
   ...TWO_FACTOR_METHODS,
+  ...SESSION_METHODS,
   ...PRESENCE_METHODS,
   ...CUSTOM_STATUS_METHODS,
   ...LIVECHAT_METHODS,

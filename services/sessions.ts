@@ -6,6 +6,7 @@
  * `logged-out`) and close.
  */
 import type { LoginToken } from "../core/models.ts";
+import { tokenExpires } from "./accounts.ts";
 import type { Deps } from "./context.ts";
 
 type SessionDeps = Pick<Deps, "db" | "hub">;
@@ -24,13 +25,13 @@ export async function logoutEverywhere(deps: SessionDeps, uid: string): Promise<
 }
 
 /**
- * Removes the login tokens of user `uid` except `keepHashed` (the caller's own, hashed)
- * and personal access tokens, and closes the sessions that used them.
+ * Removes the login tokens of user `uid` except those hashed in `keepHashed` (the caller's
+ * own, usually) and personal access tokens, and closes the sessions that used them.
  */
 export async function logoutOtherSessions(
   deps: SessionDeps,
   uid: string,
-  keepHashed: string | null,
+  keepHashed: readonly string[],
 ): Promise<void> {
   const user = await deps.db.users.findOne(
     { _id: uid },
@@ -38,7 +39,7 @@ export async function logoutOtherSessions(
   );
   const tokens: LoginToken[] = user?.services?.resume?.loginTokens ?? [];
   const ended = tokens.filter(
-    (t) => t.type !== "personalAccessToken" && t.hashedToken !== keepHashed,
+    (t) => t.type !== "personalAccessToken" && !keepHashed.includes(t.hashedToken),
   );
   if (ended.length === 0) return;
   const hashes = ended.map((t) => t.hashedToken);
@@ -47,4 +48,23 @@ export async function logoutOtherSessions(
     { $pull: { "services.resume.loginTokens": { hashedToken: { $in: hashes } } } },
   );
   for (const hashedToken of hashes) deps.hub.signal(uid, { type: "logged-out", hashedToken });
+}
+
+/**
+ * Ends every login of user `uid` but the one hashed `hashedToken` and personal access
+ * tokens, as Rocket.Chat's `users.logoutOtherClients` does. Resolves to when the kept token
+ * expires, or null when it never does (a personal access token).
+ */
+export async function logoutOtherClients(
+  deps: SessionDeps,
+  uid: string,
+  hashedToken: string,
+): Promise<Date | null> {
+  await logoutOtherSessions(deps, uid, [hashedToken]);
+  const user = await deps.db.users.findOne(
+    { _id: uid },
+    { projection: { "services.resume.loginTokens": 1 } },
+  );
+  const kept = user?.services?.resume?.loginTokens?.find((t) => t.hashedToken === hashedToken);
+  return kept?.when && kept.type !== "personalAccessToken" ? tokenExpires(kept.when) : null;
 }

@@ -13,7 +13,14 @@ import {
   type SeededUser,
   seedUser,
 } from "./ddp-helpers.ts";
-import { api, type RawDdp, startTestServer, type TestServer } from "./helpers.ts";
+import {
+  api,
+  type Credentials,
+  login,
+  type RawDdp,
+  startTestServer,
+  type TestServer,
+} from "./helpers.ts";
 
 let server: TestServer;
 const held = new HeldMessages();
@@ -268,5 +275,109 @@ describe("a revocation while the socket's login is still running", () => {
     });
     expect(send.error).toMatchObject({ error: "error-invalid-user" });
     expect(await statusOf(user)).toBe("offline");
+  });
+});
+
+describe("ending one's other logins", () => {
+  /** A user with a DDP socket on one login and REST credentials of another. */
+  async function twoLogins(prefix: string) {
+    const user = await seedUser(server, prefix);
+    const other = await clients.connect(server, user);
+    const second = await login(server, user.username, user.password);
+    return { user, other, second };
+  }
+
+  /** Whether REST accepts `credentials`. */
+  async function accepted(credentials: Credentials): Promise<boolean> {
+    return (await api(server, "me", { auth: credentials })).status === 200;
+  }
+
+  test("users.logoutOtherClients closes the other sessions and answers the caller's token", async () => {
+    const { user, other, second } = await twoLogins("rest-others");
+    const closing = closed(other.socket);
+
+    const res = await api(server, "users.logoutOtherClients", { method: "POST", auth: second });
+    const close = await closing;
+
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      token: second.authToken,
+      tokenExpires: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      success: true,
+    });
+    expect({ code: close.code, reason: close.reason }).toEqual({
+      code: 1000,
+      reason: "Logged out",
+    });
+    expect(await accepted(user.credentials)).toBe(false);
+    expect(await accepted(second)).toBe(true);
+  });
+
+  test("users.removeOtherTokens closes the other sessions and keeps the caller's", async () => {
+    const { user, other, second } = await twoLogins("rest-tokens");
+    const closing = closed(other.socket);
+
+    const res = await api(server, "users.removeOtherTokens", { method: "POST", auth: second });
+    const close = await closing;
+
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 200,
+      body: { success: true },
+    });
+    expect(close.reason).toBe("Logged out");
+    expect(await accepted(user.credentials)).toBe(false);
+    expect(await accepted(second)).toBe(true);
+  });
+
+  test("the removeOtherTokens method closes the other sessions and keeps the caller's socket", async () => {
+    const { user, other, second } = await twoLogins("ddp-tokens");
+    const caller = await clients.connect(server);
+    await caller.resume(second.authToken);
+    const closing = closed(other.socket);
+
+    const answer = await caller.call("removeOtherTokens");
+    const close = await closing;
+    const after = await caller.call("rooms/get");
+
+    expect(answer).toEqual({ msg: "result", id: answer.id });
+    expect(close.reason).toBe("Logged out");
+    expect(after.error).toBeUndefined();
+    expect(await accepted(user.credentials)).toBe(false);
+    expect(await accepted(second)).toBe(true);
+  });
+
+  test("the logoutOtherClients method closes the other sessions and answers a new token", async () => {
+    const { user, other, second } = await twoLogins("ddp-others");
+    const caller = await clients.connect(server);
+    await caller.resume(second.authToken);
+    const closing = closed(other.socket);
+
+    const answer = await caller.call("logoutOtherClients");
+    const close = await closing;
+    const fresh = answer.result as { token: string; tokenExpires: Date };
+    const relogin = await (await clients.connect(server)).resume(fresh.token);
+
+    expect(fresh).toEqual({ token: expect.any(String), tokenExpires: expect.any(Date) });
+    expect(close.reason).toBe("Logged out");
+    expect(relogin.result).toMatchObject({ id: user._id, token: fresh.token });
+    expect(await accepted(user.credentials)).toBe(false);
+    expect(await accepted(second)).toBe(true);
+  });
+
+  test("an anonymous caller is refused as Meteor refuses it", async () => {
+    const anonymous = await clients.connect(server);
+
+    const answers = [
+      await anonymous.call("removeOtherTokens"),
+      await anonymous.call("logoutOtherClients"),
+    ];
+
+    const refusal = {
+      isClientSafe: true,
+      error: "You are not logged in.",
+      message: "[You are not logged in.]",
+      errorType: "Meteor.Error",
+    };
+    expect(answers.map((a) => a.error)).toEqual([refusal, refusal]);
   });
 });
