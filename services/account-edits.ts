@@ -9,7 +9,7 @@ import { hashDigest, hashLoginToken, passwordDigest, verifyDigest } from "../cor
 import { assertAdminRoleRemovable, setActiveStatus } from "./account-lifecycle.ts";
 import type { Services } from "./index.ts";
 import { assertPasswordAllowed } from "./password-policy.ts";
-import { normalizeStatusText } from "./presence.ts";
+import { checkInvisibleAllowed, statusOf } from "./presence-methods.ts";
 import { logoutOtherSessions } from "./sessions.ts";
 import {
   assertUsernameFree,
@@ -216,9 +216,9 @@ export async function updateUser(
   if (edit.username !== undefined || edit.name !== undefined) {
     await rename(services, user, edit.username, edit.name);
   }
+  // Through presence, which stores the text and announces it to everyone who watches.
   if (edit.statusText !== undefined) {
-    const statusText = normalizeStatusText(edit.statusText);
-    await db.users.updateOne({ _id: uid }, { $set: { statusText } });
+    await services.deps.presence.choose(uid, { statusText: edit.statusText });
   }
   if (edit.email) await saveEmail(services, user, edit.email, edit.verified === true);
   if (edit.password?.trim() && (await services.authz.can(me, "edit-other-user-password"))) {
@@ -259,6 +259,8 @@ export interface OwnInfoEdit {
   readonly nickname?: string;
   readonly bio?: string;
   readonly statusText?: string;
+  /** The status the user chooses, as `setUserStatus` takes it; empty changes nothing. */
+  readonly statusType?: string;
   /** SHA-256 hex digest of the current password; needed to change e-mail or password. */
   readonly currentPassword?: string;
   readonly newPassword?: string;
@@ -307,16 +309,25 @@ export async function updateOwnInfo(
     ...(edit.statusText !== undefined && { statusText: edit.statusText }),
   });
   checkSizes(edit.bio, edit.nickname, "saveUserProfile");
+  // As Rocket.Chat's saveUserProfile, which hands the status to setUserStatus: refused in
+  // its words, and before anything is written.
+  const status = edit.statusType ? statusOf(edit.statusType, "setUserStatus") : undefined;
+  if (status) checkInvisibleAllowed(services, status, "setUserStatus");
   const { db } = services.deps;
   if (edit.name || edit.username) {
     if (edit.username && !validUsername(services, edit.username.trim())) throw identityFailure();
     await rename(services, me, edit.username || undefined, edit.name || undefined);
   }
   const set: Record<string, unknown> = { _updatedAt: services.deps.clock.now() };
-  if (edit.statusText !== undefined) set.statusText = normalizeStatusText(edit.statusText);
   if (edit.bio !== undefined) set.bio = edit.bio.trim();
   if (edit.nickname) set.nickname = edit.nickname.trim();
   await db.users.updateOne({ _id: me._id }, { $set: set });
+  if (edit.statusText !== undefined || status) {
+    await services.deps.presence.choose(me._id, {
+      ...(edit.statusText !== undefined && { statusText: edit.statusText }),
+      ...(status && { status }),
+    });
+  }
   if (edit.email) await saveEmail(services, me, edit.email, false);
   if (
     edit.newPassword &&

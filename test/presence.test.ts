@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DDPSDK } from "@rocket.chat/ddp-client";
 import { SimulatedClock } from "xstate";
 import { Clients, closed, fence, type SeededUser, seedUser, sha256 } from "./ddp-helpers.ts";
-import { api, type RawDdp, startTestServer, type TestServer } from "./helpers.ts";
+import { api, type RawDdp, setSettings, startTestServer, type TestServer } from "./helpers.ts";
 
 let server: TestServer;
 const clients = new Clients();
@@ -199,6 +199,116 @@ describe("the status a user chooses", () => {
     const client = await clients.connect(server, user);
     await client.call("UserPresence:online");
     expect(await statusOf(user)).toBe("busy");
+  });
+});
+
+describe("a status changed with the profile", () => {
+  /** A listener of `user-status`, and the details it received about `user` with `text`. */
+  async function userStatusListener() {
+    const listener = await clients.connect(server, await seedUser(server, "listener"));
+    expect((await listener.sub("stream-notify-logged", "user-status", false)).msg).toBe("ready");
+    return (user: SeededUser, text: string) =>
+      listener.streamEvent(
+        "stream-notify-logged",
+        "user-status",
+        (a) => (a[0] as unknown[])[0] === user._id && (a[0] as unknown[])[3] === text,
+      );
+  }
+
+  test("users.updateOwnBasicInfo announces a new status text to watchers and listeners", async () => {
+    const user = await seedUser(server, "own-text");
+    const watcher = await watcherOf(user);
+    const seen = await userStatusListener();
+    await clients.connect(server, user);
+    await nthPresence(watcher, user._id, 1);
+
+    const res = await api(server, "users.updateOwnBasicInfo", {
+      auth: user.credentials,
+      body: { data: { statusText: "  on leave  " } },
+    });
+
+    expect(res.status).toBe(200);
+    expect(res.body.user.statusText).toBe("on leave");
+    expect(await nthPresence(watcher, user._id, 2)).toEqual([user.username, 1, "on leave"]);
+    const [args] = await seen(user, "on leave");
+    expect(args).toEqual([user._id, user.username, 1, "on leave", user.username, ["user"]]);
+  });
+
+  test("users.updateOwnBasicInfo sets the status type as setUserStatus does", async () => {
+    const user = await seedUser(server, "own-type");
+    const watcher = await watcherOf(user);
+    await clients.connect(server, user);
+    await nthPresence(watcher, user._id, 1);
+
+    const res = await api(server, "users.updateOwnBasicInfo", {
+      auth: user.credentials,
+      body: { data: { statusType: "busy" } },
+    });
+
+    expect(res.status).toBe(200);
+    expect(await nthPresence(watcher, user._id, 2)).toEqual([user.username, 3, null] as never);
+    expect(await statusOf(user)).toBe("busy");
+  });
+
+  test("users.updateOwnBasicInfo refuses an unknown or disabled status type and changes nothing", async () => {
+    const user = await seedUser(server, "own-refused");
+    await setSettings(server, { Accounts_AllowInvisibleStatusOption: false });
+
+    const unknown = await api(server, "users.updateOwnBasicInfo", {
+      auth: user.credentials,
+      body: { data: { statusType: "sleeping", statusText: "zzz", nickname: "nap" } },
+    });
+    const invisible = await api(server, "users.updateOwnBasicInfo", {
+      auth: user.credentials,
+      body: { data: { statusType: "offline", statusText: "zzz", nickname: "nap" } },
+    }).finally(() => setSettings(server, { Accounts_AllowInvisibleStatusOption: true }));
+
+    expect({ status: unknown.status, body: unknown.body }).toEqual({
+      status: 400,
+      body: {
+        success: false,
+        error: "Valid status types include online, away, offline, and busy. [error-invalid-status]",
+        errorType: "error-invalid-status",
+        details: { method: "setUserStatus" },
+      },
+    });
+    expect({ status: invisible.status, body: invisible.body }).toEqual({
+      status: 400,
+      body: {
+        success: false,
+        error: "Invisible status is disabled [error-status-not-allowed]",
+        errorType: "error-status-not-allowed",
+        details: { method: "setUserStatus" },
+      },
+    });
+    const info = await api(server, "users.info", {
+      auth: server.admin,
+      query: { userId: user._id },
+    });
+    expect(info.body.user).not.toHaveProperty("statusText");
+    expect(info.body.user).not.toHaveProperty("nickname");
+  });
+
+  test("users.update by an administrator announces the new status text", async () => {
+    const user = await seedUser(server, "admin-text");
+    const watcher = await watcherOf(user);
+    const seen = await userStatusListener();
+    await clients.connect(server, user);
+    await nthPresence(watcher, user._id, 1);
+
+    const res = await api(server, "users.update", {
+      auth: server.admin,
+      body: { userId: user._id, data: { statusText: "set by an admin" } },
+    });
+
+    expect(res.status).toBe(200);
+    expect(await nthPresence(watcher, user._id, 2)).toEqual([
+      user.username,
+      1,
+      "set by an admin",
+    ] as never);
+    const [args] = await seen(user, "set by an admin");
+    expect(args).toEqual([user._id, user.username, 1, "set by an admin", user.username, ["user"]]);
   });
 });
 
