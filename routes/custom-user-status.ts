@@ -29,10 +29,14 @@ function typeName(value: unknown): string {
 
 /**
  * The body checked as Meteor's `check(body, {name: String, statusType: Match.Maybe(String),
- * ...})` does: every key of `required` a string, `statusType` a string or nothing, and no
- * key besides those.
+ * ...})` does: a plain object (no body counts as an empty one), every key of `required` a
+ * string, `statusType` a string or nothing, and no key besides those.
  */
 function checkedBody(body: unknown, required: readonly string[]): Record<string, string> {
+  if (body !== undefined && body !== null && typeof body !== "object") {
+    throw matchError(`Expected object, got ${typeof body}`);
+  }
+  if (Array.isArray(body)) throw matchError("Expected plain object");
   const given = (body ?? {}) as Record<string, unknown>;
   const allowed = new Set([...required, "statusType"]);
   for (const key of Object.keys(given)) {

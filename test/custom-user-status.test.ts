@@ -110,6 +110,37 @@ describe("custom-user-status", () => {
     });
   });
 
+  test("a body that is not an object is refused with Meteor's match error", async () => {
+    const name = `Kept ${Date.now()}`;
+    // The helper sends a string as it is: quoted, it travels as a JSON string.
+    const bodies = [5, true, JSON.stringify(name), [name]];
+
+    const answers = [];
+    for (const body of bodies) {
+      for (const route of ["custom-user-status.create", "custom-user-status.update"]) {
+        const res = await api(server, route, { auth: server.admin, body });
+        answers.push({ status: res.status, body: res.body });
+      }
+    }
+    const listed = await api(server, "custom-user-status.list", {
+      auth: server.admin,
+      query: { name },
+    });
+
+    const refusal = (error: string) => ({ status: 400, body: { success: false, error } });
+    expect(answers).toEqual([
+      refusal("Match error: Expected object, got number"),
+      refusal("Match error: Expected object, got number"),
+      refusal("Match error: Expected object, got boolean"),
+      refusal("Match error: Expected object, got boolean"),
+      refusal("Match error: Expected object, got string"),
+      refusal("Match error: Expected object, got string"),
+      refusal("Match error: Expected plain object"),
+      refusal("Match error: Expected plain object"),
+    ]);
+    expect(listed.body.statuses).toEqual([]);
+  });
+
   test("an update renames and retypes, and is announced; a delete removes and is announced", async () => {
     const listener = await clients.connect(server, await seedUser(server, "listener"));
     await listener.sub("stream-notify-logged", "updateCustomUserStatus", false);
