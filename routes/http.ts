@@ -217,6 +217,18 @@ export function requireUser(user: User | null): User {
   return user;
 }
 
+/**
+ * The values of list parameter `name` in `params`, in both forms clients send: bracketed
+ * (`name[]=a&name[]=b`, as Rocket.Chat's web client encodes arrays) and plain, once or
+ * repeated (`name=a&name=b`). Undefined when neither is present.
+ */
+export function queryList(params: URLSearchParams, name: string): string[] | undefined {
+  const bracketed = params.getAll(`${name}[]`);
+  const plain = params.getAll(name);
+  if (bracketed.length === 0 && plain.length === 0) return undefined;
+  return [...bracketed, ...plain];
+}
+
 /** `count` and `offset` from a query, with Rocket.Chat's defaults and upper limit. */
 export function pagination(
   services: Services,

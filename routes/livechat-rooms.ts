@@ -20,7 +20,7 @@ import {
   saveLivechatInfo,
 } from "../services/livechat-rooms.ts";
 import type { Projection } from "../store/types.ts";
-import { apiBase, ok, pagination } from "./http.ts";
+import { apiBase, ok, pagination, queryList } from "./http.ts";
 import { forbidden, parseSort } from "./room-params.ts";
 
 const TAGS = ["Omnichannel conversations"];
@@ -44,13 +44,15 @@ const ROOMS_PARAMS = new Set([
   "units",
 ]);
 
-/** The values of list parameter `name` (`name[]=a&name[]=b`, or `name` given more than once). */
+/**
+ * The values of list parameter `name` (`name[]=a&name[]=b`, or `name` given more than
+ * once); a single plain value is refused, as Rocket.Chat's schema refuses a string here.
+ */
 function listParam(params: URLSearchParams, name: string): string[] | undefined {
-  const bracketed = params.getAll(`${name}[]`);
-  const plain = params.getAll(name);
-  if (bracketed.length === 0 && plain.length === 0) return undefined;
-  if (plain.length === 1 && bracketed.length === 0) throw invalidParams(`must be array`);
-  return [...bracketed, ...plain];
+  if (!params.has(`${name}[]`) && params.getAll(name).length === 1) {
+    throw invalidParams("must be array");
+  }
+  return queryList(params, name);
 }
 
 /** The one value of text parameter `name`; a list is refused. */

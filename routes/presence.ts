@@ -10,7 +10,7 @@ import type { Logger } from "../core/logger.ts";
 import type { User, UserStatus } from "../core/models.ts";
 import type { Services } from "../services/index.ts";
 import { checkInvisibleAllowed, statusOf } from "../services/presence-methods.ts";
-import { apiBase, ok } from "./http.ts";
+import { apiBase, ok, queryList } from "./http.ts";
 import { forbidden, userFromParams } from "./room-params.ts";
 
 const TAGS = ["Users"];
@@ -149,10 +149,12 @@ export function presenceRoutes(services: Services, log: Logger) {
     )
     .get(
       "/users.presence",
-      async ({ me, query }) => {
-        const { ids, from } = query;
+      async ({ me, query, request }) => {
+        const { from } = query;
+        const ids = queryList(new URL(request.url).searchParams, "ids");
         if (ids !== undefined) {
-          const list = (Array.isArray(ids) ? ids : ids.split(",")).filter(Boolean);
+          // One plain value may list several ids, separated by commas (ids hold none).
+          const list = ids.flatMap((value) => value.split(",")).filter(Boolean);
           const users = await db.users.find(
             { _id: { $in: list }, status: { $in: ["online", "away", "busy"] } },
             { projection: PRESENCE_VIEW },

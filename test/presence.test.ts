@@ -455,6 +455,35 @@ describe("REST", () => {
   });
 });
 
+describe("users.presence by ids", () => {
+  /** The ids `users.presence` answers to the query string `search`, sorted, and its `full`. */
+  async function listed(search: string) {
+    const res = await api(server, `users.presence?${search}`, { auth: server.admin });
+    const ids = (res.body.users as { _id: string }[]).map((u) => u._id).sort();
+    return { ids, full: res.body.full };
+  }
+
+  test("reads the ids in every form clients send them", async () => {
+    const [first, second, third] = [
+      await seedUser(server, "first"),
+      await seedUser(server, "second"),
+      await seedUser(server, "third"),
+    ];
+    const watcher = await watcherOf(first, second, third);
+    for (const user of [first, second, third]) {
+      await clients.connect(server, user);
+      await nthPresence(watcher, user._id, 1);
+    }
+    const wanted = { ids: [first._id, second._id].sort(), full: false };
+
+    const bracketed = await listed(`ids[]=${first._id}&ids[]=${second._id}`);
+    const repeated = await listed(`ids=${first._id}&ids=${second._id}`);
+    const joined = await listed(`ids=${first._id},${second._id}`);
+
+    expect([bracketed, repeated, joined]).toEqual([wanted, wanted, wanted]);
+  });
+});
+
 describe("presence in user answers", () => {
   test("users.info, users.list and spotlight carry the live status and status text", async () => {
     const user = await seedUser(server, "shown");
