@@ -18,6 +18,7 @@ import { type Config, ConfigError } from "./core/config.ts";
 import { type Hub, LocalHub } from "./core/hub.ts";
 import { randomIds } from "./core/ids.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
+import { waitAtMost } from "./core/wait.ts";
 import { docsRoutes } from "./routes/docs.ts";
 import { rememberAddress } from "./routes/http.ts";
 import { apiRoutes } from "./routes/index.ts";
@@ -168,6 +169,9 @@ function announcedRoomEffects(real: RoomEffects, bus: Bus): AnnouncedRooms {
     settled: (rid) => confirming.get(rid) ?? Promise.resolve(),
   };
 }
+
+/** How long stopping waits for this process's users to be taken offline (ms). */
+const RELEASE_WAIT_MS = 5000;
 
 /** The routes whose bodies are uploads, read as a stream and limited by their own setting. */
 const UPLOAD_ROUTE = /^\/api\/v1\/rooms\.(media|upload)\//;
@@ -426,9 +430,16 @@ export async function startServer(
       server?.stop(true);
       activeSessions.stop();
       rooms?.stop();
-      await presence
-        ?.release()
-        .catch((error: unknown) => log.error({ err: error }, "presence not released"));
+      // A process that reaches the store through a bus that is down waits in vain: past
+      // a short wait it stops anyway, and the other processes take its users offline once
+      // its heartbeat stops, as after a crash.
+      if (presence) {
+        const released = presence
+          .release()
+          .catch((error: unknown) => log.error({ err: error }, "presence not released"));
+        if ((await waitAtMost(released, RELEASE_WAIT_MS)) === "timed-out")
+          log.warn({ waitedMs: RELEASE_WAIT_MS }, "presence not released in time");
+      }
       presence?.stop();
       queues?.stop();
       services.livechat.stop();

@@ -20,6 +20,7 @@ import {
   type NatsConnection,
 } from "@nats-io/transport-node";
 import type { Logger } from "../core/logger.ts";
+import { waitAtMost } from "../core/wait.ts";
 import { type Bus, type BusEvent, NoResponderError, RemoteError, UnansweredError } from "./bus.ts";
 import { decodeWire, encodeWire } from "./codec.ts";
 
@@ -64,6 +65,9 @@ const GRACE_MS = 2000;
 
 /** What `assemble` returns until the last chunk of a message has come. */
 const INCOMPLETE = Symbol("incomplete");
+
+/** How long closing waits for the server to take what is still unsent (ms). */
+const DRAIN_WAIT_MS = 2000;
 
 /** Room left in a chunk for NATS's own framing. */
 const CHUNK_MARGIN = 1024;
@@ -418,7 +422,13 @@ class NatsBus implements Bus {
       this.settle(id, waiting);
       waiting.reject(new NoResponderError("The bus is closed"));
     }
-    await this.nc.drain();
+    // Draining flushes through the server, which waits for a reconnection while the
+    // server is unreachable, and may fail when a reconnection attempt gives up: past a
+    // short wait, the connection is closed without the goodbye.
+    if ((await waitAtMost(this.nc.drain(), DRAIN_WAIT_MS)) !== "done") {
+      this.log.warn({}, "bus closed without draining");
+      await waitAtMost(this.nc.close(), DRAIN_WAIT_MS);
+    }
   }
 }
 

@@ -3,7 +3,8 @@
  * by a real NATS server, and a fourth of another deployment on the same server. The first to start owns the embedded store and the other reaches
  * it through the bus; stream events, settings, permissions and room changes made in one
  * process reach the other; and when the owner is killed, the survivor takes the store
- * over and sweeps the dead process's users offline.
+ * over and sweeps the dead process's users offline. Processes stopped while the NATS
+ * server is gone still exit cleanly.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -453,5 +454,32 @@ describe.skipIf(NATS_SKIP !== "")(`processes joined by NATS${NATS_SKIP}`, () => 
     const statuses = await posts;
     expect(statuses.filter((status) => status !== 200).length).toBeLessThanOrEqual(1);
     expect(statuses.slice(-10)).toEqual(Array(10).fill(200));
+  }, 30_000);
+});
+
+describe.skipIf(NATS_SKIP !== "")(`a process stopped while NATS is down${NATS_SKIP}`, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "parley-bus-down-"));
+  const children: ParleyProcess[] = [];
+
+  afterAll(() => {
+    for (const child of children) child.process.kill(9);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("the owner and a process reaching the store through it both exit cleanly", async () => {
+    const nats = await spawnNats();
+    const env = { NATS_URL: nats.url, HOST: "127.0.0.1" };
+    const owner = await spawnParley(dataDir, { ...env, INSTANCE_ID: "bus-down-owner" });
+    children.push(owner);
+    const follower = await spawnParley(dataDir, { ...env, INSTANCE_ID: "bus-down-follower" });
+    children.push(follower);
+    await nats.stop();
+
+    follower.process.kill("SIGTERM");
+    const followerExit = await follower.process.exited;
+    owner.process.kill("SIGTERM");
+    const ownerExit = await owner.process.exited;
+
+    expect({ followerExit, ownerExit }).toEqual({ followerExit: 0, ownerExit: 0 });
   }, 30_000);
 });
