@@ -67,8 +67,14 @@ async function checkDraft(services: Services, user: User, draft: StatusDraft, id
   }
 }
 
+/**
+ * Announces a change of custom status `status`: a creation or an update with what the
+ * caller gave (no `_updatedAt`), a deletion with the whole record, as Rocket.Chat
+ * broadcasts each.
+ */
 function announce(services: Services, event: string, status: CustomUserStatus): void {
-  const { _updatedAt: _, ...userStatusData } = status;
+  const { _updatedAt: _, ...given } = status;
+  const userStatusData = event === "deleteCustomUserStatus" ? status : given;
   services.deps.hub.emit("stream-notify-logged", event, [{ userStatusData }]);
 }
 

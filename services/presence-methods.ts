@@ -66,6 +66,7 @@ export const PRESENCE_METHODS: Record<string, MethodDef> = {
     if (!caller.user) return undefined;
     if (typeof status !== "string") throw matchFailed();
     const chosen = statusOf(status, "UserPresence:setDefaultStatus");
+    checkInvisibleAllowed(services, chosen, "UserPresence:setDefaultStatus");
     await services.deps.presence.choose(caller.user._id, { status: chosen });
     return true;
   }),

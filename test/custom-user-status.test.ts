@@ -174,7 +174,12 @@ describe("custom-user-status", () => {
     });
     const [gone] = await listener.streamEvent("stream-notify-logged", "deleteCustomUserStatus");
     expect(gone).toEqual({
-      userStatusData: { _id: status._id, name: renamed, statusType: "online" },
+      userStatusData: {
+        _id: status._id,
+        name: renamed,
+        statusType: "online",
+        _updatedAt: new Date(updated.body.customUserStatus._updatedAt),
+      },
     });
     const again = await api(server, "custom-user-status.delete", {
       auth: server.admin,

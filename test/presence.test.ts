@@ -190,6 +190,27 @@ describe("the status a user chooses", () => {
     expect(args).toEqual([user._id, user.username, 1, "in a meeting", user.username, ["user"]]);
   });
 
+  test("UserPresence:setDefaultStatus refuses invisible while the workspace does not offer it", async () => {
+    const user = await seedUser(server, "no-invisible");
+    const client = await clients.connect(server, user);
+    await setSettings(server, { Accounts_AllowInvisibleStatusOption: false });
+
+    const answer = await client
+      .call("UserPresence:setDefaultStatus", "offline")
+      .finally(() => setSettings(server, { Accounts_AllowInvisibleStatusOption: true }));
+
+    expect(answer.error).toEqual({
+      isClientSafe: true,
+      error: "error-status-not-allowed",
+      reason: "Invisible status is disabled",
+      message: "Invisible status is disabled [error-status-not-allowed]",
+      errorType: "Meteor.Error",
+      details: { method: "UserPresence:setDefaultStatus" },
+    });
+    const stored = await server.parley.services.deps.db.users.findOne({ _id: user._id });
+    expect(stored?.statusDefault).toBeUndefined();
+  });
+
   test("a user without connections who chooses busy stays offline", async () => {
     const user = await seedUser(server, "away-from-keyboard");
 
