@@ -246,6 +246,13 @@ export async function startServer(
         : error;
     });
   }
+  // Files (uploads, avatars) live in the data folder on either engine.
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+  } catch (error) {
+    await bus?.close();
+    throw new ConfigError("DATA_DIR", `cannot create the data folder: ${messageOf(error)}`);
+  }
   const store = await openStore({
     dataDir: config.dataDir,
     logger: log,

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TEST_ADMIN } from "../services/index.ts";
-import { openEmbeddedStore } from "../store/embedded.ts";
+import { openStore } from "../store/index.ts";
 import { api, type Credentials, login } from "./helpers.ts";
+import { testEngineEnv } from "./mongo-wire.ts";
 import {
   NATS_SKIP,
   type NatsProcess,
@@ -85,7 +86,7 @@ describe("the test administrator in TEST_MODE", () => {
   test("a restart gives it back the admin role and the public password", async () => {
     const dataDir = newDataDir();
     await stop(await start(dataDir));
-    const store = await openEmbeddedStore({ dataDir });
+    const store = await openStore({ dataDir, mongoUrl: (await testEngineEnv(dataDir)).MONGO_URL });
     await store
       .collection("users")
       .updateOne(
@@ -103,7 +104,7 @@ describe("the test administrator in TEST_MODE", () => {
 
   test("an account of another id holding its name stops start-up with a message", async () => {
     const dataDir = newDataDir();
-    const store = await openEmbeddedStore({ dataDir });
+    const store = await openStore({ dataDir, mongoUrl: (await testEngineEnv(dataDir)).MONGO_URL });
     await store.collection("users").insertOne({ _id: "someone", username: TEST_ADMIN });
     await store.close();
 
