@@ -65,13 +65,19 @@ const GENERIC_FIELDS = new Set([
   "apiDeprecationErrors",
 ]);
 
-function checkFields(cmd: Document, allowed: readonly string[]): void {
-  const [name] = Object.keys(cmd);
-  for (const key of Object.keys(cmd)) {
-    if (key !== name && !GENERIC_FIELDS.has(key) && !allowed.includes(key)) {
-      throw badValue(`the test server does not apply '${key}' in ${name}`);
-    }
+/** Refuses any field of `doc` (one entry of a command's list) that is not `allowed`. */
+function checkFields(doc: Document, allowed: readonly string[], where: string): void {
+  for (const key of Object.keys(doc)) {
+    if (!allowed.includes(key))
+      throw badValue(`the test server does not apply '${key}' in ${where}`);
   }
+}
+
+/** Refuses any field of command `cmd` that is not its name, `allowed` or GENERIC_FIELDS. */
+function checkCommand(cmd: Document, allowed: readonly string[]): void {
+  const name = Object.keys(cmd)[0] ?? "";
+  const own = Object.fromEntries(Object.entries(cmd).filter(([key]) => !GENERIC_FIELDS.has(key)));
+  checkFields(own, [name, ...allowed], name);
 }
 
 /** Incoming values as the embedded engine stores them: ObjectIds become their hex text. */
@@ -233,7 +239,15 @@ class WireServer {
   }
 
   private async find(db: string, cmd: Document): Promise<Document> {
-    checkFields(cmd, ["filter", "sort", "projection", "skip", "limit", "batchSize", "singleBatch"]);
+    checkCommand(cmd, [
+      "filter",
+      "sort",
+      "projection",
+      "skip",
+      "limit",
+      "batchSize",
+      "singleBatch",
+    ]);
     const limit = Number(cmd.limit ?? 0);
     const docs = await this.collection(db, cmd.find).find(asDoc(cmd.filter, "filter"), {
       ...(cmd.sort ? { sort: asDoc(cmd.sort, "sort") as never } : {}),
@@ -252,7 +266,7 @@ class WireServer {
   }
 
   private getMore(cmd: Document): Document {
-    checkFields(cmd, ["collection", "batchSize"]);
+    checkCommand(cmd, ["collection", "batchSize"]);
     const id = Number(cmd.getMore);
     const cursor = this.cursors.get(id);
     if (!cursor) throw new CommandError(43, "CursorNotFound", `cursor id ${id} not found`);
@@ -264,14 +278,14 @@ class WireServer {
   }
 
   private killCursors(cmd: Document): Document {
-    checkFields(cmd, ["cursors"]);
+    checkCommand(cmd, ["cursors"]);
     const ids = (cmd.cursors as unknown[]).map(Number);
     for (const id of ids) this.cursors.delete(id);
     return { cursorsKilled: ids.map((id) => Long.fromNumber(id)), ok: 1 };
   }
 
   private async insert(db: string, cmd: Document): Promise<Document> {
-    checkFields(cmd, ["documents", "ordered", "bypassDocumentValidation"]);
+    checkCommand(cmd, ["documents", "ordered", "bypassDocumentValidation"]);
     const coll = this.collection(db, cmd.insert);
     const documents = (cmd.documents ?? []) as unknown[];
     let n = 0;
@@ -289,7 +303,7 @@ class WireServer {
   }
 
   private async update(db: string, cmd: Document): Promise<Document> {
-    checkFields(cmd, ["updates", "ordered", "bypassDocumentValidation"]);
+    checkCommand(cmd, ["updates", "ordered", "bypassDocumentValidation"]);
     const coll = this.collection(db, cmd.update);
     let n = 0;
     let nModified = 0;
@@ -297,7 +311,7 @@ class WireServer {
     const writeErrors = [];
     for (const [index, op] of ((cmd.updates ?? []) as Document[]).entries()) {
       try {
-        checkFields({ update: 1, ...op }, ["q", "u", "upsert", "multi"]);
+        checkFields(op, ["q", "u", "upsert", "multi"], "an update");
         if (Array.isArray(op.u)) throw badValue("the test server runs no pipeline updates");
         const apply = op.multi === true ? coll.updateMany.bind(coll) : coll.updateOne.bind(coll);
         const r = await apply(asDoc(op.q, "q"), asDoc(op.u, "u") as Update, {
@@ -324,13 +338,13 @@ class WireServer {
   }
 
   private async delete(db: string, cmd: Document): Promise<Document> {
-    checkFields(cmd, ["deletes", "ordered"]);
+    checkCommand(cmd, ["deletes", "ordered"]);
     const coll = this.collection(db, cmd.delete);
     let n = 0;
     const writeErrors = [];
     for (const [index, op] of ((cmd.deletes ?? []) as Document[]).entries()) {
       try {
-        checkFields({ delete: 1, ...op }, ["q", "limit"]);
+        checkFields(op, ["q", "limit"], "a delete");
         const filter = asDoc(op.q, "q");
         n += Number(op.limit) === 1 ? await coll.deleteOne(filter) : await coll.deleteMany(filter);
       } catch (err) {
@@ -342,7 +356,7 @@ class WireServer {
   }
 
   private async findAndModify(db: string, cmd: Document): Promise<Document> {
-    checkFields(cmd, ["query", "sort", "update", "new", "upsert", "fields", "remove"]);
+    checkCommand(cmd, ["query", "sort", "update", "new", "upsert", "fields", "remove"]);
     if (cmd.remove === true) throw badValue("the test server runs no findAndModify removes");
     if (Array.isArray(cmd.update)) throw badValue("the test server runs no pipeline updates");
     const name = Object.keys(cmd)[0]!;
@@ -361,7 +375,7 @@ class WireServer {
 
   /** Only the pipeline the driver's countDocuments sends: $match, $skip, $limit, $group. */
   private async aggregate(db: string, cmd: Document): Promise<Document> {
-    checkFields(cmd, ["pipeline", "cursor"]);
+    checkCommand(cmd, ["pipeline", "cursor"]);
     const stages = (cmd.pipeline ?? []) as Document[];
     const last = stages.at(-1)?.$group as Document | undefined;
     const counting =
@@ -392,17 +406,11 @@ class WireServer {
   }
 
   private async createIndexes(db: string, cmd: Document): Promise<Document> {
-    checkFields(cmd, ["indexes"]);
+    checkCommand(cmd, ["indexes"]);
     const coll = this.collection(db, cmd.createIndexes);
     const before = coll.indexSpecs().length + 1;
     for (const index of (cmd.indexes ?? []) as Document[]) {
-      checkFields({ createIndexes: 1, ...index }, [
-        "key",
-        "name",
-        "unique",
-        "sparse",
-        "background",
-      ]);
+      checkFields(index, ["key", "name", "unique", "sparse", "background"], "an index");
       await coll.createIndex({
         key: asDoc(index.key, "key") as never,
         ...(index.unique === true ? { unique: true } : {}),
@@ -414,7 +422,7 @@ class WireServer {
   }
 
   private listIndexes(db: string, cmd: Document): Document {
-    checkFields(cmd, ["cursor"]);
+    checkCommand(cmd, ["cursor"]);
     const coll = this.collection(db, cmd.listIndexes);
     const specs = [
       { v: 2, key: { _id: 1 }, name: "_id_" },
@@ -560,16 +568,16 @@ export async function startMongoWire(): Promise<MongoWire> {
   };
 }
 
+/** Which MongoDB server tests run the MongoDB engine on, for test titles. */
+export const TEST_MONGO = process.env.MONGO_URL ? "MONGO_URL" : "wire test server";
+
 /**
  * The MongoDB server tests run the MongoDB engine on: the one at MONGO_URL when it is set,
- * else a new test server (stopped by `stop`; a real one is left running). `name` says
- * which, for test titles.
+ * else a new test server (stopped by `stop`; a real one is left running).
  */
-export async function testMongo(): Promise<MongoWire & { readonly name: string }> {
+export async function testMongo(): Promise<MongoWire> {
   const given = process.env.MONGO_URL;
-  if (given) return { url: given, name: "MongoDB at MONGO_URL", stop: async () => undefined };
-  const wire = await startMongoWire();
-  return { ...wire, name: "the MongoDB wire test server" };
+  return given ? { url: given, stop: async () => undefined } : startMongoWire();
 }
 
 let shared: Promise<MongoWire> | undefined;

@@ -11,7 +11,7 @@ import { openEmbeddedStore } from "../store/embedded.ts";
 import { FileTooLargeError, InvalidFileNameError } from "../store/files.ts";
 import { type MongoStore, openMongoStore } from "../store/mongo.ts";
 import type { Store } from "../store/types.ts";
-import { type MongoWire, testMongo } from "./mongo-wire.ts";
+import { type MongoWire, TEST_MONGO, testMongo } from "./mongo-wire.ts";
 
 const when = new Date(Date.UTC(2024, 4, 1, 12));
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -201,7 +201,7 @@ describe("file storage: embedded engine", () => {
   });
 });
 
-describe(`file storage: mongodb engine (${process.env.MONGO_URL ? "MONGO_URL" : "wire test server"})`, () => {
+describe(`file storage: mongodb engine (${TEST_MONGO})`, () => {
   let mongo: MongoWire;
   contract(
     async () => {

@@ -15,7 +15,7 @@ import { createLogger } from "../core/logger.ts";
 import { openEmbeddedStore } from "../store/embedded.ts";
 import { openMongoStore, type MongoStore } from "../store/mongo.ts";
 import { openSharedStore, type SharedStore } from "../store/shared.ts";
-import { type MongoWire, testMongo } from "./mongo-wire.ts";
+import { type MongoWire, TEST_MONGO, testMongo } from "./mongo-wire.ts";
 import { NATS_SKIP, type NatsProcess, spawnNats } from "./processes.ts";
 import {
   DuplicateKeyError,
@@ -604,7 +604,7 @@ describe.skipIf(NATS_SKIP !== "")(
   },
 );
 
-describe(`store contract: mongodb engine (${process.env.MONGO_URL ? "MONGO_URL" : "wire test server"})`, () => {
+describe(`store contract: mongodb engine (${TEST_MONGO})`, () => {
   let mongo: MongoWire;
   contract({
     open: async () => {

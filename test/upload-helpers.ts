@@ -111,6 +111,14 @@ export async function storedFiles(where: TestServer | string, other?: Store): Pr
   return existsSync(dir) ? readdirSync(dir).sort() : [];
 }
 
+/** What a server holds of its uploads: its stored files (see storedFiles) and documents. */
+export async function traces(server: TestServer) {
+  return {
+    files: await storedFiles(server),
+    docs: await server.parley.services.deps.db.uploads.countDocuments({}),
+  };
+}
+
 /** A new public channel of `owner`, with `members`; resolves with its id. */
 export async function channel(
   server: TestServer,

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Credentials, type TestServer, api, createUser, startTestServer } from "./helpers.ts";
-import { channel, png, storedFiles, upload } from "./upload-helpers.ts";
+import { channel, png, traces, upload } from "./upload-helpers.ts";
 
 let server: TestServer;
 let alice: Credentials;
@@ -18,14 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.stop();
 });
-
-/** What the server holds: the files in its uploads storage and its upload documents. */
-async function traces() {
-  return {
-    files: await storedFiles(server),
-    docs: await server.parley.services.deps.db.uploads.countDocuments({}),
-  };
-}
 
 /** End-to-end encrypted content, as Rocket.Chat's clients send it beside an encrypted file. */
 const ENCRYPTED = { algorithm: "rc.v1.aes-sha2", ciphertext: "c2VjcmV0IG5hbWUgYW5kIHR5cGU=" };
@@ -115,7 +107,7 @@ describe("encrypted uploads", () => {
 describe("fields that cannot be read", () => {
   test("content that is not JSON answers invalid-field-content after the whole body, and leaves nothing", async () => {
     const rid = await channel(server, alice);
-    const before = await traces();
+    const before = await traces(server);
     const big = new Uint8Array(6 * 1024 * 1024);
 
     const answers = await Promise.all(
@@ -141,12 +133,12 @@ describe("fields that cannot be read", () => {
         },
       });
     }
-    expect(await traces()).toEqual(before);
+    expect(await traces(server)).toEqual(before);
   });
 
   test("more than 50 fields answer error-too-many-fields, and leave nothing", async () => {
     const rid = await channel(server, alice);
-    const before = await traces();
+    const before = await traces(server);
     const filler = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`extra${i}`, "x"]));
 
     const res = await upload(
@@ -166,12 +158,12 @@ describe("fields that cannot be read", () => {
         errorType: "error-too-many-fields",
       },
     });
-    expect(await traces()).toEqual(before);
+    expect(await traces(server)).toEqual(before);
   });
 
   test("a field over 1 MiB answers error-field-too-large, and leaves nothing", async () => {
     const rid = await channel(server, alice);
-    const before = await traces();
+    const before = await traces(server);
 
     const res = await upload(
       server,
@@ -189,6 +181,6 @@ describe("fields that cannot be read", () => {
         errorType: "error-field-too-large",
       },
     });
-    expect(await traces()).toEqual(before);
+    expect(await traces(server)).toEqual(before);
   });
 });

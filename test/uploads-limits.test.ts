@@ -14,6 +14,7 @@ import {
   png,
   setSetting,
   storedFiles,
+  traces,
   upload,
 } from "./upload-helpers.ts";
 
@@ -46,14 +47,6 @@ afterAll(async () => {
   await server.stop();
 });
 
-/** What the server holds: the files in its uploads folder and its upload documents. */
-async function traces() {
-  return {
-    files: await storedFiles(server),
-    docs: await server.parley.services.deps.db.uploads.countDocuments({}),
-  };
-}
-
 /**
  * Uploads a small file to `rid` as alice with the `Content-Type` line `type` written as
  * is (FormData would clean it); answers status and body.
@@ -84,12 +77,12 @@ describe("limits", () => {
   test("a file over FileUpload_MaxFileSize answers error-file-too-large and leaves nothing", async () => {
     const rid = await channel(server, alice);
     await change("FileUpload_MaxFileSize", 1000, 104857600);
-    const before = await traces();
+    const before = await traces(server);
 
     const res = await upload(server, `rooms.media/${rid}`, alice, [
       { name: "big.bin", type: "application/octet-stream", data: new Uint8Array(1001) },
     ]);
-    const after = await traces();
+    const after = await traces(server);
     const fits = await upload(server, `rooms.media/${rid}`, alice, [
       { name: "fits.bin", type: "application/octet-stream", data: new Uint8Array(1000) },
     ]);
@@ -108,7 +101,7 @@ describe("limits", () => {
 
   test("a blocked media type answers error-invalid-file-type and leaves nothing", async () => {
     const rid = await channel(server, alice);
-    const before = await traces();
+    const before = await traces(server);
     const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"/>');
 
     const res = await upload(server, `rooms.media/${rid}`, alice, [
@@ -123,12 +116,12 @@ describe("limits", () => {
         errorType: "error-invalid-file-type",
       },
     });
-    expect(await traces()).toEqual(before);
+    expect(await traces(server)).toEqual(before);
   });
 
   test("a media type longer than RFC 6838 allows answers error-invalid-file-type and leaves nothing", async () => {
     const rid = await channel(server, alice);
-    const before = await traces();
+    const before = await traces(server);
     const types = [
       `text/${"x".repeat(5000)}`,
       `${"x".repeat(128)}/plain`,
@@ -140,7 +133,7 @@ describe("limits", () => {
     expect(answers.map((res) => [res.status, res.body.errorType])).toEqual(
       types.map(() => [400, "error-invalid-file-type"]),
     );
-    expect(await traces()).toEqual(before);
+    expect(await traces(server)).toEqual(before);
   });
 
   test("with a white list only the listed types (or type/*) go up", async () => {
@@ -186,7 +179,7 @@ describe("limits", () => {
 
     const listed = await encrypted("a.txt");
     await change("FileUpload_MediaTypeBlackList", "application/octet-stream", "image/svg+xml");
-    const before = await traces();
+    const before = await traces(server);
     const blocked = await encrypted("b.txt");
 
     expect([listed.status, blocked.status, blocked.body.errorType]).toEqual([
@@ -194,12 +187,12 @@ describe("limits", () => {
       400,
       "error-invalid-file-type",
     ]);
-    expect(await traces()).toEqual(before);
+    expect(await traces(server)).toEqual(before);
   });
 
   test("bytes that are not the image their type declares are refused and leave nothing", async () => {
     const rid = await channel(server, alice);
-    const before = await traces();
+    const before = await traces(server);
 
     const res = await upload(server, `rooms.media/${rid}`, alice, [
       { name: "fake.png", type: "image/png", data: new TextEncoder().encode("<html>hi</html>") },
@@ -209,7 +202,7 @@ describe("limits", () => {
       status: 400,
       type: "error-invalid-file-type",
     });
-    expect(await traces()).toEqual(before);
+    expect(await traces(server)).toEqual(before);
   });
 
   test("uploads turned off, or off in direct messages, are refused", async () => {
@@ -313,7 +306,7 @@ describe("who may download", () => {
 describe("interrupted uploads", () => {
   test("an upload cut off halfway leaves no file and no document", async () => {
     const rid = await channel(server, alice);
-    const before = await traces();
+    const before = await traces(server);
     const { port } = new URL(server.url);
     const boundary = "----parley-cut-off";
     const head = [
@@ -349,7 +342,7 @@ describe("interrupted uploads", () => {
     );
 
     expect({ started, cleaned }).toEqual({ started: true, cleaned: true });
-    expect(await traces()).toEqual(before);
+    expect(await traces(server)).toEqual(before);
   });
 });
 

@@ -14,7 +14,16 @@ import {
   setSettings,
   startTestServer,
 } from "./helpers.ts";
-import { authHeaders, channel, download, PDF, png, storedFiles, upload } from "./upload-helpers.ts";
+import {
+  authHeaders,
+  channel,
+  download,
+  PDF,
+  png,
+  storedFiles,
+  traces,
+  upload,
+} from "./upload-helpers.ts";
 
 let server: TestServer;
 let alice: Credentials;
@@ -43,9 +52,6 @@ async function shareImage(rid: string, auth: Credentials, fields: Record<string,
   });
   return { media, confirm, message: confirm.body.message };
 }
-
-/** How many upload documents the server holds. */
-const uploadCount = () => server.parley.services.deps.db.uploads.countDocuments({});
 
 describe("uploading", () => {
   test("rooms.media stores a PNG and answers its id and URL", async () => {
@@ -470,7 +476,7 @@ describe("deleting", () => {
 describe("refusals", () => {
   test("a file in another field answers invalid-field and leaves nothing", async () => {
     const rid = await channel(server, alice);
-    const before = { files: await storedFiles(server), docs: await uploadCount() };
+    const before = await traces(server);
 
     const res = await upload(server, `rooms.media/${rid}`, alice, [
       { name: "photo.png", type: "image/png", data: image, field: "test" },
@@ -480,12 +486,12 @@ describe("refusals", () => {
       status: 400,
       body: { success: false, error: "[invalid-field]", errorType: "invalid-field" },
     });
-    expect({ files: await storedFiles(server), docs: await uploadCount() }).toEqual(before);
+    expect(await traces(server)).toEqual(before);
   });
 
   test("two files answer Rocket.Chat's bare 'Just 1 file is allowed' and leave nothing", async () => {
     const rid = await channel(server, alice);
-    const before = { files: await storedFiles(server), docs: await uploadCount() };
+    const before = await traces(server);
 
     const res = await upload(server, `rooms.media/${rid}`, alice, [
       { name: "a.pdf", type: "application/pdf", data: PDF },
@@ -496,7 +502,7 @@ describe("refusals", () => {
       status: 400,
       body: { success: false, error: "Just 1 file is allowed" },
     });
-    expect({ files: await storedFiles(server), docs: await uploadCount() }).toEqual(before);
+    expect(await traces(server)).toEqual(before);
   });
 
   test("a body that is not multipart answers 400", async () => {
@@ -577,13 +583,13 @@ describe("refusals", () => {
       { name: "photo.png", type: "image/png", data: image },
     ]);
     const id = media.body.file._id;
-    const before = { files: await storedFiles(server), docs: await uploadCount() };
+    const before = await traces(server);
 
     const failed = await api(server, `rooms.mediaConfirm/${rid}/${id}`, {
       auth: alice,
       body: { tmid: "no-such-message" },
     });
-    const after = { files: await storedFiles(server), docs: await uploadCount() };
+    const after = await traces(server);
     const retry = await api(server, `rooms.mediaConfirm/${rid}/${id}`, { auth: alice, body: {} });
 
     expect({ status: failed.status, success: failed.body.success }).toEqual({
